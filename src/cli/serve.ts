@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { ConfigError, loadConfig } from '../server/config.js';
+import { serve } from '../server/serve.js';
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the registry (default: localhost:5000, data under ./berth-data)')
+    .option('-c, --config <file>', 'YAML config file')
+    .option('--addr <host:port>', 'listen address (http.addr)')
+    .option('--data <dir>', 'data directory for the embedded storage (data)')
+    .option('--log-format <format>', 'json or pretty (log.format)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (log.level)')
+    .action(async (opts: { config?: string; addr?: string; data?: string; logFormat?: string; logLevel?: string }) => {
+      let config;
+      try {
+        config = loadConfig({
+          file: opts.config,
+          overrides: { 'http.addr': opts.addr, data: opts.data, 'log.format': opts.logFormat, 'log.level': opts.logLevel },
+        });
+      } catch (e) {
+        if (e instanceof ConfigError) {
+          process.stderr.write(`berth serve: ${e.message}\n`);
+          process.exit(2);
+        }
+        throw e;
+      }
+      const server = await serve(config);
+      const stop = (signal: string) => {
+        server.logger.info({ signal }, 'shutting down: finishing in-flight requests');
+        server.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            server.logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+}

@@ -1,0 +1,368 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Digest } from '../oci/digest.js';
+import type { RepoName } from '../oci/name.js';
+import type { UploadId } from '../store/blob-store.js';
+import type { Database } from './schema.js';
+
+export type RepoId = number & { readonly __brand: 'RepoId' };
+
+export interface UploadRow {
+  id: UploadId;
+  repositoryId: RepoId;
+  size: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ManifestRow {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  artifactType: string | null;
+  subject: Digest | null;
+  annotations: Record<string, string> | null;
+  createdAt: number;
+}
+
+export interface NewManifest {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  artifactType: string | null;
+  subject: Digest | null;
+  annotations: Record<string, string> | null;
+  blobs: Digest[];
+  children: Digest[];
+}
+
+export interface BlobLink {
+  size: number;
+  lastAccessAt: number;
+}
+
+/** Thrown inside a transaction to roll it back and report what a manifest lacks. */
+export class MissingReferences extends Error {
+  constructor(readonly blobs: Digest[], readonly manifests: Digest[]) {
+    super('manifest references unknown content');
+  }
+}
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Every query Berth makes, in one dialect-neutral place (SQLite and PostgreSQL). */
+export class Metadata {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  // Repositories
+
+  async repositoryId(name: RepoName): Promise<RepoId | undefined> {
+    const row = await this.db.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();
+    return row ? (Number(row.id) as RepoId) : undefined;
+  }
+
+  async ensureRepository(name: RepoName, now: number): Promise<RepoId> {
+    await this.db
+      .insertInto('repositories')
+      .values({ name, created_at: now })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+    return (await this.repositoryId(name))!;
+  }
+
+  /** Repositories holding at least one manifest, in lexical order after `last`. */
+  async repositories(limit: number, last?: string): Promise<string[]> {
+    let q = this.db
+      .selectFrom('repositories')
+      .select('name')
+      .where((eb) => eb.exists(eb.selectFrom('manifests').select('digest').whereRef('manifests.repository_id', '=', 'repositories.id')))
+      .orderBy('name')
+      .limit(limit);
+    if (last !== undefined) q = q.where('name', '>', last);
+    return (await q.execute()).map((r) => r.name);
+  }
+
+  // Uploads
+
+  async createUpload(id: UploadId, repositoryId: RepoId, now: number): Promise<void> {
+    await this.db.insertInto('uploads').values({ id, repository_id: repositoryId, size: 0, created_at: now, updated_at: now }).execute();
+  }
+
+  async upload(id: UploadId): Promise<UploadRow | undefined> {
+    const r = await this.db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!r) return undefined;
+    return {
+      id: r.id as UploadId,
+      repositoryId: Number(r.repository_id) as RepoId,
+      size: Number(r.size),
+      createdAt: Number(r.created_at),
+      updatedAt: Number(r.updated_at),
+    };
+  }
+
+  /** Compare-and-set on the accepted size, so two writers to one upload cannot both win. */
+  async advanceUpload(id: UploadId, from: number, to: number, now: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('uploads')
+      .set({ size: to, updated_at: now })
+      .where('id', '=', id)
+      .where('size', '=', from)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async deleteUpload(id: UploadId): Promise<boolean> {
+    const r = await this.db.deleteFrom('uploads').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) === 1;
+  }
+
+  async staleUploads(updatedBefore: number, limit: number): Promise<UploadId[]> {
+    const rows = await this.db.selectFrom('uploads').select('id').where('updated_at', '<', updatedBefore).limit(limit).execute();
+    return rows.map((r) => r.id as UploadId);
+  }
+
+  // Blobs
+
+  /** Records a verified blob, links it to the repository and ends the upload, in one transaction. */
+  async commitBlob(repositoryId: RepoId, digest: Digest, size: number, now: number, uploadId?: UploadId): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('blobs')
+        .values({ digest, size, created_at: now })
+        .onConflict((oc) => oc.column('digest').doNothing())
+        .execute();
+      await link(trx, repositoryId, digest, now);
+      if (uploadId) await trx.deleteFrom('uploads').where('id', '=', uploadId).execute();
+    });
+  }
+
+  /** Cross-repository mount: links a blob the store already holds. Resolves to its size, or undefined. */
+  async mountBlob(repositoryId: RepoId, digest: Digest, now: number): Promise<number | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const blob = await trx.selectFrom('blobs').select('size').where('digest', '=', digest).executeTakeFirst();
+      if (!blob) return undefined;
+      await link(trx, repositoryId, digest, now);
+      return Number(blob.size);
+    });
+  }
+
+  async blobLink(repositoryId: RepoId, digest: Digest): Promise<BlobLink | undefined> {
+    const r = await this.db
+      .selectFrom('repository_blobs')
+      .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
+      .select(['blobs.size', 'repository_blobs.last_access_at'])
+      .where('repository_blobs.repository_id', '=', repositoryId)
+      .where('repository_blobs.digest', '=', digest)
+      .executeTakeFirst();
+    return r ? { size: Number(r.size), lastAccessAt: Number(r.last_access_at) } : undefined;
+  }
+
+  async touchBlobLink(repositoryId: RepoId, digest: Digest, now: number): Promise<void> {
+    await this.db
+      .updateTable('repository_blobs')
+      .set({ last_access_at: now })
+      .where('repository_id', '=', repositoryId)
+      .where('digest', '=', digest)
+      .execute();
+  }
+
+  async unlinkBlob(repositoryId: RepoId, digest: Digest): Promise<boolean> {
+    const r = await this.db
+      .deleteFrom('repository_blobs')
+      .where('repository_id', '=', repositoryId)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows) === 1;
+  }
+
+  // Manifests and tags
+
+  /**
+   * Stores a manifest's facts and points `tags` at it, after checking, inside
+   * the same transaction, that everything it references is in the repository.
+   * The manifest row is written first so that a SQLite transaction takes the
+   * write lock at once (no lock upgrade that could fail under a second process).
+   */
+  async putManifest(repositoryId: RepoId, m: NewManifest, tags: string[], now: number, actor: string | null): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('manifests')
+        .values({
+          repository_id: repositoryId,
+          digest: m.digest,
+          media_type: m.mediaType,
+          size: m.size,
+          artifact_type: m.artifactType,
+          subject: m.subject,
+          annotations: m.annotations ? JSON.stringify(m.annotations) : null,
+          created_at: now,
+        })
+        .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
+        .execute();
+      const missingBlobs = await missing(trx, 'repository_blobs', repositoryId, m.blobs);
+      const missingManifests = await missing(trx, 'manifests', repositoryId, m.children);
+      if (missingBlobs.length || missingManifests.length) throw new MissingReferences(missingBlobs, missingManifests);
+      const refs = [
+        ...unique(m.blobs).map((d) => ({ ref_digest: d, kind: 'blob' as const })),
+        ...unique(m.children).map((d) => ({ ref_digest: d, kind: 'manifest' as const })),
+      ];
+      if (refs.length) {
+        await trx
+          .insertInto('manifest_refs')
+          .values(refs.map((r) => ({ repository_id: repositoryId, manifest_digest: m.digest, ...r })))
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      }
+      for (const tag of tags) await setTag(trx, repositoryId, tag, m.digest, now, actor);
+    });
+  }
+
+  async manifest(repositoryId: RepoId, digest: Digest): Promise<ManifestRow | undefined> {
+    const r = await this.db
+      .selectFrom('manifests')
+      .selectAll()
+      .where('repository_id', '=', repositoryId)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return r ? toManifestRow(r) : undefined;
+  }
+
+  async resolveTag(repositoryId: RepoId, tag: string): Promise<Digest | undefined> {
+    const r = await this.db
+      .selectFrom('tags')
+      .select('digest')
+      .where('repository_id', '=', repositoryId)
+      .where('name', '=', tag)
+      .executeTakeFirst();
+    return r?.digest as Digest | undefined;
+  }
+
+  async tags(repositoryId: RepoId, limit: number, last?: string): Promise<string[]> {
+    let q = this.db.selectFrom('tags').select('name').where('repository_id', '=', repositoryId).orderBy('name').limit(limit);
+    if (last !== undefined) q = q.where('name', '>', last);
+    return (await q.execute()).map((r) => r.name);
+  }
+
+  async deleteTag(repositoryId: RepoId, tag: string, now: number, actor: string | null): Promise<Digest | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const r = await trx
+        .deleteFrom('tags')
+        .where('repository_id', '=', repositoryId)
+        .where('name', '=', tag)
+        .returning('digest')
+        .executeTakeFirst();
+      if (!r) return undefined;
+      await recordTagMove(trx, repositoryId, tag, r.digest, null, now, actor);
+      return r.digest as Digest;
+    });
+  }
+
+  /** Removes a manifest and every tag pointing at it. Resolves to the tags removed, or undefined when absent. */
+  async deleteManifest(repositoryId: RepoId, digest: Digest, now: number, actor: string | null): Promise<string[] | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const r = await trx
+        .deleteFrom('manifests')
+        .where('repository_id', '=', repositoryId)
+        .where('digest', '=', digest)
+        .executeTakeFirst();
+      if (Number(r.numDeletedRows) === 0) return undefined;
+      await trx.deleteFrom('manifest_refs').where('repository_id', '=', repositoryId).where('manifest_digest', '=', digest).execute();
+      const tags = await trx
+        .deleteFrom('tags')
+        .where('repository_id', '=', repositoryId)
+        .where('digest', '=', digest)
+        .returning('name')
+        .execute();
+      for (const t of tags) await recordTagMove(trx, repositoryId, t.name, digest, null, now, actor);
+      return tags.map((t) => t.name);
+    });
+  }
+
+  async referrers(repositoryId: RepoId, subject: Digest): Promise<ManifestRow[]> {
+    const rows = await this.db
+      .selectFrom('manifests')
+      .selectAll()
+      .where('repository_id', '=', repositoryId)
+      .where('subject', '=', subject)
+      .orderBy('created_at')
+      .orderBy('digest')
+      .execute();
+    return rows.map(toManifestRow);
+  }
+}
+
+async function link(trx: Db, repositoryId: RepoId, digest: Digest, now: number): Promise<void> {
+  await trx
+    .insertInto('repository_blobs')
+    .values({ repository_id: repositoryId, digest, created_at: now, last_access_at: now })
+    .onConflict((oc) => oc.columns(['repository_id', 'digest']).doUpdateSet({ last_access_at: now }))
+    .execute();
+}
+
+async function missing(trx: Db, table: 'repository_blobs' | 'manifests', repositoryId: RepoId, digests: Digest[]): Promise<Digest[]> {
+  const wanted = unique(digests);
+  if (wanted.length === 0) return [];
+  const found = new Set<string>();
+  for (let i = 0; i < wanted.length; i += 500) {
+    const rows = await trx
+      .selectFrom(table)
+      .select('digest')
+      .where('repository_id', '=', repositoryId)
+      .where('digest', 'in', wanted.slice(i, i + 500))
+      .execute();
+    for (const r of rows) found.add(r.digest);
+  }
+  return wanted.filter((d) => !found.has(d));
+}
+
+async function setTag(trx: Db, repositoryId: RepoId, tag: string, digest: Digest, now: number, actor: string | null): Promise<void> {
+  const old = await trx
+    .selectFrom('tags')
+    .select('digest')
+    .where('repository_id', '=', repositoryId)
+    .where('name', '=', tag)
+    .executeTakeFirst();
+  if (old?.digest === digest) return;
+  await trx
+    .insertInto('tags')
+    .values({ repository_id: repositoryId, name: tag, digest, updated_at: now })
+    .onConflict((oc) => oc.columns(['repository_id', 'name']).doUpdateSet({ digest, updated_at: now }))
+    .execute();
+  await recordTagMove(trx, repositoryId, tag, old?.digest ?? null, digest, now, actor);
+}
+
+async function recordTagMove(
+  trx: Db,
+  repositoryId: RepoId,
+  tag: string,
+  oldDigest: string | null,
+  newDigest: string | null,
+  now: number,
+  actor: string | null,
+): Promise<void> {
+  await trx
+    .insertInto('tag_history')
+    .values({ repository_id: repositoryId, tag, old_digest: oldDigest, new_digest: newDigest, at: now, actor })
+    .execute();
+}
+
+function toManifestRow(r: {
+  digest: string;
+  media_type: string;
+  size: number;
+  artifact_type: string | null;
+  subject: string | null;
+  annotations: string | null;
+  created_at: number;
+}): ManifestRow {
+  return {
+    digest: r.digest as Digest,
+    mediaType: r.media_type,
+    size: Number(r.size),
+    artifactType: r.artifact_type,
+    subject: r.subject as Digest | null,
+    annotations: r.annotations ? (JSON.parse(r.annotations) as Record<string, string>) : null,
+    createdAt: Number(r.created_at),
+  };
+}
+
+const unique = <T>(xs: T[]): T[] => [...new Set(xs)];

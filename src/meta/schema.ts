@@ -1,0 +1,83 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The metadata index. Times are epoch milliseconds, sizes bytes; both fit a
+ * JS number (2^53) and are stored as 64-bit integers in either dialect.
+ */
+export interface Database {
+  repositories: RepositoryTable;
+  blobs: BlobTable;
+  repository_blobs: RepositoryBlobTable;
+  manifests: ManifestTable;
+  manifest_refs: ManifestRefTable;
+  tags: TagTable;
+  tag_history: TagHistoryTable;
+  uploads: UploadTable;
+}
+
+export interface RepositoryTable {
+  id: Generated<number>;
+  name: string;
+  created_at: number;
+}
+
+/** A blob committed to the store under its verified digest (one row across all repositories). */
+export interface BlobTable {
+  digest: string;
+  size: number;
+  created_at: number;
+}
+
+/** Which repositories may serve a blob. `last_access_at` guards the HEAD-then-manifest race against GC. */
+export interface RepositoryBlobTable {
+  repository_id: number;
+  digest: string;
+  created_at: number;
+  last_access_at: number;
+}
+
+export interface ManifestTable {
+  repository_id: number;
+  digest: string;
+  media_type: string;
+  size: number;
+  artifact_type: string | null;
+  subject: string | null;
+  /** JSON of the manifest's annotations, for the referrers API. */
+  annotations: string | null;
+  created_at: number;
+}
+
+/** Edges from a manifest to what it needs: blobs (config, layers) and child manifests. */
+export interface ManifestRefTable {
+  repository_id: number;
+  manifest_digest: string;
+  ref_digest: string;
+  kind: 'blob' | 'manifest';
+}
+
+export interface TagTable {
+  repository_id: number;
+  name: string;
+  digest: string;
+  updated_at: number;
+}
+
+export interface TagHistoryTable {
+  id: Generated<number>;
+  repository_id: number;
+  tag: string;
+  old_digest: string | null;
+  new_digest: string | null;
+  at: number;
+  actor: string | null;
+}
+
+export interface UploadTable {
+  id: string;
+  repository_id: number;
+  /** Bytes accepted so far; the store may hold more from a write that failed, never fewer. */
+  size: number;
+  created_at: number;
+  updated_at: number;
+}

@@ -1,0 +1,61 @@
+import type { Readable } from 'node:stream';
+import type { Digest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import type { RepoName } from '../oci/name.js';
+import type { ByteRange } from '../store/blob-store.js';
+import type { RegistryContext } from './context.js';
+
+/** How often a read refreshes a blob link's access time (which protects it from GC's grace period). */
+const TOUCH_INTERVAL_MS = 5 * 60_000;
+
+export interface BlobHead {
+  digest: Digest;
+  size: number;
+}
+
+/** A blob is visible in a repository only if linked there (pushed, mounted, or a manifest of it). */
+export async function statBlob(ctx: RegistryContext, repo: RepoName, digest: Digest): Promise<BlobHead> {
+  const repoId = await ctx.repoId(repo);
+  if (repoId !== undefined) {
+    const link = await ctx.meta.blobLink(repoId, digest);
+    if (link) {
+      const now = ctx.now();
+      if (now - link.lastAccessAt > TOUCH_INTERVAL_MS) await ctx.meta.touchBlobLink(repoId, digest, now);
+      return { digest, size: link.size };
+    }
+    const manifest = await ctx.meta.manifest(repoId, digest);
+    if (manifest) return { digest, size: manifest.size };
+  }
+  throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in repository "${repo}"`, { detail: { digest } });
+}
+
+export async function readBlob(ctx: RegistryContext, digest: Digest, range?: ByteRange): Promise<Readable> {
+  try {
+    return await ctx.store.read(digest, range);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is indexed but missing from storage`, { detail: { digest } });
+    }
+    throw e;
+  }
+}
+
+/** Unlinks a blob from one repository; bytes are reclaimed by GC once nothing links them. */
+export async function deleteBlob(ctx: RegistryContext, repo: RepoName, digest: Digest): Promise<void> {
+  const repoId = await ctx.repoId(repo);
+  if (repoId === undefined || !(await ctx.meta.unlinkBlob(repoId, digest))) {
+    throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in repository "${repo}"`, { detail: { digest } });
+  }
+}
+
+/**
+ * Cross-repository mount. Resolves to the blob when `from` holds it; to
+ * undefined when it cannot be mounted, so the caller opens a normal upload.
+ */
+export async function mountBlob(ctx: RegistryContext, repo: RepoName, digest: Digest, from: RepoName): Promise<BlobHead | undefined> {
+  const fromId = await ctx.repoId(from);
+  if (fromId === undefined || !(await ctx.meta.blobLink(fromId, digest))) return undefined;
+  const repoId = await ctx.ensureRepo(repo);
+  const size = await ctx.meta.mountBlob(repoId, digest, ctx.now());
+  return size === undefined ? undefined : { digest, size };
+}

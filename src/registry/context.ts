@@ -1,0 +1,51 @@
+import type { BlobStore } from '../store/blob-store.js';
+import type { Metadata, RepoId } from '../meta/metadata.js';
+import type { RepoName } from '../oci/name.js';
+import { RegistryError } from '../oci/errors.js';
+import { RegistryCaches } from './caches.js';
+import { HashStates } from './hash-states.js';
+import { KeyedMutex } from '../util/keyed-mutex.js';
+
+export interface RegistryLimits {
+  maxManifestBytes: number;
+  /** Upper bound for `n` in tag and catalog listings (a huge `n` must not mean a huge allocation). */
+  maxListEntries: number;
+  /** An upload untouched this long is abandoned and its bytes removed. */
+  uploadExpiryMs: number;
+}
+
+/** What every registry use case works over. One per process; all state that matters is in store + meta. */
+export class RegistryContext {
+  readonly caches = new RegistryCaches();
+  readonly hashStates = new HashStates();
+  readonly uploadLocks = new KeyedMutex<string>();
+
+  constructor(
+    readonly store: BlobStore,
+    readonly meta: Metadata,
+    readonly limits: RegistryLimits,
+    readonly now: () => number = Date.now,
+  ) {}
+
+  async repoId(name: RepoName): Promise<RepoId | undefined> {
+    const cached = this.caches.repoIds.get(name);
+    if (cached !== undefined) return cached;
+    const id = await this.meta.repositoryId(name);
+    if (id !== undefined) this.caches.repoIds.set(name, id);
+    return id;
+  }
+
+  async requireRepo(name: RepoName): Promise<RepoId> {
+    const id = await this.repoId(name);
+    if (id === undefined) throw new RegistryError('NAME_UNKNOWN', `repository "${name}" is not known to this registry`);
+    return id;
+  }
+
+  async ensureRepo(name: RepoName): Promise<RepoId> {
+    const id = await this.repoId(name);
+    if (id !== undefined) return id;
+    const created = await this.meta.ensureRepository(name, this.now());
+    this.caches.repoIds.set(name, created);
+    return created;
+  }
+}

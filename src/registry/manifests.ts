@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { algorithmOf, hexOf, isDigest, makeDigest, parseDigest, type Digest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import { parseManifest, type ManifestFacts } from '../oci/manifest.js';
+import { isIndexType, MediaType } from '../oci/mediatypes.js';
+import { isTag, parseTag, type RepoName } from '../oci/name.js';
+import { MissingReferences, type ManifestRow, type RepoId } from '../meta/metadata.js';
+import { RegistryCaches } from './caches.js';
+import type { RegistryContext } from './context.js';
+
+export interface StoredManifest {
+  row: ManifestRow;
+  bytes: Buffer;
+}
+
+export interface PushResult {
+  digest: Digest;
+  subject?: Digest;
+  tags: string[];
+}
+
+/** A manifest reference from a URL: a digest, or else a tag. */
+export type ManifestRef = { digest: Digest } | { tag: string };
+
+/** Parses the `<reference>` of a manifest URL. An invalid tag can name nothing: 404 on reads, 400 on a push. */
+export function parseManifestRef(value: string, forPush: boolean): ManifestRef {
+  if (value.includes(':')) return { digest: parseDigest(value) };
+  if (!forPush && !isTag(value)) throw unknownManifest({ tag: value.slice(0, 150) });
+  return { tag: parseTag(value) };
+}
+
+/** Reads a manifest body, refusing (413) anything over the configured limit before buffering it. */
+export async function readManifestBody(ctx: RegistryContext, body: Readable, declaredLength: number | undefined): Promise<Buffer> {
+  const max = ctx.limits.maxManifestBytes;
+  const tooBig = () => new RegistryError('SIZE_INVALID', `manifest exceeds the ${max} byte limit`, { status: 413, detail: { limit: max } });
+  if (declaredLength !== undefined && declaredLength > max) {
+    body.resume();
+    throw tooBig();
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > max) {
+      body.destroy();
+      throw tooBig();
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/**
+ * Accepts a manifest: verifies its digest when pushed by digest, validates
+ * it, checks every blob and child manifest it names is in this repository,
+ * stores the bytes exactly as given, and points the tags at it.
+ */
+export async function putManifest(
+  ctx: RegistryContext,
+  repo: RepoName,
+  ref: ManifestRef,
+  bytes: Buffer,
+  contentType: string | undefined,
+  extraTags: string[],
+  actor: string | null,
+): Promise<PushResult> {
+  const digest = 'digest' in ref ? ref.digest : makeDigest('sha256', sha(bytes, 'sha256'));
+  if ('digest' in ref && sha(bytes, algorithmOf(digest)) !== hexOf(digest)) {
+    throw new RegistryError('DIGEST_INVALID', `manifest content does not match digest ${digest}`, { detail: { digest } });
+  }
+  const tags = 'tag' in ref ? [ref.tag] : extraTags.map((t) => parseTag(t));
+  const facts = parseManifest(bytes, contentType);
+  const repoId = await ctx.ensureRepo(repo);
+  // Bytes first: metadata never points at content the store lacks.
+  await ctx.store.put(digest, bytes);
+  ctx.caches.manifestBytes.set(digest, bytes);
+  try {
+    await ctx.meta.putManifest(repoId, toNewManifest(digest, bytes.length, facts), tags, ctx.now(), actor);
+  } catch (e) {
+    if (e instanceof MissingReferences) throw missingReferences(e);
+    throw e;
+  }
+  for (const t of tags) ctx.caches.forgetTag(repoId, t);
+  ctx.caches.forgetManifest(repoId, digest);
+  const result: PushResult = { digest, tags };
+  if (facts.subject) result.subject = facts.subject.digest;
+  return result;
+}
+
+export async function getManifest(ctx: RegistryContext, repo: RepoName, ref: ManifestRef, accept: string[]): Promise<StoredManifest> {
+  const repoId = await ctx.repoId(repo);
+  if (repoId === undefined) throw new RegistryError('NAME_UNKNOWN', `repository "${repo}" is not known to this registry`);
+  const digest = 'digest' in ref ? ref.digest : await resolveTag(ctx, repoId, ref.tag);
+  const found = await loadManifest(ctx, repoId, digest);
+  if (!found) throw unknownManifest(ref);
+  return negotiate(ctx, repoId, found, accept);
+}
+
+export async function deleteManifest(ctx: RegistryContext, repo: RepoName, ref: ManifestRef, actor: string | null): Promise<void> {
+  const repoId = await ctx.repoId(repo);
+  if (repoId === undefined) throw new RegistryError('NAME_UNKNOWN', `repository "${repo}" is not known to this registry`);
+  const now = ctx.now();
+  if ('tag' in ref) {
+    const removed = await ctx.meta.deleteTag(repoId, ref.tag, now, actor);
+    ctx.caches.forgetTag(repoId, ref.tag);
+    if (!removed) throw unknownManifest(ref);
+    return;
+  }
+  const tags = await ctx.meta.deleteManifest(repoId, ref.digest, now, actor);
+  ctx.caches.forgetManifest(repoId, ref.digest);
+  if (!tags) throw unknownManifest(ref);
+  for (const t of tags) ctx.caches.forgetTag(repoId, t);
+}
+
+export async function resolveTag(ctx: RegistryContext, repoId: RepoId, tag: string): Promise<Digest> {
+  const key = RegistryCaches.key(repoId, tag);
+  const cached = ctx.caches.tags.get(key);
+  if (cached) return cached;
+  const digest = await ctx.meta.resolveTag(repoId, tag);
+  if (!digest) throw unknownManifest({ tag });
+  ctx.caches.tags.set(key, digest);
+  return digest;
+}
+
+export async function loadManifest(ctx: RegistryContext, repoId: RepoId, digest: Digest): Promise<StoredManifest | undefined> {
+  const key = RegistryCaches.key(repoId, digest);
+  let row = ctx.caches.manifests.get(key);
+  if (!row) {
+    row = await ctx.meta.manifest(repoId, digest);
+    if (!row) return undefined;
+    ctx.caches.manifests.set(key, row);
+  }
+  let bytes = ctx.caches.manifestBytes.get(digest);
+  if (!bytes) {
+    bytes = await readAll(await ctx.store.read(digest));
+    ctx.caches.manifestBytes.set(digest, bytes);
+  }
+  return { row, bytes };
+}
+
+/**
+ * Serves the manifest as stored, with one concession to older Docker
+ * clients: one that cannot take an index (its Accept lists image manifest
+ * types only) gets the linux/amd64 child, as Distribution does.
+ */
+async function negotiate(ctx: RegistryContext, repoId: RepoId, m: StoredManifest, accept: string[]): Promise<StoredManifest> {
+  if (!isIndexType(m.row.mediaType) || accept.length === 0) return m;
+  if (accept.some((a) => a === m.row.mediaType || a === '*/*' || a === 'application/*')) return m;
+  const wantsImage = accept.includes(MediaType.dockerManifest) || accept.includes(MediaType.ociManifest);
+  if (!wantsImage) return m;
+  const index = JSON.parse(m.bytes.toString('utf8')) as { manifests?: { digest?: string; platform?: { os?: string; architecture?: string } }[] };
+  const child = index.manifests?.find((d) => d.platform?.os === 'linux' && d.platform.architecture === 'amd64');
+  if (!child?.digest || !isDigest(child.digest)) return m;
+  const resolved = await loadManifest(ctx, repoId, child.digest);
+  return resolved && accept.includes(resolved.row.mediaType) ? resolved : m;
+}
+
+function toNewManifest(digest: Digest, size: number, facts: ManifestFacts) {
+  return {
+    digest,
+    mediaType: facts.mediaType,
+    size,
+    artifactType: facts.artifactType ?? null,
+    subject: facts.subject?.digest ?? null,
+    annotations: facts.annotations ?? null,
+    blobs: facts.blobs.map((b) => b.digest),
+    children: facts.manifests.map((m) => m.digest),
+  };
+}
+
+function missingReferences(e: MissingReferences): RegistryError {
+  const all = [...e.blobs, ...e.manifests];
+  const what = e.blobs.length ? 'blob' : 'manifest';
+  return new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references ${all.length} ${what}(s) not in this repository, first ${all[0]}`, {
+    detail: { blobs: e.blobs, manifests: e.manifests },
+  });
+}
+
+function unknownManifest(ref: ManifestRef): RegistryError {
+  const what = 'tag' in ref ? `tag "${ref.tag}"` : ref.digest;
+  return new RegistryError('MANIFEST_UNKNOWN', `manifest ${what} is not in this repository`, { detail: ref });
+}
+
+const sha = (bytes: Buffer, alg: string): string => createHash(alg).update(bytes).digest('hex');
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
+}

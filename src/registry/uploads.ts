@@ -1,0 +1,196 @@
+import { randomUUID, type Hash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { algorithmOf, hexOf, type Algorithm, type Digest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import type { RepoName } from '../oci/name.js';
+import type { RepoId, UploadRow } from '../meta/metadata.js';
+import type { UploadId } from '../store/blob-store.js';
+import type { RegistryContext } from './context.js';
+import { HashStates } from './hash-states.js';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Uploads are hashed with sha256 while they stream; a sha512 close rebuilds from the stored bytes. */
+const STREAMING_ALGORITHM: Algorithm = 'sha256';
+
+export interface UploadStatus {
+  id: UploadId;
+  size: number;
+}
+
+/** A chunk's declared position, from `Content-Range: start-end` (inclusive). */
+export interface ChunkRange {
+  start: number;
+  end: number;
+}
+
+export function parseUploadId(value: string): UploadId {
+  if (!UUID_RE.test(value)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'upload session not found');
+  return value as UploadId;
+}
+
+export async function startUpload(ctx: RegistryContext, repo: RepoName): Promise<UploadStatus> {
+  const repoId = await ctx.ensureRepo(repo);
+  const id = randomUUID() as UploadId;
+  await ctx.store.startUpload(id);
+  await ctx.meta.createUpload(id, repoId, ctx.now());
+  return { id, size: 0 };
+}
+
+/** Looks up an upload, refusing one that belongs to another repository than the one named. */
+export async function uploadStatus(ctx: RegistryContext, repo: RepoName, id: UploadId): Promise<UploadRow> {
+  const repoId = await ctx.repoId(repo);
+  const row = await ctx.meta.upload(id);
+  if (!row || row.repositoryId !== repoId) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'upload session not found', { detail: { uuid: id } });
+  return row;
+}
+
+/**
+ * Appends a chunk at the current end of the upload. A chunk that does not
+ * start there gets 416 with the current range, so the client can resume.
+ */
+export async function appendChunk(
+  ctx: RegistryContext,
+  repo: RepoName,
+  id: UploadId,
+  body: Readable,
+  range: ChunkRange | undefined,
+  declaredLength: number | undefined,
+): Promise<UploadStatus> {
+  return ctx.uploadLocks.run(id, async () => {
+    const row = await uploadStatus(ctx, repo, id);
+    return { id, size: await writeAt(ctx, row, body, range, declaredLength) };
+  });
+}
+
+/** Finishes an upload (optionally with a last chunk), verifies the digest and makes the blob visible. */
+export async function completeUpload(
+  ctx: RegistryContext,
+  repo: RepoName,
+  id: UploadId,
+  digest: Digest,
+  body: Readable | undefined,
+  range: ChunkRange | undefined,
+  declaredLength: number | undefined,
+): Promise<{ digest: Digest; size: number }> {
+  return ctx.uploadLocks.run(id, async () => {
+    const row = await uploadStatus(ctx, repo, id);
+    const size = body ? await writeAt(ctx, row, body, range, declaredLength) : row.size;
+    const actual = await finalDigest(ctx, id, algorithmOf(digest), size);
+    if (actual !== hexOf(digest)) {
+      await cancelUpload(ctx, row.repositoryId, id);
+      throw new RegistryError('DIGEST_INVALID', `uploaded content does not match digest ${digest}`, {
+        detail: { expected: digest, actual: `${algorithmOf(digest)}:${actual}` },
+      });
+    }
+    await ctx.store.commitUpload(id, size, digest);
+    await ctx.meta.commitBlob(row.repositoryId, digest, size, ctx.now(), id);
+    return { digest, size };
+  });
+}
+
+/** A monolithic upload: `POST ?digest=` with the whole blob as the body. */
+export async function uploadWhole(
+  ctx: RegistryContext,
+  repo: RepoName,
+  digest: Digest,
+  body: Readable,
+  declaredLength: number | undefined,
+): Promise<{ digest: Digest; size: number }> {
+  const { id } = await startUpload(ctx, repo);
+  try {
+    return await completeUpload(ctx, repo, id, digest, body, undefined, declaredLength);
+  } catch (e) {
+    await cancelUpload(ctx, await ctx.requireRepo(repo), id).catch(() => {});
+    throw e;
+  }
+}
+
+export async function deleteUpload(ctx: RegistryContext, repo: RepoName, id: UploadId): Promise<void> {
+  const row = await uploadStatus(ctx, repo, id);
+  await cancelUpload(ctx, row.repositoryId, id);
+}
+
+/** Removes uploads idle for longer than the expiry; safe to run on any replica at any time. */
+export async function purgeStaleUploads(ctx: RegistryContext): Promise<number> {
+  const ids = await ctx.meta.staleUploads(ctx.now() - ctx.limits.uploadExpiryMs, 1000);
+  for (const id of ids) {
+    await ctx.uploadLocks.run(id, async () => {
+      ctx.hashStates.drop(id);
+      if (await ctx.meta.deleteUpload(id)) await ctx.store.abortUpload(id);
+    });
+  }
+  return ids.length;
+}
+
+async function cancelUpload(ctx: RegistryContext, _repo: RepoId, id: UploadId): Promise<void> {
+  ctx.hashStates.drop(id);
+  await ctx.meta.deleteUpload(id);
+  await ctx.store.abortUpload(id);
+}
+
+async function writeAt(
+  ctx: RegistryContext,
+  row: UploadRow,
+  body: Readable,
+  range: ChunkRange | undefined,
+  declaredLength: number | undefined,
+): Promise<number> {
+  if (range) {
+    if (range.start !== row.size) throw outOfOrder(row.size, `chunk starts at ${range.start}, expected ${row.size}`);
+    const rangeLength = range.end - range.start + 1;
+    if (declaredLength !== undefined && declaredLength !== rangeLength) {
+      throw outOfOrder(row.size, `Content-Range covers ${rangeLength} bytes but Content-Length is ${declaredLength}`);
+    }
+    declaredLength = rangeLength;
+  }
+  const hash = ctx.hashStates.take(row.id, STREAMING_ALGORITHM, row.size) ?? (await rebuildHash(ctx, row.id, STREAMING_ALGORITHM, row.size));
+  const written = await ctx.store.writeUpload(row.id, row.size, hashing(body, hash));
+  if (declaredLength !== undefined && written !== declaredLength) {
+    throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk ended after ${written} of ${declaredLength} bytes`, {
+      detail: { received: written, expected: declaredLength },
+    });
+  }
+  const size = row.size + written;
+  if (!(await ctx.meta.advanceUpload(row.id, row.size, size, ctx.now()))) {
+    throw outOfOrder(row.size, 'another request advanced this upload first');
+  }
+  ctx.hashStates.put(row.id, STREAMING_ALGORITHM, size, hash);
+  return size;
+}
+
+async function finalDigest(ctx: RegistryContext, id: UploadId, algorithm: Algorithm, size: number): Promise<string> {
+  const hash = ctx.hashStates.take(id, algorithm, size) ?? (await rebuildHash(ctx, id, algorithm, size));
+  return hash.digest('hex');
+}
+
+/** Rehashes what the store holds: the path for a replica or restart that never saw the earlier chunks. */
+async function rebuildHash(ctx: RegistryContext, id: UploadId, algorithm: Algorithm, size: number): Promise<Hash> {
+  const hash = HashStates.fresh(algorithm);
+  if (size > 0) {
+    await pipeline(await ctx.store.readUpload(id, size), async function (source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) hash.update(chunk);
+    });
+  }
+  return hash;
+}
+
+function hashing(body: Readable, hash: Hash): Readable {
+  const t = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  // pipeline() destroys `t` with an error when the body breaks off, so a
+  // truncated request rejects the store's write instead of looking complete.
+  pipeline(body, t).catch(() => {});
+  return t;
+}
+
+function outOfOrder(size: number, message: string): RegistryError {
+  return new RegistryError('BLOB_UPLOAD_INVALID', message, {
+    status: 416,
+    headers: { Range: `0-${Math.max(size - 1, 0)}` },
+  });
+}

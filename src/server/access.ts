@@ -1,0 +1,27 @@
+import type { Req } from './http.js';
+
+export type Action = 'pull' | 'push' | 'delete';
+
+/** What a request needs: an action on a repository, the catalog, or nothing but a valid identity. */
+export type Need = { type: 'repository'; name: string; actions: Action[] } | { type: 'catalog' } | { type: 'base' };
+
+export interface Identity {
+  /** Who the request is from, for logs and tag history; null when anonymous. */
+  subject: string | null;
+}
+
+/**
+ * Decides whether a request may do what it needs. Throws an UNAUTHORIZED or
+ * DENIED RegistryError (with the challenge header) when it may not.
+ */
+export interface Authorizer {
+  authorize(req: Req, need: Need): Promise<Identity>;
+  /** Whether an identity already established may also pull `repo` (for mount sources, catalog filtering). */
+  canPull(identity: Identity, repo: string, req: Req): Promise<boolean>;
+}
+
+/** No authentication configured: everyone may do everything (the zero-config default on loopback). */
+export const openAccess: Authorizer = {
+  authorize: async () => ({ subject: null }),
+  canPull: async () => true,
+};

@@ -1,0 +1,81 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { isRegistryError, RegistryError } from '../oci/errors.js';
+import type { RegistryContext } from '../registry/context.js';
+import type { Authorizer } from './access.js';
+import { sendError } from './http.js';
+import { handleV2 } from './routes/v2.js';
+
+export interface AppOptions {
+  ctx: RegistryContext;
+  auth: Authorizer;
+  logger: Logger;
+  /** Answers /readyz: false while starting or draining. */
+  ready: () => boolean;
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+export function buildApp(opts: AppOptions): FastifyInstance {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    exposeHeadRoutes: false,
+    // Repository names are matched by handleV2; Fastify only routes the prefix.
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1000 },
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    // Blob bodies are streams; Fastify's own limit applies to nothing Berth parses.
+    bodyLimit: 1 << 20,
+    return503OnClosing: true,
+  });
+
+  // Leave every body unread: handlers stream `request.raw` themselves.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('X-Request-Id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info(
+      {
+        method: req.method,
+        path: req.url.split('?', 1)[0],
+        status: reply.statusCode,
+        bytesIn: Number(req.headers['content-length'] ?? 0) || undefined,
+        bytesOut: Number(reply.getHeader('content-length') ?? 0) || undefined,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
+  });
+
+  app.route({ method: [...METHODS], url: '/v2', handler: (req, reply) => handleV2(opts.ctx, opts.auth, req, reply) });
+  app.route({ method: [...METHODS], url: '/v2/*', handler: (req, reply) => handleV2(opts.ctx, opts.auth, req, reply) });
+  app.get('/healthz', async (_req, reply) => reply.type('application/json').send('{"status":"ok"}'));
+  app.get('/readyz', async (_req, reply) =>
+    opts.ready() ? reply.type('application/json').send('{"status":"ready"}') : reply.code(503).type('application/json').send('{"status":"not ready"}'),
+  );
+
+  app.setNotFoundHandler((req, reply) => {
+    sendError(reply, new RegistryError('UNSUPPORTED', `no such endpoint: ${req.method} ${req.url.split('?', 1)[0]!.slice(0, 200)}`, { status: 404 }));
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    if (isRegistryError(err)) {
+      if (err.status >= 500) req.log.error({ err }, 'request failed');
+      return sendError(reply, err);
+    }
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500) {
+      return sendError(reply, new RegistryError('UNSUPPORTED', (err as Error).message, { status }));
+    }
+    req.log.error({ err }, 'internal error');
+    const body = { errors: [{ code: 'UNKNOWN', message: 'internal server error; see the server log for request ' + req.id }] };
+    return reply.code(500).type('application/json').send(JSON.stringify(body));
+  });
+
+  return app;
+}

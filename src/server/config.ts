@@ -1,0 +1,160 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+
+const duration = z
+  .union([z.number().int().nonnegative(), z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 90s, 15m, 24h')])
+  .transform((v) => (typeof v === 'number' ? v : parseDuration(v)));
+
+const size = z
+  .union([z.number().int().positive(), z.string().regex(/^\d+(B|KiB|MiB|GiB)?$/, 'a size such as 4MiB')])
+  .transform((v) => (typeof v === 'number' ? v : parseSize(v)));
+
+export const ConfigSchema = z
+  .object({
+    /** Where the embedded defaults keep their files: blobs under `blobs/`, SQLite at `berth.db`. */
+    data: z.string().default('./berth-data'),
+    http: z
+      .object({
+        addr: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$/, 'host:port').default('localhost:5000'),
+        /** Time in-flight requests get to finish on SIGTERM before the process exits anyway. */
+        shutdownTimeout: duration.default(30_000),
+      })
+      .strict()
+      .default({ addr: 'localhost:5000', shutdownTimeout: 30_000 }),
+    storage: z
+      .object({
+        filesystem: z
+          .object({ root: z.string().optional(), fsync: z.boolean().default(true) })
+          .strict()
+          .default({ fsync: true }),
+      })
+      .strict()
+      .default({ filesystem: { fsync: true } }),
+    metadata: z
+      .object({ sqlite: z.object({ path: z.string().optional() }).strict().default({}) })
+      .strict()
+      .default({ sqlite: {} }),
+    limits: z
+      .object({
+        maxManifestSize: size.default(4 << 20),
+        maxListEntries: z.number().int().positive().default(1000),
+      })
+      .strict()
+      .default({ maxManifestSize: 4 << 20, maxListEntries: 1000 }),
+    uploads: z
+      .object({ expiry: duration.default(24 * 3600_000), purgeInterval: duration.default(10 * 60_000) })
+      .strict()
+      .default({ expiry: 24 * 3600_000, purgeInterval: 10 * 60_000 }),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        format: z.enum(['json', 'pretty']).default('json'),
+      })
+      .strict()
+      .default({ level: 'info', format: 'json' }),
+  })
+  .strict();
+
+export type Config = z.output<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+/**
+ * Reads the YAML file (if any), then applies `BERTH_*` environment variables
+ * (`BERTH_HTTP_ADDR` sets `http.addr`, `BERTH_LIMITS_MAX_MANIFEST_SIZE` sets
+ * `limits.maxManifestSize`), then flags. Every bad key is named in the error.
+ */
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overrides?: Record<string, unknown> } = {}): Config {
+  const raw: Record<string, unknown> = opts.file ? readYaml(opts.file) : {};
+  applyEnv(raw, opts.env ?? process.env);
+  for (const [path, value] of Object.entries(opts.overrides ?? {})) if (value !== undefined) setPath(raw, path.split('.'), value);
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration${opts.file ? ` in ${opts.file}` : ''}:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+export function blobRoot(c: Config): string {
+  return resolve(c.storage.filesystem.root ?? c.data);
+}
+
+export function sqlitePath(c: Config): string {
+  return resolve(c.metadata.sqlite.path ?? `${c.data}/berth.db`);
+}
+
+function readYaml(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${file}: ${(e as Error).message}`);
+  }
+  try {
+    const doc: unknown = YAML.parse(text) ?? {};
+    if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error('the top level must be a mapping');
+    return doc as Record<string, unknown>;
+  } catch (e) {
+    throw new ConfigError(`config file ${file} is not valid YAML: ${(e as Error).message}`);
+  }
+}
+
+/** Every leaf key path of the schema, e.g. ['limits', 'maxManifestSize']. */
+function leafPaths(schema: z.ZodType, prefix: string[] = []): string[][] {
+  const inner = unwrap(schema);
+  if (inner instanceof z.ZodObject) {
+    return Object.entries(inner.shape as Record<string, z.ZodType>).flatMap(([k, v]) => leafPaths(v, [...prefix, k]));
+  }
+  return [prefix];
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s: z.ZodType = schema;
+  for (;;) {
+    if (s instanceof z.ZodDefault || s instanceof z.ZodOptional || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodType;
+    else if (s instanceof z.ZodPipe) s = s.in as z.ZodType;
+    else return s;
+  }
+}
+
+export const envName = (path: string[]): string =>
+  `BERTH_${path.map((k) => k.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_')}`;
+
+function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  for (const path of leafPaths(ConfigSchema)) {
+    const value = env[envName(path)];
+    if (value !== undefined) setPath(raw, path, coerce(value));
+  }
+}
+
+/** Env values are strings; numbers and booleans are written as such in YAML, so read them the same way. */
+function coerce(value: string): unknown {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}
+
+function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
+  let cur = obj;
+  for (const key of path.slice(0, -1)) {
+    if (typeof cur[key] !== 'object' || cur[key] === null) cur[key] = {};
+    cur = cur[key] as Record<string, unknown>;
+  }
+  cur[path[path.length - 1]!] = value;
+}
+
+function parseDuration(v: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(v)!;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 }[m[2] as 'ms'];
+  return Number(m[1]) * unit;
+}
+
+function parseSize(v: string): number {
+  const m = /^(\d+)(B|KiB|MiB|GiB)?$/.exec(v)!;
+  const unit = { B: 1, KiB: 1024, MiB: 1 << 20, GiB: 1 << 30 }[(m[2] ?? 'B') as 'B'];
+  return Number(m[1]) * unit;
+}

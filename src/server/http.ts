@@ -1,0 +1,87 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import { RegistryError } from '../oci/errors.js';
+import type { ByteRange } from '../store/blob-store.js';
+import type { ChunkRange } from '../registry/uploads.js';
+
+export type Req = FastifyRequest;
+export type Reply = FastifyReply;
+
+export const API_VERSION_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' };
+
+export function query(req: Req, key: string): string | undefined {
+  const v = (req.query as Record<string, string | string[] | undefined>)[key];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function queryAll(req: Req, key: string): string[] {
+  const v = (req.query as Record<string, string | string[] | undefined>)[key];
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+export function header(req: Req, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Content-Length as a number; undefined when absent (e.g. chunked transfer encoding). */
+export function contentLength(req: Req): number | undefined {
+  const v = header(req, 'content-length');
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new RegistryError('SIZE_INVALID', `invalid Content-Length "${v}"`);
+  return n;
+}
+
+/** Whether the request carries a body at all (Content-Length > 0, or chunked). */
+export function hasBody(req: Req): boolean {
+  const len = contentLength(req);
+  return len !== undefined ? len > 0 : header(req, 'transfer-encoding') !== undefined;
+}
+
+export const body = (req: Req): Readable => req.raw;
+
+/** `Content-Range: <start>-<end>` of an upload chunk (also tolerates a `bytes ` prefix). */
+export function chunkRange(req: Req): ChunkRange | undefined {
+  const v = header(req, 'content-range');
+  if (v === undefined) return undefined;
+  const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(v.trim());
+  if (!m) throw new RegistryError('BLOB_UPLOAD_INVALID', `invalid Content-Range "${v.slice(0, 100)}": expected <start>-<end>`, { status: 416 });
+  const start = Number(m[1]);
+  const end = Number(m[2]);
+  if (end < start) throw new RegistryError('BLOB_UPLOAD_INVALID', `invalid Content-Range "${v}": end before start`, { status: 416 });
+  return { start, end };
+}
+
+export type RangeResult = { kind: 'full' } | { kind: 'partial'; range: ByteRange } | { kind: 'unsatisfiable' };
+
+/** RFC 9110 single byte ranges: `bytes=a-b`, `bytes=a-`, `bytes=-n`. Multiple ranges are served whole. */
+export function byteRange(req: Req, size: number): RangeResult {
+  const v = header(req, 'range');
+  if (v === undefined) return { kind: 'full' };
+  const m = /^bytes=(\d*)-(\d*)$/.exec(v.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return v.includes(',') ? { kind: 'full' } : { kind: 'unsatisfiable' };
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) return { kind: 'unsatisfiable' };
+    return { kind: 'partial', range: { start: Math.max(0, size - suffix), end: size - 1 } };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || end < start) return { kind: 'unsatisfiable' };
+  return { kind: 'partial', range: { start, end } };
+}
+
+/** Answers with an OCI error body; every 4xx and 5xx Berth sends goes through here. */
+export function sendError(reply: Reply, e: RegistryError): Reply {
+  return reply.code(e.status).headers(e.headers).type('application/json').send(JSON.stringify(e.toBody()));
+}
+
+export function uploadHeaders(name: string, id: string, size: number): Record<string, string> {
+  return {
+    Location: `/v2/${name}/blobs/uploads/${id}`,
+    'Docker-Upload-UUID': id,
+    Range: `0-${Math.max(size - 1, 0)}`,
+    'Content-Length': '0',
+  };
+}

@@ -1,0 +1,42 @@
+import { parseDigest } from '../../oci/digest.js';
+import { RegistryError } from '../../oci/errors.js';
+import type { RepoName } from '../../oci/name.js';
+import { deleteBlob, readBlob, statBlob } from '../../registry/blobs.js';
+import type { RegistryContext } from '../../registry/context.js';
+import { byteRange, type Reply, type Req } from '../http.js';
+
+export async function getBlob(ctx: RegistryContext, req: Req, reply: Reply, repo: RepoName, ref: string): Promise<Reply> {
+  const digest = parseDigest(ref);
+  const { size } = await statBlob(ctx, repo, digest);
+  reply.headers({
+    'Docker-Content-Digest': digest,
+    ETag: `"${digest}"`,
+    'Accept-Ranges': 'bytes',
+    'Cache-Control': 'max-age=31536000, immutable',
+    'Content-Type': 'application/octet-stream',
+  });
+  const range = byteRange(req, size);
+  if (range.kind === 'unsatisfiable') {
+    throw new RegistryError('SIZE_INVALID', `range not satisfiable for a blob of ${size} bytes`, {
+      status: 416,
+      headers: { 'Content-Range': `bytes */${size}` },
+    });
+  }
+  const head = req.method === 'HEAD';
+  if (!head && range.kind === 'full') {
+    const redirect = await ctx.store.redirectUrl(digest);
+    if (redirect) return reply.code(307).header('Location', redirect).send();
+  }
+  if (range.kind === 'partial') {
+    const { start, end } = range.range;
+    reply.code(206).header('Content-Range', `bytes ${start}-${end}/${size}`).header('Content-Length', String(end - start + 1));
+    return head ? reply.send() : reply.send(await readBlob(ctx, digest, range.range));
+  }
+  reply.code(200).header('Content-Length', String(size));
+  return head ? reply.send() : reply.send(await readBlob(ctx, digest));
+}
+
+export async function removeBlob(ctx: RegistryContext, reply: Reply, repo: RepoName, ref: string): Promise<Reply> {
+  await deleteBlob(ctx, repo, parseDigest(ref));
+  return reply.code(202).header('Content-Length', '0').send();
+}

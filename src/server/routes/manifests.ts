@@ -1,0 +1,43 @@
+import type { RepoName } from '../../oci/name.js';
+import type { RegistryContext } from '../../registry/context.js';
+import { deleteManifest, getManifest, parseManifestRef, putManifest, readManifestBody } from '../../registry/manifests.js';
+import { body, contentLength, header, queryAll, type Reply, type Req } from '../http.js';
+
+export async function fetchManifest(ctx: RegistryContext, req: Req, reply: Reply, repo: RepoName, ref: string): Promise<Reply> {
+  const m = await getManifest(ctx, repo, parseManifestRef(ref, false), acceptList(header(req, 'accept')));
+  reply.code(200).headers({
+    'Content-Type': m.row.mediaType,
+    'Content-Length': String(m.bytes.length),
+    'Docker-Content-Digest': m.row.digest,
+    ETag: `"${m.row.digest}"`,
+  });
+  return req.method === 'HEAD' ? reply.send() : reply.send(m.bytes);
+}
+
+export async function storeManifest(ctx: RegistryContext, req: Req, reply: Reply, repo: RepoName, ref: string, actor: string | null): Promise<Reply> {
+  const parsed = parseManifestRef(ref, true);
+  const bytes = await readManifestBody(ctx, body(req), contentLength(req));
+  const result = await putManifest(ctx, repo, parsed, bytes, header(req, 'content-type'), queryAll(req, 'tag'), actor);
+  reply.code(201).headers({
+    Location: `/v2/${repo}/manifests/${result.digest}`,
+    'Docker-Content-Digest': result.digest,
+    'Content-Length': '0',
+  });
+  if (result.subject) reply.header('OCI-Subject', result.subject);
+  if ('digest' in parsed && result.tags.length) reply.header('OCI-Tag', result.tags);
+  return reply.send();
+}
+
+export async function removeManifest(ctx: RegistryContext, reply: Reply, repo: RepoName, ref: string, actor: string | null): Promise<Reply> {
+  await deleteManifest(ctx, repo, parseManifestRef(ref, false), actor);
+  return reply.code(202).header('Content-Length', '0').send();
+}
+
+/** The media types of an `Accept` header (possibly repeated, comma-separated), without parameters. */
+function acceptList(value: string | undefined): string[] {
+  if (!value) return [];
+  return value
+    .split(',')
+    .map((s) => s.split(';', 1)[0]!.trim().toLowerCase())
+    .filter((s) => s.length > 0);
+}

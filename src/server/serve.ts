@@ -1,0 +1,73 @@
+import { pino, type Logger } from 'pino';
+import { Metadata } from '../meta/metadata.js';
+import { migrate, openSqlite, type MetaDb } from '../meta/database.js';
+import { RegistryContext } from '../registry/context.js';
+import { purgeStaleUploads } from '../registry/uploads.js';
+import { FilesystemStore } from '../store/filesystem.js';
+import { openAccess } from './access.js';
+import { buildApp } from './app.js';
+import { blobRoot, sqlitePath, type Config } from './config.js';
+
+export interface RunningServer {
+  /** The bound address, e.g. `127.0.0.1:5000`. */
+  address: string;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export function makeLogger(config: Config): Logger {
+  const transport = config.log.format === 'pretty' ? { target: 'pino-pretty', options: { colorize: true } } : undefined;
+  return pino({
+    level: config.log.level,
+    base: { service: 'berth' },
+    redact: { paths: ['req.headers.authorization', '*.password', '*.secret', '*.token'], censor: '[redacted]' },
+    transport,
+  });
+}
+
+/** Wires store, metadata and HTTP from a config, starts listening, and handles shutdown signals. */
+export async function serve(config: Config, logger = makeLogger(config)): Promise<RunningServer> {
+  const store = new FilesystemStore({ root: blobRoot(config), fsync: config.storage.filesystem.fsync });
+  await store.init();
+  const metaDb: MetaDb = openSqlite(sqlitePath(config));
+  await migrate(metaDb);
+  const ctx = new RegistryContext(store, new Metadata(metaDb.db), {
+    maxManifestBytes: config.limits.maxManifestSize,
+    maxListEntries: config.limits.maxListEntries,
+    uploadExpiryMs: config.uploads.expiry,
+  });
+
+  let ready = false;
+  const app = buildApp({ ctx, auth: openAccess, logger, ready: () => ready });
+  const { host, port } = splitAddr(config.http.addr);
+  await app.listen({ host, port });
+  const bound = app.server.address();
+  const address = typeof bound === 'object' && bound ? `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}` : config.http.addr;
+  ready = true;
+
+  const purge = setInterval(() => {
+    purgeStaleUploads(ctx).catch((err: unknown) => logger.warn({ err }, 'purging stale uploads failed'));
+  }, config.uploads.purgeInterval);
+  purge.unref();
+
+  logger.info({ address, data: blobRoot(config), metadata: sqlitePath(config) }, 'berth registry listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      ready = false;
+      clearInterval(purge);
+      const timer = setTimeout(() => app.server.closeAllConnections(), config.http.shutdownTimeout);
+      timer.unref();
+      await app.close();
+      clearTimeout(timer);
+      await metaDb.close();
+    })());
+  return { address, logger, close };
+}
+
+export function splitAddr(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(':');
+  const host = addr.slice(0, i).replace(/^\[|\]$/g, '');
+  return { host: host === '' ? '0.0.0.0' : host, port: Number(addr.slice(i + 1)) };
+}

@@ -1,0 +1,48 @@
+import type { Readable } from 'node:stream';
+import type { Digest } from '../oci/digest.js';
+
+/** An upload session id: a UUID, validated before it names anything in storage. */
+export type UploadId = string & { readonly __brand: 'UploadId' };
+
+/** Inclusive byte range, as in HTTP `Range`. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface StoredBlob {
+  digest: Digest;
+  size: number;
+  modifiedAt: Date;
+}
+
+/**
+ * Content-addressed bytes. Drivers know nothing of repositories or hashing:
+ * the registry layer hashes while streaming and tells the store which digest
+ * an upload proved to be. Nothing here may assume one process or a local disk:
+ * upload state that matters (its size) lives in metadata, and any replica may
+ * append to, read or commit an upload that another one started.
+ */
+export interface BlobStore {
+  stat(digest: Digest): Promise<{ size: number } | null>;
+  read(digest: Digest, range?: ByteRange): Promise<Readable>;
+  /** A URL the client may fetch directly (presigned object storage); null to stream through Berth. */
+  redirectUrl(digest: Digest): Promise<string | null>;
+  /** Stores small content whose digest the caller has verified (manifests). */
+  put(digest: Digest, bytes: Buffer): Promise<void>;
+  delete(digest: Digest): Promise<void>;
+  walk(): AsyncIterable<StoredBlob>;
+
+  startUpload(id: UploadId): Promise<void>;
+  /**
+   * Writes `body` at `offset` (any bytes past it from an earlier failed write
+   * are overwritten). Resolves with the number of bytes written; rejects, with
+   * the upload unchanged up to `offset`, when the body breaks off.
+   */
+  writeUpload(id: UploadId, offset: number, body: Readable): Promise<number>;
+  /** The first `size` bytes of an upload, to rebuild hash state on another replica. */
+  readUpload(id: UploadId, size: number): Promise<Readable>;
+  /** Makes the first `size` bytes of the upload visible as `digest`, atomically. */
+  commitUpload(id: UploadId, size: number, digest: Digest): Promise<void>;
+  abortUpload(id: UploadId): Promise<void>;
+}

@@ -1,0 +1,153 @@
+import { mkdir, open, opendir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { isDigest, type Digest } from '../oci/digest.js';
+import type { BlobStore, ByteRange, StoredBlob, UploadId } from './blob-store.js';
+
+export interface FilesystemStoreOptions {
+  root: string;
+  /** fsync data and directory on commit, so an acknowledged blob survives power loss too. */
+  fsync: boolean;
+}
+
+/**
+ * Layout: `blobs/<alg>/<first two hex>/<hex>` and `uploads/<uuid>`. Digests
+ * and upload ids are validated types, so no path built here can leave `root`.
+ */
+export class FilesystemStore implements BlobStore {
+  private readonly blobsDir: string;
+  private readonly uploadsDir: string;
+
+  constructor(private readonly opts: FilesystemStoreOptions) {
+    this.blobsDir = join(opts.root, 'blobs');
+    this.uploadsDir = join(opts.root, 'uploads');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.blobsDir, { recursive: true });
+    await mkdir(this.uploadsDir, { recursive: true });
+  }
+
+  private blobPath(digest: Digest): string {
+    const [alg, hex] = digest.split(':') as [string, string];
+    return join(this.blobsDir, alg, hex.slice(0, 2), hex);
+  }
+
+  private uploadPath(id: UploadId): string {
+    return join(this.uploadsDir, id);
+  }
+
+  async stat(digest: Digest): Promise<{ size: number } | null> {
+    try {
+      const s = await stat(this.blobPath(digest));
+      return { size: s.size };
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  }
+
+  async read(digest: Digest, range?: ByteRange): Promise<Readable> {
+    const path = this.blobPath(digest);
+    // Open first so a missing blob rejects here rather than as a stream error mid-response.
+    const handle = await open(path, 'r');
+    return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: 1 << 20 });
+  }
+
+  async redirectUrl(): Promise<string | null> {
+    return null;
+  }
+
+  async put(digest: Digest, bytes: Buffer): Promise<void> {
+    const path = this.blobPath(digest);
+    const tmp = join(this.uploadsDir, `put-${digest.replace(':', '-')}-${process.pid}-${Date.now()}`);
+    await writeFile(tmp, bytes, { flush: this.opts.fsync });
+    await this.moveIntoPlace(tmp, path);
+  }
+
+  async delete(digest: Digest): Promise<void> {
+    await rm(this.blobPath(digest), { force: true });
+  }
+
+  async *walk(): AsyncIterable<StoredBlob> {
+    for (const alg of await listDir(this.blobsDir)) {
+      for (const prefix of await listDir(join(this.blobsDir, alg))) {
+        for (const hex of await listDir(join(this.blobsDir, alg, prefix))) {
+          const digest = `${alg}:${hex}`;
+          if (!isDigest(digest)) continue;
+          const s = await stat(join(this.blobsDir, alg, prefix, hex)).catch(() => null);
+          if (s) yield { digest, size: s.size, modifiedAt: s.mtime };
+        }
+      }
+    }
+  }
+
+  async startUpload(id: UploadId): Promise<void> {
+    await writeFile(this.uploadPath(id), '');
+  }
+
+  async writeUpload(id: UploadId, offset: number, body: Readable): Promise<number> {
+    const handle = await open(this.uploadPath(id), 'r+');
+    // The stream owns the handle and closes it when it finishes or fails.
+    const out = handle.createWriteStream({ start: offset, highWaterMark: 1 << 20 });
+    let written = 0;
+    body.on('data', (chunk: Buffer) => {
+      written += chunk.length;
+    });
+    await pipeline(body, out);
+    return written;
+  }
+
+  async readUpload(id: UploadId, size: number): Promise<Readable> {
+    if (size === 0) return Readable.from([]);
+    const handle = await open(this.uploadPath(id), 'r');
+    return handle.createReadStream({ start: 0, end: size - 1, highWaterMark: 1 << 20 });
+  }
+
+  async commitUpload(id: UploadId, size: number, digest: Digest): Promise<void> {
+    const src = this.uploadPath(id);
+    const handle = await open(src, 'r+');
+    try {
+      await handle.truncate(size);
+      if (this.opts.fsync) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await this.moveIntoPlace(src, this.blobPath(digest));
+  }
+
+  async abortUpload(id: UploadId): Promise<void> {
+    await rm(this.uploadPath(id), { force: true });
+  }
+
+  /** rename(2) is atomic: readers see either no blob or all of it, never a partial file. */
+  private async moveIntoPlace(src: string, dest: string): Promise<void> {
+    const dir = dest.slice(0, dest.lastIndexOf('/'));
+    await mkdir(dir, { recursive: true });
+    await rename(src, dest);
+    if (this.opts.fsync) {
+      const d = await open(dir, 'r');
+      try {
+        await d.sync();
+      } finally {
+        await d.close();
+      }
+    }
+  }
+}
+
+function isNotFound(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+async function listDir(path: string): Promise<string[]> {
+  try {
+    const names: string[] = [];
+    for await (const entry of await opendir(path)) names.push(entry.name);
+    return names.sort();
+  } catch (e) {
+    if (isNotFound(e)) return [];
+    throw e;
+  }
+}
