@@ -1,0 +1,81 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
+export const BERTH_BIN = join(REPO_ROOT, 'bin/berth.js');
+
+export interface BerthServer {
+  /** `127.0.0.1:PORT`, as clients write it in references. */
+  host: string;
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  dataDir: string;
+  process: ChildProcess;
+  /** Log lines the server wrote so far (JSON objects). */
+  logs: Record<string, unknown>[];
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface StartOptions {
+  dataDir?: string;
+  /** YAML text written to a config file passed with --config. */
+  config?: string;
+  env?: Record<string, string>;
+  args?: string[];
+}
+
+export function tempDir(prefix = 'berth-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Starts a real `berth serve` on a random loopback port and waits until it listens. */
+export async function startBerth(opts: StartOptions = {}): Promise<BerthServer> {
+  const dataDir = opts.dataDir ?? tempDir();
+  const args = [BERTH_BIN, 'serve', '--addr', '127.0.0.1:0', '--data', dataDir, ...(opts.args ?? [])];
+  if (opts.config !== undefined) {
+    const file = join(dataDir, '..', `berth-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(file, opts.config);
+    args.push('--config', file);
+  }
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const address = await new Promise<string>((resolveAddr, reject) => {
+    const timer = setTimeout(() => reject(new Error(`berth serve did not start in time:\n${stderr}`)), 20_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        logs.push(entry);
+        if (entry.msg === 'berth registry listening') {
+          clearTimeout(timer);
+          resolveAddr(entry.address as string);
+        }
+      } catch {
+        // a non-JSON line: keep going
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`berth serve exited with ${code} before listening:\n${stderr}`));
+    });
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    host: address,
+    url: `http://${address}`,
+    dataDir,
+    process: child,
+    logs,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
