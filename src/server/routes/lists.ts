@@ -44,5 +44,5 @@ export async function referrers(ctx: RegistryContext, req: Req, reply: Reply, re
   const artifactType = query(req, 'artifactType');
   const { index, filtered } = await listReferrers(ctx, repo, parseDigest(ref), artifactType);
   if (filtered) reply.header('OCI-Filters-Applied', 'artifactType');
-  return reply.code(200).type(index.mediaType).send(JSON.stringify(index));
+  return reply.code(200).header('Content-Type', index.mediaType).send(JSON.stringify(index));
 }
