@@ -44,5 +44,6 @@ export async function referrers(ctx: RegistryContext, req: Req, reply: Reply, re
   const artifactType = query(req, 'artifactType');
   const { index, filtered } = await listReferrers(ctx, repo, parseDigest(ref), artifactType);
   if (filtered) reply.header('OCI-Filters-Applied', 'artifactType');
-  return reply.code(200).header('Content-Type', index.mediaType).send(JSON.stringify(index));
+  // A Buffer, not a string: Fastify would append a charset to the OCI media type.
+  return reply.code(200).header('Content-Type', index.mediaType).send(Buffer.from(JSON.stringify(index)));
 }
