@@ -26,7 +26,11 @@ export function registerServe(program: Command): void {
         throw e;
       }
       const server = await serve(config);
+      let stopping = false;
       const stop = (signal: string) => {
+        // A second signal means "now": the operator has given up waiting.
+        if (stopping) process.exit(130);
+        stopping = true;
         server.logger.info({ signal }, 'shutting down: finishing in-flight requests');
         server.close().then(
           () => process.exit(0),
@@ -36,7 +40,7 @@ export function registerServe(program: Command): void {
           },
         );
       };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
     });
 }

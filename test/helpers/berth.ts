@@ -17,6 +17,8 @@ export interface BerthServer {
   /** Log lines the server wrote so far (JSON objects). */
   logs: Record<string, unknown>[];
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the exit code once the process has ended by itself. */
+  exited: Promise<number | null>;
 }
 
 export interface StartOptions {
@@ -73,6 +75,7 @@ export async function startBerth(opts: StartOptions = {}): Promise<BerthServer> 
     dataDir,
     process: child,
     logs,
+    exited,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
