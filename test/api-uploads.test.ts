@@ -150,6 +150,16 @@ describe('cross-repository mount', () => {
     assert.equal((await api.fetch(`/v2/mnt/dst/blobs/${b.digest}`, { method: 'HEAD' })).status, 200);
   });
 
+  test('mounts without `from` from any repository holding the blob (OCI 1.1)', async () => {
+    const b = randomBlob(3_000);
+    await api.pushBlob('mnt/anon-src', b);
+    const r = await api.fetch(`/v2/mnt/anon-dst/blobs/uploads/?mount=${b.digest}`, { method: 'POST' });
+    assert.equal(r.status, 201);
+    assert.equal((await api.fetch(`/v2/mnt/anon-dst/blobs/${b.digest}`, { method: 'HEAD' })).status, 200);
+    const missing = await api.fetch(`/v2/mnt/anon-dst/blobs/uploads/?mount=${sha256('nowhere')}`, { method: 'POST' });
+    assert.equal(missing.status, 202);
+  });
+
   test('falls back to a normal upload session when the source lacks the blob', async () => {
     const r = await api.fetch(`/v2/mnt/dst2/blobs/uploads/?mount=${sha256('absent')}&from=mnt/src`, { method: 'POST' });
     assert.equal(r.status, 202);

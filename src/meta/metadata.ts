@@ -156,6 +156,19 @@ export class Metadata {
     return r ? { size: Number(r.size), lastAccessAt: Number(r.last_access_at) } : undefined;
   }
 
+  /** Repositories that link a blob, for a mount without `from`. */
+  async repositoriesLinking(digest: Digest, limit: number): Promise<RepoName[]> {
+    const rows = await this.db
+      .selectFrom('repository_blobs')
+      .innerJoin('repositories', 'repositories.id', 'repository_blobs.repository_id')
+      .select('repositories.name')
+      .where('repository_blobs.digest', '=', digest)
+      .orderBy('repositories.name')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.name as RepoName);
+  }
+
   async touchBlobLink(repositoryId: RepoId, digest: Digest, now: number): Promise<void> {
     await this.db
       .updateTable('repository_blobs')

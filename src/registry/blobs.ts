@@ -49,6 +49,22 @@ export async function deleteBlob(ctx: RegistryContext, repo: RepoName, digest: D
 }
 
 /**
+ * A mount without `from` (OCI 1.1): mounts from the first repository holding
+ * the blob that the caller may read, so knowing a digest never grants access.
+ */
+export async function mountFromAnywhere(
+  ctx: RegistryContext,
+  repo: RepoName,
+  digest: Digest,
+  canRead: (repo: RepoName) => Promise<boolean>,
+): Promise<BlobHead | undefined> {
+  for (const source of await ctx.meta.repositoriesLinking(digest, 50)) {
+    if (await canRead(source)) return mountBlob(ctx, repo, digest, source);
+  }
+  return undefined;
+}
+
+/**
  * Cross-repository mount. Resolves to the blob when `from` holds it; to
  * undefined when it cannot be mounted, so the caller opens a normal upload.
  */

@@ -1,6 +1,6 @@
 import { parseDigest } from '../../oci/digest.js';
 import { parseRepoName, type RepoName } from '../../oci/name.js';
-import { mountBlob } from '../../registry/blobs.js';
+import { mountBlob, mountFromAnywhere } from '../../registry/blobs.js';
 import type { RegistryContext } from '../../registry/context.js';
 import {
   appendChunk,
@@ -28,11 +28,15 @@ function created(reply: Reply, repo: RepoName, digest: string): Reply {
 export async function postUpload(ctx: RegistryContext, req: Req, reply: Reply, repo: RepoName, canRead: CanRead): Promise<Reply> {
   const mount = query(req, 'mount');
   const from = query(req, 'from');
-  if (mount !== undefined && from !== undefined) {
+  if (mount !== undefined) {
     const digest = parseDigest(mount);
-    const source = parseRepoName(from);
     // A source the caller may not read is treated like a missing blob: fall back to an upload.
-    const mounted = (await canRead(source)) ? await mountBlob(ctx, repo, digest, source) : undefined;
+    const mounted =
+      from === undefined
+        ? await mountFromAnywhere(ctx, repo, digest, canRead)
+        : (await canRead(parseRepoName(from)))
+          ? await mountBlob(ctx, repo, digest, parseRepoName(from))
+          : undefined;
     if (mounted) return created(reply, repo, digest);
   }
   const digestParam = query(req, 'digest');
