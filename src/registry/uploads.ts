@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { algorithmOf, hexOf, type Algorithm, type Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepoName } from '../oci/name.js';
-import type { RepoId, UploadRow } from '../meta/metadata.js';
+import type { UploadRow } from '../meta/metadata.js';
 import type { UploadId } from '../store/blob-store.js';
 import type { RegistryContext } from './context.js';
 import { HashStates } from './hash-states.js';
@@ -78,7 +78,7 @@ export async function completeUpload(
     const size = body ? await writeAt(ctx, row, body, range, declaredLength) : row.size;
     const actual = await finalDigest(ctx, id, algorithmOf(digest), size);
     if (actual !== hexOf(digest)) {
-      await cancelUpload(ctx, row.repositoryId, id);
+      await cancelUpload(ctx, id);
       throw new RegistryError('DIGEST_INVALID', `uploaded content does not match digest ${digest}`, {
         detail: { expected: digest, actual: `${algorithmOf(digest)}:${actual}` },
       });
@@ -101,14 +101,14 @@ export async function uploadWhole(
   try {
     return await completeUpload(ctx, repo, id, digest, body, undefined, declaredLength);
   } catch (e) {
-    await cancelUpload(ctx, await ctx.requireRepo(repo), id).catch(() => {});
+    await cancelUpload(ctx, id).catch(() => {});
     throw e;
   }
 }
 
 export async function deleteUpload(ctx: RegistryContext, repo: RepoName, id: UploadId): Promise<void> {
   const row = await uploadStatus(ctx, repo, id);
-  await cancelUpload(ctx, row.repositoryId, id);
+  await cancelUpload(ctx, id);
 }
 
 /** Removes uploads idle for longer than the expiry; safe to run on any replica at any time. */
@@ -123,7 +123,7 @@ export async function purgeStaleUploads(ctx: RegistryContext): Promise<number> {
   return ids.length;
 }
 
-async function cancelUpload(ctx: RegistryContext, _repo: RepoId, id: UploadId): Promise<void> {
+async function cancelUpload(ctx: RegistryContext, id: UploadId): Promise<void> {
   ctx.hashStates.drop(id);
   await ctx.meta.deleteUpload(id);
   await ctx.store.abortUpload(id);
