@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isRegistryError, RegistryError } from '../oci/errors.js';
@@ -20,7 +20,8 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 export function buildApp(opts: AppOptions): FastifyInstance {
   const app: FastifyInstance = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // One access line per request comes from the onResponse hook below, with the fields Berth wants.
+    logController: new LogController({ disableRequestLogging: true }),
     exposeHeadRoutes: false,
     // Repository names are matched by handleV2; Fastify only routes the prefix.
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1000 },
