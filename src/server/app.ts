@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { isRegistryError, RegistryError } from '../oci/errors.js';
 import type { RegistryContext } from '../registry/context.js';
@@ -17,6 +18,22 @@ export interface AppOptions {
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
+/**
+ * Bytes that are not HTTP at all (a TLS ClientHello, say) still get a plain
+ * `HTTP/1.1 400` with an OCI error body before the socket closes: the docker
+ * CLI falls back from HTTPS to HTTP only when it sees exactly that.
+ */
+function answerMalformedRequest(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const body = JSON.stringify({ errors: [{ code: 'UNSUPPORTED', message: tooLarge ? 'request headers too large' : 'malformed HTTP request' }] });
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
 export function buildApp(opts: AppOptions): FastifyInstance {
   const app: FastifyInstance = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
@@ -30,6 +47,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     // Blob bodies are streams; Fastify's own limit applies to nothing Berth parses.
     bodyLimit: 1 << 20,
     return503OnClosing: true,
+    clientErrorHandler: answerMalformedRequest,
   });
 
   // Leave every body unread: handlers stream `request.raw` themselves.
