@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepoName } from '../oci/name.js';
-import type { ByteRange } from '../store/blob-store.js';
+import { BlobNotFoundError, type ByteRange } from '../store/blob-store.js';
 import type { RegistryContext } from './context.js';
 
 /** How often a read refreshes a blob link's access time (which protects it from GC's grace period). */
@@ -33,7 +33,7 @@ export async function readBlob(ctx: RegistryContext, digest: Digest, range?: Byt
   try {
     return await ctx.store.read(digest, range);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+    if (e instanceof BlobNotFoundError) {
       throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is indexed but missing from storage`, { detail: { digest } });
     }
     throw e;

@@ -10,6 +10,14 @@ export interface ByteRange {
   end: number;
 }
 
+/** What every driver throws when a blob or upload it was asked for is not there. */
+export class BlobNotFoundError extends Error {
+  constructor(readonly what: string) {
+    super(`${what} not found in storage`);
+    this.name = 'BlobNotFoundError';
+  }
+}
+
 export interface StoredBlob {
   digest: Digest;
   size: number;
@@ -25,6 +33,7 @@ export interface StoredBlob {
  */
 export interface BlobStore {
   stat(digest: Digest): Promise<{ size: number } | null>;
+  /** Rejects with BlobNotFoundError before any byte is produced when the blob is missing. */
   read(digest: Digest, range?: ByteRange): Promise<Readable>;
   /** A URL the client may fetch directly (presigned object storage); null to stream through Berth. */
   redirectUrl(digest: Digest): Promise<string | null>;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isDigest, type Digest } from '../oci/digest.js';
-import type { BlobStore, ByteRange, StoredBlob, UploadId } from './blob-store.js';
+import { BlobNotFoundError, type BlobStore, type ByteRange, type StoredBlob, type UploadId } from './blob-store.js';
 
 export interface FilesystemStoreOptions {
   root: string;
@@ -49,9 +49,10 @@ export class FilesystemStore implements BlobStore {
   }
 
   async read(digest: Digest, range?: ByteRange): Promise<Readable> {
-    const path = this.blobPath(digest);
     // Open first so a missing blob rejects here rather than as a stream error mid-response.
-    const handle = await open(path, 'r');
+    const handle = await open(this.blobPath(digest), 'r').catch((e: unknown) => {
+      throw isNotFound(e) ? new BlobNotFoundError(digest) : e;
+    });
     return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: 1 << 20 });
   }
 
