@@ -12,7 +12,12 @@ export interface MetaDb {
   close(): Promise<void>;
 }
 
-export function openSqlite(path: string): MetaDb {
+export interface SqliteMetaDb extends MetaDb {
+  dialect: 'sqlite';
+  sqlite: SQLite.Database;
+}
+
+export function openSqlite(path: string): SqliteMetaDb {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new SQLite(path);
   // WAL lets readers run beside the writer and a `berth gc` process beside `berth serve`;
@@ -22,7 +27,7 @@ export function openSqlite(path: string): MetaDb {
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  return { db, dialect: 'sqlite', sqlite, close: () => db.destroy() };
 }
 
 export async function migrate(meta: MetaDb): Promise<void> {

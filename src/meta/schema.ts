@@ -13,6 +13,8 @@ export interface Database {
   tags: TagTable;
   tag_history: TagHistoryTable;
   uploads: UploadTable;
+  /** SQLite only: who runs a scheduled job until when (PostgreSQL uses advisory locks). */
+  leases: LeaseTable;
 }
 
 export interface RepositoryTable {
@@ -80,4 +82,10 @@ export interface UploadTable {
   size: number;
   created_at: number;
   updated_at: number;
+}
+
+export interface LeaseTable {
+  name: string;
+  holder: string;
+  expires_at: number;
 }

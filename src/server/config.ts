@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { PostgresConfigSchema } from './postgres-config.js';
+import { S3ConfigSchema } from './s3-config.js';
 
 const duration = z
   .union([z.number().int().nonnegative(), z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 90s, 15m, 24h')])
@@ -29,11 +31,17 @@ export const ConfigSchema = z
           .object({ root: z.string().optional(), fsync: z.boolean().default(true) })
           .strict()
           .default({ fsync: true }),
+        /** When set, blobs live in this bucket and `filesystem` is ignored. */
+        s3: S3ConfigSchema.optional(),
       })
       .strict()
       .default({ filesystem: { fsync: true } }),
     metadata: z
-      .object({ sqlite: z.object({ path: z.string().optional() }).strict().default({}) })
+      .object({
+        sqlite: z.object({ path: z.string().optional() }).strict().default({}),
+        /** When set, metadata lives in PostgreSQL (required for several replicas) and `sqlite` is ignored. */
+        postgres: PostgresConfigSchema.optional(),
+      })
       .strict()
       .default({ sqlite: {} }),
     limits: z

@@ -1,12 +1,16 @@
 import { pino, type Logger } from 'pino';
+import { watchChanges } from '../meta/change-feed.js';
+import { openLeases } from '../meta/lease.js';
 import { Metadata } from '../meta/metadata.js';
-import { migrate, openSqlite, type MetaDb } from '../meta/database.js';
 import { RegistryContext } from '../registry/context.js';
 import { purgeStaleUploads } from '../registry/uploads.js';
-import { FilesystemStore } from '../store/filesystem.js';
 import { openAccess } from './access.js';
 import { buildApp } from './app.js';
-import { blobRoot, sqlitePath, type Config } from './config.js';
+import { openBackends } from './backends.js';
+import type { Config } from './config.js';
+
+/** Upper bound on how long a replica may serve a tag or manifest another replica changed (docs/REPLICAS.md). */
+const CHANGE_FEED_INTERVAL_MS = 1000;
 
 export interface RunningServer {
   /** The bound address, e.g. `127.0.0.1:5000`. */
@@ -27,10 +31,7 @@ export function makeLogger(config: Config): Logger {
 
 /** Wires store, metadata and HTTP from a config, starts listening, and handles shutdown signals. */
 export async function serve(config: Config, logger = makeLogger(config)): Promise<RunningServer> {
-  const store = new FilesystemStore({ root: blobRoot(config), fsync: config.storage.filesystem.fsync });
-  await store.init();
-  const metaDb: MetaDb = openSqlite(sqlitePath(config));
-  await migrate(metaDb);
+  const { store, metaDb, describe } = await openBackends(config);
   const ctx = new RegistryContext(store, new Metadata(metaDb.db), {
     maxManifestBytes: config.limits.maxManifestSize,
     maxListEntries: config.limits.maxListEntries,
@@ -45,18 +46,27 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const address = typeof bound === 'object' && bound ? `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}` : config.http.addr;
   ready = true;
 
+  const stopWatching = watchChanges(metaDb, {
+    onChange: () => ctx.caches.clearMutable(),
+    intervalMs: CHANGE_FEED_INTERVAL_MS,
+    onError: (err) => logger.warn({ err }, 'metadata change feed interrupted; caches are dropped until it is back'),
+  });
+  const leases = openLeases(metaDb);
   const purge = setInterval(() => {
-    purgeStaleUploads(ctx).catch((err: unknown) => logger.warn({ err }, 'purging stale uploads failed'));
+    leases
+      .withLease('upload-purge', () => purgeStaleUploads(ctx))
+      .catch((err: unknown) => logger.warn({ err }, 'purging stale uploads failed'));
   }, config.uploads.purgeInterval);
   purge.unref();
 
-  logger.info({ address, data: blobRoot(config), metadata: sqlitePath(config) }, 'berth registry listening');
+  logger.info({ address, data: describe.blobs, metadata: describe.metadata }, 'berth registry listening');
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       ready = false;
       clearInterval(purge);
+      await stopWatching();
       const timer = setTimeout(() => app.server.closeAllConnections(), config.http.shutdownTimeout);
       timer.unref();
       await app.close();

@@ -1,0 +1,39 @@
+import { migrate, openSqlite, type SqliteMetaDb } from '../meta/database.js';
+import { openPostgres, redactUrl, type PostgresMetaDb } from '../meta/postgres.js';
+import type { BlobStore } from '../store/blob-store.js';
+import { FilesystemStore } from '../store/filesystem.js';
+import { S3Store } from '../store/s3.js';
+import { blobRoot, sqlitePath, type Config } from './config.js';
+import { s3StoreOptions } from './s3-config.js';
+
+export interface Backends {
+  store: BlobStore;
+  metaDb: SqliteMetaDb | PostgresMetaDb;
+  /** Where data lives, for the startup log line (no secrets). */
+  describe: { blobs: string; metadata: string };
+}
+
+/** Opens the configured blob store and metadata database, and brings the schema up to date. */
+export async function openBackends(config: Config): Promise<Backends> {
+  const s3 = config.storage.s3;
+  let store: BlobStore;
+  let blobs: string;
+  if (s3) {
+    store = new S3Store(s3StoreOptions(s3));
+    blobs = `s3://${s3.bucket}/${s3.prefix}${s3.endpoint ? ` at ${s3.endpoint}` : ''}`;
+  } else {
+    const fs = new FilesystemStore({ root: blobRoot(config), fsync: config.storage.filesystem.fsync });
+    await fs.init();
+    store = fs;
+    blobs = blobRoot(config);
+  }
+  const pg = config.metadata.postgres;
+  const metaDb = pg ? openPostgres(pg.url, { poolSize: pg.poolSize }) : openSqlite(sqlitePath(config));
+  try {
+    await migrate(metaDb);
+  } catch (e) {
+    await metaDb.close();
+    throw e;
+  }
+  return { store, metaDb, describe: { blobs, metadata: pg ? redactUrl(pg.url) : sqlitePath(config) } };
+}
