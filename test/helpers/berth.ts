@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { acquireS3pg, TEST_BACKEND } from './backends.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 export const BERTH_BIN = join(REPO_ROOT, 'bin/berth.js');
@@ -19,6 +20,8 @@ export interface BerthServer {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Resolves with the exit code once the process has ended by itself. */
   exited: Promise<number | null>;
+  /** Ids of upload sessions whose bytes are still in storage (on disk, or in the bucket). */
+  pendingUploads(): Promise<string[]>;
 }
 
 export interface StartOptions {
@@ -36,6 +39,7 @@ export function tempDir(prefix = 'berth-test-'): string {
 /** Starts a real `berth serve` on a random loopback port and waits until it listens. */
 export async function startBerth(opts: StartOptions = {}): Promise<BerthServer> {
   const dataDir = opts.dataDir ?? tempDir();
+  const backend = TEST_BACKEND === 's3pg' ? await acquireS3pg() : undefined;
   const args = [BERTH_BIN, 'serve', '--addr', '127.0.0.1:0', '--data', dataDir, ...(opts.args ?? [])];
   if (opts.config !== undefined) {
     const file = join(dataDir, '..', `berth-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
@@ -43,7 +47,7 @@ export async function startBerth(opts: StartOptions = {}): Promise<BerthServer> 
     args.push('--config', file);
   }
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...opts.env },
+    env: { ...process.env, ...backend?.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];
@@ -65,10 +69,16 @@ export async function startBerth(opts: StartOptions = {}): Promise<BerthServer> 
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
+      void backend?.release();
       reject(new Error(`berth serve exited with ${code} before listening:\n${stderr}`));
     });
   });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const exited = new Promise<number | null>((r) =>
+    child.once('exit', (code) => {
+      void backend?.release();
+      r(code);
+    }),
+  );
   return {
     host: address,
     url: `http://${address}`,
@@ -76,6 +86,7 @@ export async function startBerth(opts: StartOptions = {}): Promise<BerthServer> 
     process: child,
     logs,
     exited,
+    pendingUploads: async () => backend?.pendingUploads() ?? readdirSync(join(dataDir, 'uploads')),
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;

@@ -1,0 +1,69 @@
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { startPostgres, type Postgres } from './postgres.js';
+import { startS3, type S3Server } from './s3.js';
+
+/** `BERTH_TEST_BACKEND=s3pg` runs every `startBerth()` server on s3rver + PostgreSQL instead of the embedded defaults. */
+export const TEST_BACKEND = process.env.BERTH_TEST_BACKEND === 's3pg' ? 's3pg' : 'embedded';
+
+/** The env that points `berth serve` at a bucket (under `prefix`) and a PostgreSQL database. */
+export function s3pgEnv(s3: S3Server, pgUrl: string, prefix = ''): Record<string, string> {
+  return {
+    BERTH_STORAGE_S3_BUCKET: s3.bucket,
+    BERTH_STORAGE_S3_ENDPOINT: s3.endpoint,
+    BERTH_STORAGE_S3_FORCE_PATH_STYLE: 'true',
+    BERTH_STORAGE_S3_ACCESS_KEY_ID: s3.accessKeyId,
+    BERTH_STORAGE_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    ...(prefix ? { BERTH_STORAGE_S3_PREFIX: prefix } : {}),
+    BERTH_METADATA_POSTGRES_URL: pgUrl,
+  };
+}
+
+/** Upload session ids that still hold objects under `prefix` in the bucket. */
+export async function s3PendingUploads(s3: S3Server, prefix = ''): Promise<string[]> {
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
+  const r = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${prefix}uploads/` }));
+  client.destroy();
+  return [...new Set((r.Contents ?? []).map((o) => o.Key!.slice(`${prefix}uploads/`.length).split('/')[0]!))];
+}
+
+interface Shared {
+  s3: S3Server;
+  pg: Postgres;
+}
+
+let shared: Promise<Shared> | undefined;
+let users = 0;
+let servers = 0;
+
+/**
+ * One s3rver and one PostgreSQL cluster per test process, started on first
+ * use and stopped when the last server using them stops; each server gets
+ * its own database and key prefix, as it would get its own data dir.
+ */
+export async function acquireS3pg(): Promise<{ env: Record<string, string>; pendingUploads(): Promise<string[]>; release(): Promise<void> }> {
+  users += 1;
+  shared ??= (async () => {
+    const [s3, pg] = await Promise.all([startS3(), startPostgres()]);
+    return { s3, pg };
+  })();
+  const { s3, pg } = await shared;
+  const prefix = `server-${++servers}/`;
+  const url = await pg.createDatabase();
+  let released = false;
+  return {
+    env: s3pgEnv(s3, url, prefix),
+    pendingUploads: () => s3PendingUploads(s3, prefix),
+    async release() {
+      if (released) return;
+      released = true;
+      if (--users > 0) return;
+      shared = undefined;
+      await Promise.all([s3.stop(), pg.stop()]);
+    },
+  };
+}
