@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, fetch, type Response } from 'undici';
+
+export interface HttpOptions {
+  /** Extra CA certificates (PEM), on top of the system roots; `SSL_CERT_FILE` is honoured too. */
+  caFile?: string;
+  /** How many times a failed request is tried again (5xx, 429, connection errors). */
+  retries?: number;
+  /** Told before each retry or resume; the CLI shows it so a slow pull is not a silent one. */
+  onNotice?: (message: string) => void;
+}
+
+export interface SendInit {
+  method?: string;
+  headers?: Record<string, string>;
+  /** Only re-sendable bodies: a retry sends the same bytes again. */
+  body?: Buffer | string;
+  /** Off for requests that are not safe to repeat blindly. */
+  retry?: boolean;
+}
+
+const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+const MAX_DELAY_MS = 30_000;
+
+/** HTTP with retries and backoff that honours Retry-After. Knows nothing about registries. */
+export class Http {
+  private readonly dispatcher: Agent;
+  private readonly retries: number;
+
+  constructor(private readonly opts: HttpOptions = {}) {
+    this.retries = opts.retries ?? Number(process.env.BERTH_RETRIES ?? 4);
+    const extra = [opts.caFile, process.env.SSL_CERT_FILE].filter((f): f is string => !!f).map((f) => readFileSync(f, 'utf8'));
+    this.dispatcher = new Agent({
+      connect: extra.length > 0 ? { ca: [...rootCertificates, ...extra] } : {},
+      // Big blobs stream slowly through small pipes; do not give up on a quiet body too early.
+      bodyTimeout: 300_000,
+      headersTimeout: 120_000,
+    });
+  }
+
+  async send(url: string, init: SendInit = {}): Promise<Response> {
+    const attempts = init.retry === false ? 1 : this.retries + 1;
+    for (let attempt = 1; ; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(url, {
+          method: init.method ?? 'GET',
+          headers: init.headers,
+          body: init.body,
+          dispatcher: this.dispatcher,
+          redirect: 'follow',
+        });
+      } catch (e) {
+        if (attempt >= attempts) throw networkError(url, e);
+        await this.pause(`${describeNetworkError(e)} from ${new URL(url).host}`, backoff(attempt));
+        continue;
+      }
+      if (!RETRY_STATUS.has(res.status) || attempt >= attempts) return res;
+      const delay = retryAfter(res.headers.get('retry-after')) ?? backoff(attempt);
+      await res.body?.cancel();
+      await this.pause(`HTTP ${res.status} from ${new URL(url).host}`, delay);
+    }
+  }
+
+  private async pause(why: string, delayMs: number): Promise<void> {
+    this.notify(`${why}; retrying in ${(delayMs / 1000).toFixed(1)}s`);
+    await sleep(delayMs);
+  }
+
+  notify(message: string): void {
+    this.opts.onNotice?.(message);
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}
+
+const backoff = (attempt: number): number => Math.min(MAX_DELAY_MS, 200 * 2 ** (attempt - 1) + Math.floor(Math.random() * 100));
+
+/** Retry-After is either delta-seconds or an HTTP date. */
+export function retryAfter(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
+  return Number.isFinite(ms) ? Math.min(MAX_DELAY_MS, Math.max(0, ms)) : undefined;
+}
+
+export function describeNetworkError(e: unknown): string {
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (e as Error).message;
+}
+
+export class NetworkError extends Error {
+  override readonly name = 'NetworkError';
+}
+
+function networkError(url: string, e: unknown): NetworkError {
+  return new NetworkError(`cannot reach ${new URL(url).origin}: ${describeNetworkError(e)}`);
+}

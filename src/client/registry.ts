@@ -1,0 +1,275 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { Response } from 'undici';
+import { algorithmOf, type Digest } from '../oci/digest.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import { MediaType, baseMediaType } from '../oci/mediatypes.js';
+import { apiHost, isLoopbackRegistry } from '../oci/reference.js';
+import { parseChallenge, type Challenge } from './challenge.js';
+import { getCredential, type Credential } from './credentials.js';
+import { DigestMismatchError, RemoteError, remoteError } from './errors.js';
+import type { Http } from './http.js';
+import { AuthError, TokenCache, basicAuth, fetchToken, type Token } from './token.js';
+import { readVerified } from './blob-reader.js';
+import { uploadBlob, type UploadProgress } from './upload.js';
+
+export interface ClientOptions {
+  http: Http;
+  /** Allow plain HTTP for a non-loopback registry (loopback always may, as with docker). */
+  insecure?: boolean;
+  /** Defaults to docker's config.json / helpers / podman auth.json. */
+  credential?: Credential;
+}
+
+export interface FetchedManifest {
+  bytes: Buffer;
+  mediaType: string;
+  digest: Digest;
+}
+
+export const MANIFEST_ACCEPT = [
+  MediaType.ociIndex,
+  MediaType.ociManifest,
+  MediaType.dockerManifestList,
+  MediaType.dockerManifest,
+].join(', ');
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+export const pullScope = (repo: string): string => `repository:${repo}:pull`;
+export const pushScope = (repo: string): string => `repository:${repo}:pull,push`;
+
+interface RequestInit {
+  method?: string;
+  scopes: string[];
+  headers?: Record<string, string>;
+  body?: Buffer | string;
+  retry?: boolean;
+}
+
+/** A client for one registry: scheme discovery, auth challenges, tokens per scope. */
+export class RegistryClient {
+  private base?: Promise<string>;
+  private challenge?: Challenge;
+  private credential?: Promise<Credential | undefined>;
+  private readonly tokens = new TokenCache();
+
+  constructor(
+    readonly registry: string,
+    private readonly opts: ClientOptions,
+  ) {}
+
+  get http(): Http {
+    return this.opts.http;
+  }
+
+  /** https, or plain http for loopback/insecure registries that do not speak TLS (docker's fallback). */
+  baseUrl(): Promise<string> {
+    this.base ??= (async () => {
+      const host = apiHost(this.registry);
+      if (!this.opts.insecure && !isLoopbackRegistry(this.registry)) return `https://${host}`;
+      try {
+        const res = await this.opts.http.send(`https://${host}/v2/`, { retry: false });
+        await res.body?.cancel();
+        return `https://${host}`;
+      } catch {
+        return `http://${host}`;
+      }
+    })();
+    return this.base;
+  }
+
+  private getCredential(): Promise<Credential | undefined> {
+    this.credential ??= this.opts.credential ? Promise.resolve(this.opts.credential) : getCredential(this.registry);
+    return this.credential;
+  }
+
+  /** Sends with whatever auth the registry asked for; on 401 learns the challenge and tries once more. */
+  async request(path: string, init: RequestInit): Promise<Response> {
+    const url = new URL(path, await this.baseUrl()).toString();
+    const send = async () =>
+      this.opts.http.send(url, {
+        method: init.method ?? 'GET',
+        headers: { ...init.headers, ...(await this.authHeader(init.scopes)) },
+        body: init.body,
+        retry: init.retry ?? true,
+      });
+    let res = await send();
+    if (res.status !== 401) return res;
+    const challenge = parseChallenge(res.headers.get('www-authenticate'));
+    await res.body?.cancel();
+    if (!challenge) throw new AuthError(`${this.registry} requires authentication but sent no Basic or Bearer challenge`);
+    const known = this.challenge !== undefined;
+    this.challenge = challenge;
+    if (challenge.scheme === 'bearer') {
+      const scopes = union(init.scopes, challenge.params.scope);
+      this.tokens.set(init.scopes, await this.newToken(challenge, scopes));
+    } else if (known || !(await this.getCredential())) {
+      throw this.unauthorized();
+    }
+    res = await send();
+    if (res.status === 401) {
+      await res.body?.cancel();
+      throw this.unauthorized();
+    }
+    return res;
+  }
+
+  private unauthorized(): AuthError {
+    return new AuthError(`${this.registry}: authentication required or credentials rejected; run \`berth login ${this.registry}\``);
+  }
+
+  private async authHeader(scopes: string[]): Promise<Record<string, string>> {
+    const c = this.challenge;
+    if (!c) return {};
+    if (c.scheme === 'basic') {
+      const cred = await this.getCredential();
+      return cred?.password !== undefined ? { Authorization: basicAuth(cred.username, cred.password) } : {};
+    }
+    let token = this.tokens.get(scopes);
+    if (!token) {
+      token = await this.newToken(c, scopes);
+      this.tokens.set(scopes, token);
+    }
+    return { Authorization: `Bearer ${token.token}` };
+  }
+
+  private async newToken(challenge: Challenge, scopes: string[], offline = false): Promise<Token> {
+    return fetchToken(this.opts.http, challenge, scopes, await this.getCredential(), { offline });
+  }
+
+  /**
+   * Checks credentials against `/v2/` the way `docker login` does. Returns an
+   * identity token when the token service hands one out, to store instead of the password.
+   */
+  async login(): Promise<{ identityToken?: string }> {
+    const url = new URL('/v2/', await this.baseUrl()).toString();
+    const res = await this.opts.http.send(url);
+    await res.body?.cancel();
+    if (res.ok) return {};
+    const challenge = parseChallenge(res.headers.get('www-authenticate'));
+    if (res.status !== 401 || !challenge) throw await remoteError(res, `GET ${url}`);
+    const cred = await this.getCredential();
+    if (challenge.scheme === 'bearer') {
+      const token = await fetchToken(this.opts.http, challenge, [], cred, { offline: true });
+      return token.refreshToken ? { identityToken: token.refreshToken } : {};
+    }
+    const check = await this.opts.http.send(url, {
+      headers: cred?.password !== undefined ? { Authorization: basicAuth(cred.username, cred.password) } : {},
+    });
+    await check.body?.cancel();
+    if (check.status === 401) throw new AuthError(`${this.registry} rejected the username or password`);
+    if (!check.ok) throw await remoteError(check, `GET ${url}`);
+    return {};
+  }
+
+  async getManifest(repo: string, reference: string): Promise<FetchedManifest> {
+    const res = await this.request(`/v2/${repo}/manifests/${reference}`, { scopes: [pullScope(repo)], headers: { Accept: MANIFEST_ACCEPT } });
+    if (!res.ok) throw await remoteError(res, `manifest ${this.registry}/${repo}:${reference}`);
+    const length = Number(res.headers.get('content-length') ?? 0);
+    if (length > MAX_MANIFEST_BYTES) throw new RemoteError(`manifest ${repo}:${reference} is larger than 4 MiB`, res.status);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const digest = digestOf(bytes, reference.includes(':') ? algorithmOf(reference as Digest) : 'sha256');
+    if (reference.includes(':') && digest !== reference) {
+      throw new DigestMismatchError(`manifest from ${this.registry}/${repo} hashes to ${digest}, not ${reference}`);
+    }
+    const mediaType = baseMediaType(res.headers.get('content-type') ?? undefined);
+    return { bytes, digest, mediaType: declaredMediaType(bytes) ?? mediaType ?? MediaType.ociManifest };
+  }
+
+  /** The digest a tag points to, by HEAD (no body transferred). */
+  async resolve(repo: string, reference: string): Promise<{ digest: Digest; mediaType: string; size: number } | undefined> {
+    const res = await this.request(`/v2/${repo}/manifests/${reference}`, { method: 'HEAD', scopes: [pullScope(repo)], headers: { Accept: MANIFEST_ACCEPT } });
+    if (res.status === 404) return undefined;
+    if (!res.ok) throw await remoteError(res, `manifest ${this.registry}/${repo}:${reference}`);
+    const digest = res.headers.get('docker-content-digest');
+    if (!digest) return undefined;
+    return { digest: digest as Digest, mediaType: baseMediaType(res.headers.get('content-type') ?? undefined) ?? '', size: Number(res.headers.get('content-length') ?? 0) };
+  }
+
+  async putManifest(repo: string, reference: string, m: FetchedManifest): Promise<Digest> {
+    const res = await this.request(`/v2/${repo}/manifests/${reference}`, {
+      method: 'PUT',
+      scopes: [pushScope(repo)],
+      headers: { 'Content-Type': m.mediaType },
+      body: m.bytes,
+    });
+    if (res.status !== 201 && !res.ok) throw await remoteError(res, `push manifest ${this.registry}/${repo}:${reference}`);
+    await res.body?.cancel();
+    return m.digest;
+  }
+
+  async hasBlob(repo: string, digest: Digest): Promise<boolean> {
+    const res = await this.request(`/v2/${repo}/blobs/${digest}`, { method: 'HEAD', scopes: [pullScope(repo)] });
+    await res.body?.cancel();
+    if (res.status === 404) return false;
+    if (!res.ok) throw await remoteError(res, `HEAD blob ${digest}`);
+    return true;
+  }
+
+  /** A stream of the blob that resumes with Range after a broken connection and fails unless the digest matches. */
+  openBlob(repo: string, desc: Descriptor, onBytes?: (n: number) => void): Readable {
+    return Readable.from(readVerified(this, repo, desc, onBytes), { objectMode: false });
+  }
+
+  /** Tries a cross-repository mount first, then a chunked upload. Returns how the blob got there. */
+  async pushBlob(repo: string, desc: Descriptor, data: () => Promise<Readable>, opts: { mountFrom?: string[]; onProgress?: UploadProgress } = {}): Promise<'mounted' | 'uploaded'> {
+    for (const from of opts.mountFrom ?? []) {
+      if (from === repo) continue;
+      const res = await this.request(`/v2/${repo}/blobs/uploads/?mount=${desc.digest}&from=${encodeURIComponent(from)}`, {
+        method: 'POST',
+        scopes: [pushScope(repo), pullScope(from)],
+      });
+      await res.body?.cancel();
+      if (res.status === 201) return 'mounted';
+    }
+    await uploadBlob(this, repo, desc, await data(), opts.onProgress);
+    return 'uploaded';
+  }
+
+  async deleteManifest(repo: string, digest: Digest): Promise<void> {
+    const res = await this.request(`/v2/${repo}/manifests/${digest}`, { method: 'DELETE', scopes: [`repository:${repo}:delete`, pushScope(repo)] });
+    if (res.status !== 202 && !res.ok) throw await remoteError(res, `delete ${this.registry}/${repo}@${digest}`);
+    await res.body?.cancel();
+  }
+
+  async listTags(repo: string): Promise<string[]> {
+    return this.paginate(`/v2/${repo}/tags/list?n=1000`, [pullScope(repo)], 'tags');
+  }
+
+  async catalog(): Promise<string[]> {
+    return this.paginate('/v2/_catalog?n=1000', ['registry:catalog:*'], 'repositories');
+  }
+
+  /** Follows `Link: <...>; rel="next"` until the list ends. */
+  private async paginate(first: string, scopes: string[], field: 'tags' | 'repositories'): Promise<string[]> {
+    const out: string[] = [];
+    let next: string | undefined = first;
+    while (next) {
+      const res = await this.request(next, { scopes });
+      if (!res.ok) throw await remoteError(res, `GET ${this.registry}${next.split('?')[0]}`);
+      const body = (await res.json()) as Record<string, string[] | null>;
+      out.push(...(body[field] ?? []));
+      next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
+    }
+    return out;
+  }
+}
+
+export function digestOf(bytes: Buffer, alg: 'sha256' | 'sha512' = 'sha256'): Digest {
+  return `${alg}:${createHash(alg).update(bytes).digest('hex')}` as Digest;
+}
+
+function declaredMediaType(bytes: Buffer): string | undefined {
+  try {
+    const m = (JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown }).mediaType;
+    return typeof m === 'string' ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function union(scopes: string[], extra: string | undefined): string[] {
+  const all = new Set(scopes);
+  for (const s of extra?.split(' ') ?? []) if (s) all.add(s);
+  return [...all];
+}

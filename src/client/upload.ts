@@ -1,0 +1,121 @@
+import type { Readable } from 'node:stream';
+import type { Descriptor } from '../oci/descriptor.js';
+import { remoteError, RemoteError } from './errors.js';
+import { NetworkError } from './http.js';
+import { pushScope, type RegistryClient } from './registry.js';
+
+export type UploadProgress = (sent: number, total: number) => void;
+
+/** One chunk is the only part of a blob held in memory. */
+const CHUNK_BYTES = Number(process.env.BERTH_CHUNK_BYTES ?? 8 * 1024 * 1024);
+const MAX_RESUMES = 5;
+
+/**
+ * POST, then PATCH chunks with Content-Range, then PUT ?digest=. A chunk whose
+ * connection breaks is resumed from the offset the registry reports (GET on
+ * the upload URL), so no byte is sent twice into the session.
+ */
+export async function uploadBlob(client: RegistryClient, repo: string, desc: Descriptor, data: Readable, onProgress?: UploadProgress): Promise<void> {
+  const scopes = [pushScope(repo)];
+  const start = await client.request(`/v2/${repo}/blobs/uploads/`, { method: 'POST', scopes, headers: { 'Content-Length': '0' } });
+  if (start.status !== 202) throw await remoteError(start, `start upload to ${client.registry}/${repo}`);
+  await start.body?.cancel();
+  let location = requireLocation(start.headers.get('location'));
+
+  let sent = 0;
+  let last: Buffer | undefined;
+  for await (const chunk of chunks(data, CHUNK_BYTES)) {
+    // A blob that fits in one chunk goes up with the closing PUT: one request fewer.
+    if (sent === 0 && chunk.length === desc.size) {
+      last = chunk;
+      break;
+    }
+    location = await sendChunk(client, scopes, location, chunk, sent);
+    sent += chunk.length;
+    onProgress?.(sent, desc.size);
+  }
+  const put = await client.request(withDigest(location, desc.digest), {
+    method: 'PUT',
+    scopes,
+    headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(last?.length ?? 0) },
+    body: last ?? Buffer.alloc(0),
+  });
+  if (put.status !== 201) throw await remoteError(put, `finish upload of ${desc.digest} to ${client.registry}/${repo}`);
+  await put.body?.cancel();
+  onProgress?.(desc.size, desc.size);
+}
+
+async function sendChunk(client: RegistryClient, scopes: string[], location: string, chunk: Buffer, start: number): Promise<string> {
+  let done = 0;
+  for (let resumes = 0; ; resumes++) {
+    let res;
+    try {
+      res = await client.request(location, {
+        method: 'PATCH',
+        scopes,
+        retry: false,
+        headers: {
+          'Content-Type': 'application/octet-stream',
+          'Content-Range': `${start + done}-${start + chunk.length - 1}`,
+          'Content-Length': String(chunk.length - done),
+        },
+        body: chunk.subarray(done),
+      });
+    } catch (e) {
+      if (resumes >= MAX_RESUMES) throw e;
+      done = (await uploadedBytes(client, scopes, location)) - start;
+      if (done < 0) throw new NetworkError(`upload session lost data before byte ${start}: ${(e as Error).message}`);
+      if (done >= chunk.length) return location;
+      continue;
+    }
+    if (res.status === 202) {
+      await res.body?.cancel();
+      return requireLocation(res.headers.get('location') ?? location);
+    }
+    if (res.status === 416 && resumes < MAX_RESUMES) {
+      await res.body?.cancel();
+      done = (await uploadedBytes(client, scopes, location)) - start;
+      continue;
+    }
+    throw await remoteError(res, 'upload chunk');
+  }
+}
+
+/** The upload status endpoint answers `Range: 0-<last byte>`. */
+async function uploadedBytes(client: RegistryClient, scopes: string[], location: string): Promise<number> {
+  const res = await client.request(location, { scopes });
+  await res.body?.cancel();
+  if (res.status !== 204 && !res.ok) throw new RemoteError(`upload session is gone (HTTP ${res.status}); push again`, res.status);
+  const m = /^(?:bytes=)?0-(\d+)$/.exec(res.headers.get('range') ?? '');
+  return m ? Number(m[1]) + 1 : 0;
+}
+
+async function* chunks(data: Readable, size: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let length = 0;
+  let yielded = false;
+  for await (const piece of data) {
+    let buf = piece as Buffer;
+    while (length + buf.length >= size) {
+      const take = size - length;
+      parts.push(buf.subarray(0, take));
+      yield Buffer.concat(parts);
+      yielded = true;
+      buf = buf.subarray(take);
+      parts = [];
+      length = 0;
+    }
+    if (buf.length > 0) {
+      parts.push(buf);
+      length += buf.length;
+    }
+  }
+  if (length > 0 || !yielded) yield Buffer.concat(parts);
+}
+
+function requireLocation(loc: string | null): string {
+  if (!loc) throw new RemoteError('the registry started an upload without a Location header', 202);
+  return loc;
+}
+
+const withDigest = (location: string, digest: string): string => `${location}${location.includes('?') ? '&' : '?'}digest=${digest}`;

@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Descriptor } from '../oci/descriptor.js';
+import type { Digest } from '../oci/digest.js';
+import { parseManifest } from '../oci/manifest.js';
+import { formatReference, parseReference, type Reference } from '../oci/reference.js';
+import { OciLayout, REF_NAME } from './layout.js';
+
+/** The registry digest a reference resolved to when pulled (an index digest for multi-arch images). */
+export const REPO_DIGEST = 'io.berth.repo-digest';
+
+export interface StoredImage {
+  /** Normalised, e.g. `docker.io/library/alpine:latest`. */
+  name: string;
+  ref: Reference;
+  descriptor: Descriptor;
+  repoDigest: Digest;
+}
+
+export const defaultHome = (): string => process.env.BERTH_HOME ?? join(homedir(), '.local', 'share', 'berth');
+
+/**
+ * The local image store: one OCI image layout whose index names images by
+ * their full normalised reference. Blobs are shared by every image that uses
+ * them and removed only when no remaining image needs them.
+ */
+export class LocalStore {
+  readonly layout: OciLayout;
+
+  constructor(readonly home: string = defaultHome()) {
+    this.layout = new OciLayout(home);
+  }
+
+  async images(): Promise<StoredImage[]> {
+    const { manifests } = await this.layout.readIndex();
+    const out: StoredImage[] = [];
+    for (const d of manifests) {
+      const name = d.annotations?.[REF_NAME];
+      if (!name) continue;
+      out.push({ name, ref: parseReference(name, { defaultTag: false }), descriptor: d, repoDigest: (d.annotations?.[REPO_DIGEST] ?? d.digest) as Digest });
+    }
+    return out;
+  }
+
+  /** By exact name; a digest reference also matches an image pulled by tag that resolved to it. */
+  async find(ref: Reference): Promise<StoredImage | undefined> {
+    const images = await this.images();
+    const name = formatReference(ref);
+    const exact = images.find((i) => i.name === name);
+    if (exact || !ref.digest) return exact;
+    return images.find(
+      (i) => i.ref.registry === ref.registry && i.ref.repository === ref.repository && (i.repoDigest === ref.digest || i.descriptor.digest === ref.digest),
+    );
+  }
+
+  /** Every blob an image needs (manifests included), walking index children that are present. */
+  async blobsOf(root: Descriptor): Promise<Map<Digest, number>> {
+    const out = new Map<Digest, number>();
+    const walk = async (d: Descriptor): Promise<void> => {
+      if (out.has(d.digest)) return;
+      out.set(d.digest, d.size);
+      if (!(await this.layout.hasBlob(d))) return;
+      let facts;
+      try {
+        facts = parseManifest(await this.layout.readSmallBlob(d.digest), d.mediaType);
+      } catch {
+        return;
+      }
+      for (const b of facts.blobs) out.set(b.digest, b.size);
+      for (const m of facts.manifests) if (await this.layout.hasBlob(m)) await walk(m);
+    };
+    await walk(root);
+    return out;
+  }
+
+  async tag(image: StoredImage, target: Reference): Promise<void> {
+    const name = formatReference(target);
+    await this.layout.updateIndex((index) => {
+      index.manifests = index.manifests.filter((m) => m.annotations?.[REF_NAME] !== name);
+      index.manifests.push({ ...image.descriptor, annotations: { ...image.descriptor.annotations, [REF_NAME]: name } });
+    });
+  }
+
+  /**
+   * Removes a reference, then deletes the blobs it alone needed. Both happen
+   * under the index lock, so a concurrent pull cannot commit in between.
+   */
+  async remove(image: StoredImage): Promise<{ deleted: Digest[]; freed: number }> {
+    return this.layout.updateIndex(async (index) => {
+      index.manifests = index.manifests.filter((m) => m.annotations?.[REF_NAME] !== image.name);
+      const mine = await this.blobsOf(image.descriptor);
+      for (const other of index.manifests) for (const d of (await this.blobsOf(other)).keys()) mine.delete(d);
+      let freed = 0;
+      for (const [digest, size] of mine) {
+        if (!(await this.layout.hasBlob({ digest, size }))) continue;
+        await rm(this.layout.blobPath(digest), { force: true });
+        freed += size;
+      }
+      return { deleted: [...mine.keys()], freed };
+    });
+  }
+
+  /** Every blob file on disk with its size (what the store really occupies). */
+  async diskBlobs(): Promise<Map<Digest, number>> {
+    const out = new Map<Digest, number>();
+    for (const alg of ['sha256', 'sha512']) {
+      const dir = join(this.home, 'blobs', alg);
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const n of names) out.set(`${alg}:${n}` as Digest, (await stat(join(dir, n))).size);
+    }
+    return out;
+  }
+
+  /** Rehashes every blob; returns the ones whose bytes no longer match their name, and missing ones. */
+  async verify(onBlob?: (digest: Digest, ok: boolean) => void): Promise<{ checked: number; corrupt: Digest[]; missing: { image: string; digest: Digest }[] }> {
+    const corrupt: Digest[] = [];
+    const blobs = await this.diskBlobs();
+    for (const digest of blobs.keys()) {
+      const alg = digest.slice(0, digest.indexOf(':'));
+      const hash = createHash(alg);
+      for await (const chunk of createReadStream(this.layout.blobPath(digest))) hash.update(chunk as Buffer);
+      const ok = `${alg}:${hash.digest('hex')}` === digest;
+      if (!ok) corrupt.push(digest);
+      onBlob?.(digest, ok);
+    }
+    const missing: { image: string; digest: Digest }[] = [];
+    for (const image of await this.images()) {
+      for (const digest of (await this.blobsOf(image.descriptor)).keys()) if (!blobs.has(digest)) missing.push({ image: image.name, digest });
+    }
+    return { checked: blobs.size, corrupt, missing };
+  }
+}

@@ -1,0 +1,193 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import type { Descriptor } from '../oci/descriptor.js';
+import type { Digest } from '../oci/digest.js';
+import { parseManifest } from '../oci/manifest.js';
+import { MediaType } from '../oci/mediatypes.js';
+import { familiarReference, formatReference, parseReference } from '../oci/reference.js';
+import { OciLayout } from '../local/layout.js';
+import { digestOf } from '../client/registry.js';
+import type { ImageSink, ImageSource, Manifest } from './image.js';
+import { extractTar, packTar } from './tar.js';
+
+/** One entry of a `docker save` manifest.json. */
+interface SaveEntry {
+  Config: string;
+  RepoTags: string[] | null;
+  Layers: string[];
+}
+
+const LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
+
+/**
+ * Reads a `docker save` tarball. It is unpacked to a temp dir first, because
+ * a tar can only be read front to back and the manifest may come last.
+ */
+export class DockerArchiveSource implements ImageSource {
+  private constructor(
+    private readonly dir: string,
+    private readonly rootManifest: Manifest,
+    private readonly files: Map<Digest, string>,
+    readonly description: string,
+  ) {}
+
+  static async open(file: string, ref: string | undefined): Promise<DockerArchiveSource> {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-docker-archive-'));
+    try {
+      await extractTar(file, dir);
+      const entries = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8').catch(() => {
+        throw new Error(`${file} is not a docker-archive: it has no manifest.json`);
+      })) as SaveEntry[];
+      const entry = pickEntry(entries, ref, file);
+      const files = new Map<Digest, string>();
+      const add = async (name: string, mediaType: string): Promise<Descriptor> => {
+        const path = join(dir, name);
+        const digest = await hashFile(path);
+        files.set(digest, path);
+        const gz = mediaType === LAYER_TAR && (await isGzip(path));
+        return { mediaType: gz ? MediaType.ociLayerTarGzip : mediaType, digest, size: (await stat(path)).size };
+      };
+      const config = await add(entry.Config, MediaType.ociConfig);
+      const layers: Descriptor[] = [];
+      for (const l of entry.Layers) layers.push(await add(l, LAYER_TAR));
+      const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers }));
+      return new DockerArchiveSource(dir, { bytes, mediaType: MediaType.ociManifest, digest: digestOf(bytes) }, files, `docker-archive:${file}`);
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  async root(): Promise<Manifest> {
+    return this.rootManifest;
+  }
+
+  async manifest(desc: Descriptor): Promise<Manifest> {
+    throw new Error(`a docker-archive holds no manifest ${desc.digest}`);
+  }
+
+  async blob(desc: Descriptor, onBytes?: (n: number) => void): Promise<Readable> {
+    const path = this.files.get(desc.digest);
+    if (!path) throw new Error(`blob ${desc.digest} is not in ${this.description}`);
+    const s = createReadStream(path);
+    if (onBytes) s.on('data', (c: Buffer | string) => onBytes(c.length));
+    return s;
+  }
+
+  async close(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+function pickEntry(entries: SaveEntry[], ref: string | undefined, file: string): SaveEntry {
+  if (ref === undefined) {
+    if (entries.length === 1) return entries[0]!;
+    throw new Error(`${file} holds ${entries.length} images; name one as docker-archive:${file}:NAME:TAG`);
+  }
+  const want = formatReference(parseReference(ref));
+  const found = entries.find((e) => (e.RepoTags ?? []).some((t) => formatReference(parseReference(t)) === want));
+  if (!found) throw new Error(`${file} has no image tagged ${ref}`);
+  return found;
+}
+
+/**
+ * Writes the `docker save` format that `docker load` and `skopeo copy
+ * docker-archive:` read: manifest.json, `<config hex>.json`, and each layer
+ * uncompressed as `<diff id hex>.tar` (the config's rootfs.diff_ids).
+ */
+export class DockerArchiveSink implements ImageSink {
+  readonly acceptsIndex = false;
+  private readonly staging: OciLayout;
+  private root?: Manifest;
+
+  private constructor(
+    private readonly file: string,
+    private readonly tag: string | undefined,
+    private readonly dir: string,
+    readonly description: string,
+  ) {
+    this.staging = new OciLayout(dir);
+  }
+
+  static async create(file: string, tag: string | undefined): Promise<DockerArchiveSink> {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-docker-save-'));
+    return new DockerArchiveSink(file, tag, dir, `docker-archive:${file}`);
+  }
+
+  async hasBlob(): Promise<boolean> {
+    return false;
+  }
+
+  async putBlob(desc: Descriptor, openBlob: () => Promise<Readable>): Promise<'uploaded'> {
+    await this.staging.init();
+    await this.staging.writeBlob(desc, await openBlob());
+    return 'uploaded';
+  }
+
+  async putManifest(m: Manifest, root: boolean): Promise<void> {
+    if (root) this.root = m;
+  }
+
+  async commit(): Promise<void> {
+    if (!this.root) throw new Error('nothing to write: no manifest');
+    const facts = parseManifest(this.root.bytes, this.root.mediaType);
+    const config = facts.config!;
+    const files = [{ name: `${config.digest.slice(7)}.json`, path: this.staging.blobPath(config.digest) }];
+    const layerNames: string[] = [];
+    for (const layer of facts.layers) {
+      const src = this.staging.blobPath(layer.digest);
+      const plain = join(this.dir, `layer-${layerNames.length}.tar`);
+      const diffId = await decompressTo(src, plain);
+      const name = `${diffId.slice(7)}.tar`;
+      layerNames.push(name);
+      files.push({ name, path: plain });
+    }
+    const manifestJson = join(this.dir, 'manifest.json');
+    const entry: SaveEntry = { Config: files[0]!.name, RepoTags: this.tag ? [familiarReference(parseReference(this.tag))] : [], Layers: layerNames };
+    await writeFile(manifestJson, JSON.stringify([entry]));
+    files.push({ name: 'manifest.json', path: manifestJson });
+    await packTar(this.file, files);
+    await this.abort();
+  }
+
+  async abort(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function hashFile(path: string): Promise<Digest> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return `sha256:${hash.digest('hex')}` as Digest;
+}
+
+async function isGzip(path: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(2), 0, 2, 0);
+    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Writes the uncompressed layer and returns its digest: the diff id docker names it by. */
+async function decompressTo(src: string, dest: string): Promise<Digest> {
+  const hash = createHash('sha256');
+  const gz = await isGzip(src);
+  const hashing = async function* (source: AsyncIterable<Buffer>) {
+    for await (const chunk of source) {
+      hash.update(chunk);
+      yield chunk;
+    }
+  };
+  if (gz) await pipeline(createReadStream(src), createGunzip(), hashing, createWriteStream(dest));
+  else await pipeline(createReadStream(src), hashing, createWriteStream(dest));
+  return `sha256:${hash.digest('hex')}` as Digest;
+}

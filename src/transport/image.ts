@@ -1,0 +1,49 @@
+import type { Readable } from 'node:stream';
+import type { Digest } from '../oci/digest.js';
+import type { Descriptor } from '../oci/descriptor.js';
+
+/** Manifest bytes exactly as stored: digests are computed over these, never over re-serialised JSON. */
+export interface Manifest {
+  bytes: Buffer;
+  mediaType: string;
+  digest: Digest;
+}
+
+/**
+ * Where images come from: a registry, the local store, an OCI layout, a
+ * `docker save` tarball, an OCI archive. `copy` only ever sees this shape.
+ */
+export interface ImageSource {
+  readonly description: string;
+  /** The manifest or index the reference names. */
+  root(): Promise<Manifest>;
+  /** A child manifest of an index. */
+  manifest(desc: Descriptor): Promise<Manifest>;
+  /** The blob's bytes; the stream errors if they do not match the descriptor. */
+  blob(desc: Descriptor, onBytes?: (n: number) => void): Promise<Readable>;
+  /** Repositories on `registry` that already hold this blob (cross-repository mount). */
+  mountCandidates?(registry: string, desc: Descriptor): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export interface PutBlobOptions {
+  mountFrom?: string[];
+  onBytes?: (n: number) => void;
+}
+
+/** Where images go. Manifests arrive after every blob they reference; `commit` makes the result visible. */
+export interface ImageSink {
+  readonly description: string;
+  /** Formats that hold one image (docker-archive) take a platform, not an index. */
+  readonly acceptsIndex: boolean;
+  /** The registry this sink writes to, when it is one (for mounts). */
+  readonly registry?: string;
+  hasBlob(desc: Descriptor): Promise<boolean>;
+  putBlob(desc: Descriptor, open: () => Promise<Readable>, opts?: PutBlobOptions): Promise<'uploaded' | 'mounted'>;
+  /** `root` is the manifest the destination reference names; children go by digest. */
+  putManifest(m: Manifest, root: boolean): Promise<void>;
+  /** `sourceDigest` is what the source reference named (an index digest when one platform was taken). */
+  commit(info: { sourceDigest: Digest }): Promise<void>;
+  /** Undo whatever is not yet visible (temp files); safe to call after a failure. */
+  abort(): Promise<void>;
+}

@@ -1,0 +1,103 @@
+import type { Readable } from 'node:stream';
+import type { Descriptor } from '../oci/descriptor.js';
+import type { Digest } from '../oci/digest.js';
+import { LayoutError, REF_NAME, type OciLayout } from '../local/layout.js';
+import type { ImageSink, ImageSource, Manifest } from './image.js';
+
+/** An image in an OCI layout, chosen by its index entry. */
+export class LayoutSource implements ImageSource {
+  constructor(
+    readonly layout: OciLayout,
+    private readonly entry: Descriptor,
+    readonly description: string,
+  ) {}
+
+  /** `oci:DIR[:tag]`: the entry whose ref.name is the tag, or the only entry when no tag is given. */
+  static async open(layout: OciLayout, refName: string | undefined, description: string): Promise<LayoutSource> {
+    if (!(await layout.exists())) throw new LayoutError(`${layout.dir} is not an OCI image layout (no oci-layout file)`);
+    const { manifests } = await layout.readIndex();
+    const matches = refName === undefined ? manifests : manifests.filter((m) => m.annotations?.[REF_NAME] === refName);
+    if (matches.length !== 1) {
+      const names = manifests.map((m) => m.annotations?.[REF_NAME] ?? m.digest).join(', ');
+      throw new LayoutError(
+        matches.length === 0
+          ? `no image ${refName === undefined ? '' : `"${refName}" `}in ${layout.dir} (it has: ${names || 'nothing'})`
+          : `${layout.dir} holds ${matches.length} images (${names}); name one as oci:DIR:NAME`,
+      );
+    }
+    return new LayoutSource(layout, matches[0]!, description);
+  }
+
+  root(): Promise<Manifest> {
+    return this.manifest(this.entry);
+  }
+
+  async manifest(desc: Descriptor): Promise<Manifest> {
+    return { bytes: await this.layout.readSmallBlob(desc.digest), mediaType: desc.mediaType, digest: desc.digest };
+  }
+
+  async blob(desc: Descriptor, onBytes?: (n: number) => void): Promise<Readable> {
+    const stream = this.layout.readBlob(desc.digest);
+    if (onBytes) stream.on('data', (c: Buffer) => onBytes(c.length));
+    return stream;
+  }
+
+  async close(): Promise<void> {}
+}
+
+export interface LayoutSinkOptions {
+  /** The index entry's `org.opencontainers.image.ref.name`; entries with the same name are replaced. */
+  refName?: string;
+  annotations?: Record<string, string>;
+  /** Record the source's digest under this annotation (the local store keeps the registry's digest). */
+  sourceDigestAnnotation?: string;
+}
+
+/** Writes into an OCI layout; the index entry appears only at commit, under the layout's lock. */
+export class LayoutSink implements ImageSink {
+  readonly acceptsIndex = true;
+  private rootDesc?: Descriptor;
+  private readonly needed = new Set<Descriptor>();
+
+  constructor(
+    readonly layout: OciLayout,
+    private readonly opts: LayoutSinkOptions,
+    readonly description: string,
+  ) {}
+
+  async hasBlob(desc: Descriptor): Promise<boolean> {
+    await this.layout.init();
+    this.needed.add(desc);
+    return this.layout.hasBlob(desc);
+  }
+
+  async putBlob(desc: Descriptor, open: () => Promise<Readable>): Promise<'uploaded'> {
+    await this.layout.writeBlob(desc, await open());
+    return 'uploaded';
+  }
+
+  async putManifest(m: Manifest, root: boolean): Promise<void> {
+    if (!(await this.layout.hasBlob({ digest: m.digest, size: m.bytes.length }))) await this.layout.writeSmallBlob(m.bytes, m.digest);
+    const desc: Descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length };
+    this.needed.add(desc);
+    if (root) this.rootDesc = desc;
+  }
+
+  async commit(info: { sourceDigest: Digest }): Promise<void> {
+    const root = this.rootDesc;
+    if (!root) throw new LayoutError('nothing to commit: no manifest was written');
+    const annotations: Record<string, string> = { ...this.opts.annotations };
+    if (this.opts.refName) annotations[REF_NAME] = this.opts.refName;
+    if (this.opts.sourceDigestAnnotation) annotations[this.opts.sourceDigestAnnotation] = info.sourceDigest;
+    await this.layout.updateIndex(async (index) => {
+      // Another process may have removed a shared blob between our check and now.
+      for (const d of this.needed) {
+        if (!(await this.layout.hasBlob(d))) throw new LayoutError(`blob ${d.digest} was removed while this copy ran; run the command again`);
+      }
+      index.manifests = index.manifests.filter((m) => !this.opts.refName || m.annotations?.[REF_NAME] !== this.opts.refName);
+      index.manifests.push(Object.keys(annotations).length > 0 ? { ...root, annotations } : root);
+    });
+  }
+
+  async abort(): Promise<void> {}
+}

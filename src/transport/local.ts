@@ -1,0 +1,37 @@
+import type { Descriptor } from '../oci/descriptor.js';
+import { formatReference, type Reference } from '../oci/reference.js';
+import { LayoutError } from '../local/layout.js';
+import { REPO_DIGEST, type LocalStore, type StoredImage } from '../local/store.js';
+import { LayoutSink, LayoutSource } from './layout.js';
+
+/** An image of the local store; knows which repositories of a registry already got its blobs. */
+export class LocalSource extends LayoutSource {
+  constructor(
+    private readonly store: LocalStore,
+    readonly image: StoredImage,
+  ) {
+    super(store.layout, image.descriptor, image.name);
+  }
+
+  static async find(store: LocalStore, ref: Reference): Promise<LocalSource> {
+    const image = await store.find(ref);
+    if (!image) throw new LayoutError(`no image ${formatReference(ref)} in the local store (${store.home}); pull it or tag one with \`berth tag\``);
+    return new LocalSource(store, image);
+  }
+
+  /** Other images of the same registry that hold this blob: it can be mounted from their repositories. */
+  async mountCandidates(registry: string, desc: Descriptor): Promise<string[]> {
+    const repos = new Set<string>();
+    for (const other of await this.store.images()) {
+      if (other.ref.registry !== registry || other.ref.repository === this.image.ref.repository) continue;
+      if ((await this.store.blobsOf(other.descriptor)).has(desc.digest)) repos.add(other.ref.repository);
+    }
+    return [...repos];
+  }
+}
+
+export function localSink(store: LocalStore, ref: Reference): LayoutSink {
+  // A tag plus digest is stored by digest: the digest is what was pulled.
+  const name = formatReference(ref.digest ? { registry: ref.registry, repository: ref.repository, digest: ref.digest } : ref);
+  return new LayoutSink(store.layout, { refName: name, sourceDigestAnnotation: REPO_DIGEST }, `local store (${store.home})`);
+}

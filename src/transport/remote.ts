@@ -1,0 +1,70 @@
+import type { Readable } from 'node:stream';
+import type { Descriptor } from '../oci/descriptor.js';
+import { identifierOf, type Reference } from '../oci/reference.js';
+import type { RegistryClient } from '../client/registry.js';
+import type { ImageSink, ImageSource, Manifest, PutBlobOptions } from './image.js';
+
+export class RemoteSource implements ImageSource {
+  readonly description: string;
+  constructor(
+    readonly client: RegistryClient,
+    readonly ref: Reference,
+  ) {
+    this.description = `${ref.registry}/${ref.repository}`;
+  }
+
+  root(): Promise<Manifest> {
+    return this.client.getManifest(this.ref.repository, identifierOf(this.ref));
+  }
+
+  manifest(desc: Descriptor): Promise<Manifest> {
+    return this.client.getManifest(this.ref.repository, desc.digest);
+  }
+
+  async blob(desc: Descriptor, onBytes?: (n: number) => void): Promise<Readable> {
+    return this.client.openBlob(this.ref.repository, desc, onBytes);
+  }
+
+  async mountCandidates(registry: string): Promise<string[]> {
+    return registry === this.ref.registry ? [this.ref.repository] : [];
+  }
+
+  async close(): Promise<void> {}
+}
+
+export class RemoteSink implements ImageSink {
+  readonly description: string;
+  readonly acceptsIndex = true;
+  readonly registry: string;
+
+  constructor(
+    readonly client: RegistryClient,
+    readonly ref: Reference,
+  ) {
+    this.description = `${ref.registry}/${ref.repository}`;
+    this.registry = ref.registry;
+  }
+
+  hasBlob(desc: Descriptor): Promise<boolean> {
+    return this.client.hasBlob(this.ref.repository, desc.digest);
+  }
+
+  async putBlob(desc: Descriptor, open: () => Promise<Readable>, opts: PutBlobOptions = {}): Promise<'uploaded' | 'mounted'> {
+    let reported = 0;
+    return this.client.pushBlob(this.ref.repository, desc, open, {
+      mountFrom: opts.mountFrom ?? [],
+      onProgress: (sent) => {
+        opts.onBytes?.(sent - reported);
+        reported = sent;
+      },
+    });
+  }
+
+  async putManifest(m: Manifest, root: boolean): Promise<void> {
+    const target = root ? (this.ref.tag ?? m.digest) : m.digest;
+    await this.client.putManifest(this.ref.repository, target, m);
+  }
+
+  async commit(): Promise<void> {}
+  async abort(): Promise<void> {}
+}
