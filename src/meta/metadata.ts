@@ -40,6 +40,21 @@ export interface BlobLink {
   lastAccessAt: number;
 }
 
+/** Options for a manifest push that are policy, not facts. */
+export interface PutManifestOptions {
+  /** Called inside the transaction once the manifest's `blobs` row is claimed: stores the bytes (see GC's race notes in src/meta/gc-queries.ts). */
+  storeBytes: () => Promise<void>;
+  /** Tags that may be created but never moved to another digest. */
+  isImmutable?: (tag: string) => boolean;
+}
+
+/** Thrown inside a transaction when a push would move an immutable tag. */
+export class ImmutableTagMove extends Error {
+  constructor(readonly tag: string, readonly current: Digest) {
+    super(`tag ${tag} is immutable`);
+  }
+}
+
 /** Thrown inside a transaction to roll it back and report what a manifest lacks. */
 export class MissingReferences extends Error {
   constructor(readonly blobs: Digest[], readonly manifests: Digest[]) {
@@ -51,7 +66,7 @@ type Db = Kysely<Database> | Transaction<Database>;
 
 /** Every query Berth makes, in one dialect-neutral place (SQLite and PostgreSQL). */
 export class Metadata {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(readonly db: Kysely<Database>) {}
 
   // Repositories
 
@@ -122,14 +137,17 @@ export class Metadata {
 
   // Blobs
 
-  /** Records a verified blob, links it to the repository and ends the upload, in one transaction. */
-  async commitBlob(repositoryId: RepoId, digest: Digest, size: number, now: number, uploadId?: UploadId): Promise<void> {
+  /**
+   * Records a verified blob, links it to the repository and ends the upload,
+   * in one transaction. `storeBytes` makes the bytes visible in the store
+   * after the `blobs` row is claimed, so a concurrent GC sweep of the same
+   * digest either finished (bytes deleted) before we write them, or sees our
+   * fresh claim and spares the row (src/meta/gc-queries.ts).
+   */
+  async commitBlob(repositoryId: RepoId, digest: Digest, size: number, now: number, uploadId?: UploadId, storeBytes?: () => Promise<void>): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('blobs')
-        .values({ digest, size, created_at: now })
-        .onConflict((oc) => oc.column('digest').doNothing())
-        .execute();
+      await claimBlob(trx, digest, size, now);
+      if (storeBytes) await storeBytes();
       await link(trx, repositoryId, digest, now);
       if (uploadId) await trx.deleteFrom('uploads').where('id', '=', uploadId).execute();
     });
@@ -138,8 +156,10 @@ export class Metadata {
   /** Cross-repository mount: links a blob the store already holds. Resolves to its size, or undefined. */
   async mountBlob(repositoryId: RepoId, digest: Digest, now: number): Promise<number | undefined> {
     return this.db.transaction().execute(async (trx) => {
-      const blob = await trx.selectFrom('blobs').select('size').where('digest', '=', digest).executeTakeFirst();
-      if (!blob) return undefined;
+      // UPDATE first: it takes the row lock GC's sweep needs, so the row (and its bytes) cannot go while we link.
+      const claimed = await trx.updateTable('blobs').set({ linked_at: now }).where('digest', '=', digest).executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) === 0) return undefined;
+      const blob = await trx.selectFrom('blobs').select('size').where('digest', '=', digest).executeTakeFirstOrThrow();
       await link(trx, repositoryId, digest, now);
       return Number(blob.size);
     });
@@ -195,7 +215,7 @@ export class Metadata {
    * The manifest row is written first so that a SQLite transaction takes the
    * write lock at once (no lock upgrade that could fail under a second process).
    */
-  async putManifest(repositoryId: RepoId, m: NewManifest, tags: string[], now: number, actor: string | null): Promise<void> {
+  async putManifest(repositoryId: RepoId, m: NewManifest, tags: string[], now: number, actor: string | null, opts: PutManifestOptions): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx
         .insertInto('manifests')
@@ -208,11 +228,16 @@ export class Metadata {
           subject: m.subject,
           annotations: m.annotations ? JSON.stringify(m.annotations) : null,
           created_at: now,
+          pushed_at: now,
         })
-        .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
+        // An update, not "do nothing": it locks the row against GC's untagged-manifest delete.
+        .onConflict((oc) => oc.columns(['repository_id', 'digest']).doUpdateSet({ pushed_at: now }))
         .execute();
-      const missingBlobs = await missing(trx, 'repository_blobs', repositoryId, m.blobs);
-      const missingManifests = await missing(trx, 'manifests', repositoryId, m.children);
+      await claimBlob(trx, m.digest, m.size, now);
+      await opts.storeBytes();
+      // Touching (UPDATE) rather than reading what the manifest needs closes the race with GC: see src/meta/gc-queries.ts.
+      const missingBlobs = await touchMissing(trx, 'repository_blobs', repositoryId, m.blobs, now);
+      const missingManifests = await touchMissing(trx, 'manifests', repositoryId, m.children, now);
       if (missingBlobs.length || missingManifests.length) throw new MissingReferences(missingBlobs, missingManifests);
       const refs = [
         ...unique(m.blobs).map((d) => ({ ref_digest: d, kind: 'blob' as const })),
@@ -225,7 +250,7 @@ export class Metadata {
           .onConflict((oc) => oc.doNothing())
           .execute();
       }
-      for (const tag of tags) await setTag(trx, repositoryId, tag, m.digest, now, actor);
+      for (const tag of tags) await setTag(trx, repositoryId, tag, m.digest, now, actor, opts.isImmutable);
     });
   }
 
@@ -311,23 +336,52 @@ async function link(trx: Db, repositoryId: RepoId, digest: Digest, now: number):
     .execute();
 }
 
-async function missing(trx: Db, table: 'repository_blobs' | 'manifests', repositoryId: RepoId, digests: Digest[]): Promise<Digest[]> {
+/** Inserts or refreshes a blob's row; the update is the claim GC's sweep is conditioned on. */
+async function claimBlob(trx: Db, digest: Digest, size: number, now: number): Promise<void> {
+  await trx
+    .insertInto('blobs')
+    .values({ digest, size, created_at: now, linked_at: now })
+    .onConflict((oc) => oc.column('digest').doUpdateSet({ linked_at: now }))
+    .execute();
+}
+
+/**
+ * Refreshes the access time of what a manifest needs (links, or child
+ * manifests) and returns what is absent. The UPDATE row-locks each row, so a
+ * concurrent GC delete of it either committed first (we see it missing) or
+ * re-checks its age condition after us and spares it.
+ */
+async function touchMissing(trx: Db, table: 'repository_blobs' | 'manifests', repositoryId: RepoId, digests: Digest[], now: number): Promise<Digest[]> {
   const wanted = unique(digests);
   if (wanted.length === 0) return [];
   const found = new Set<string>();
   for (let i = 0; i < wanted.length; i += 500) {
+    const batch = wanted.slice(i, i + 500);
+    if (table === 'repository_blobs') {
+      await trx.updateTable(table).set({ last_access_at: now }).where('repository_id', '=', repositoryId).where('digest', 'in', batch).execute();
+    } else {
+      await trx.updateTable(table).set({ pushed_at: now }).where('repository_id', '=', repositoryId).where('digest', 'in', batch).execute();
+    }
     const rows = await trx
       .selectFrom(table)
       .select('digest')
       .where('repository_id', '=', repositoryId)
-      .where('digest', 'in', wanted.slice(i, i + 500))
+      .where('digest', 'in', batch)
       .execute();
     for (const r of rows) found.add(r.digest);
   }
   return wanted.filter((d) => !found.has(d));
 }
 
-async function setTag(trx: Db, repositoryId: RepoId, tag: string, digest: Digest, now: number, actor: string | null): Promise<void> {
+async function setTag(
+  trx: Db,
+  repositoryId: RepoId,
+  tag: string,
+  digest: Digest,
+  now: number,
+  actor: string | null,
+  isImmutable?: (tag: string) => boolean,
+): Promise<void> {
   const old = await trx
     .selectFrom('tags')
     .select('digest')
@@ -335,6 +389,7 @@ async function setTag(trx: Db, repositoryId: RepoId, tag: string, digest: Digest
     .where('name', '=', tag)
     .executeTakeFirst();
   if (old?.digest === digest) return;
+  if (old && isImmutable?.(tag)) throw new ImmutableTagMove(tag, old.digest as Digest);
   await trx
     .insertInto('tags')
     .values({ repository_id: repositoryId, name: tag, digest, updated_at: now })

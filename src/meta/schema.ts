@@ -28,6 +28,8 @@ export interface BlobTable {
   digest: string;
   size: number;
   created_at: number;
+  /** Last claim by a writer (commit, mount, manifest push): GC spares rows claimed within its grace period. */
+  linked_at: Generated<number>;
 }
 
 /** Which repositories may serve a blob. `last_access_at` guards the HEAD-then-manifest race against GC. */
@@ -48,6 +50,9 @@ export interface ManifestTable {
   /** JSON of the manifest's annotations, for the referrers API. */
   annotations: string | null;
   created_at: number;
+  /** Last push of this manifest, or of an index naming it. */
+  pushed_at: Generated<number>;
+  pulled_at: number | null;
 }
 
 /** Edges from a manifest to what it needs: blobs (config, layers) and child manifests. */

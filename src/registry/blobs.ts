@@ -5,9 +5,6 @@ import type { RepoName } from '../oci/name.js';
 import { BlobNotFoundError, type ByteRange } from '../store/blob-store.js';
 import type { RegistryContext } from './context.js';
 
-/** How often a read refreshes a blob link's access time (which protects it from GC's grace period). */
-const TOUCH_INTERVAL_MS = 5 * 60_000;
-
 export interface BlobHead {
   digest: Digest;
   size: number;
@@ -20,7 +17,8 @@ export async function statBlob(ctx: RegistryContext, repo: RepoName, digest: Dig
     const link = await ctx.meta.blobLink(repoId, digest);
     if (link) {
       const now = ctx.now();
-      if (now - link.lastAccessAt > TOUCH_INTERVAL_MS) await ctx.meta.touchBlobLink(repoId, digest, now);
+      // Refreshing the access time is what protects this blob from GC until the manifest naming it arrives.
+      if (now - link.lastAccessAt > ctx.policy.blobTouchIntervalMs) await ctx.meta.touchBlobLink(repoId, digest, now);
       return { digest, size: link.size };
     }
     const manifest = await ctx.meta.manifest(repoId, digest);

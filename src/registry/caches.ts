@@ -13,6 +13,8 @@ export class RegistryCaches {
   readonly tags = new Lru<string, Digest>(50_000);
   readonly manifests = new Lru<string, ManifestRow>(50_000);
   readonly manifestBytes = new Lru<Digest, Buffer>(64 << 20, (b) => b.length + 64);
+  /** When this process last recorded a pull of a manifest, so pulls cost a write only now and then. */
+  readonly pulls = new Lru<string, number>(50_000);
 
   static key(repo: RepoId, name: string): string {
     return `${repo}\u0000${name}`;

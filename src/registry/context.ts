@@ -4,6 +4,7 @@ import type { RepoName } from '../oci/name.js';
 import { RegistryError } from '../oci/errors.js';
 import { RegistryCaches } from './caches.js';
 import { HashStates } from './hash-states.js';
+import { StoragePolicy } from './policy.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 
 export interface RegistryLimits {
@@ -19,6 +20,8 @@ export class RegistryContext {
   readonly caches = new RegistryCaches();
   readonly hashStates = new HashStates();
   readonly uploadLocks = new KeyedMutex<string>();
+  /** Immutable tags, quotas, retention and GC settings; replaced once at startup from the config. */
+  policy = new StoragePolicy();
 
   constructor(
     readonly store: BlobStore,

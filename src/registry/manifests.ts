@@ -5,9 +5,11 @@ import { RegistryError } from '../oci/errors.js';
 import { parseManifest, type ManifestFacts } from '../oci/manifest.js';
 import { isIndexType, MediaType } from '../oci/mediatypes.js';
 import { isTag, parseTag, type RepoName } from '../oci/name.js';
-import { MissingReferences, type ManifestRow, type RepoId } from '../meta/metadata.js';
+import { ImmutableTagMove, MissingReferences, type ManifestRow, type RepoId } from '../meta/metadata.js';
 import { RegistryCaches } from './caches.js';
 import type { RegistryContext } from './context.js';
+import { checkQuota } from './quota.js';
+import { recordPull, refuseImmutable, refuseImmutableDelete } from './tag-rules.js';
 
 export interface StoredManifest {
   row: ManifestRow;
@@ -72,15 +74,19 @@ export async function putManifest(
   const tags = 'tag' in ref ? [ref.tag] : extraTags.map((t) => parseTag(t));
   const facts = parseManifest(bytes, contentType);
   const repoId = await ctx.ensureRepo(repo);
-  // Bytes first: metadata never points at content the store lacks.
-  await ctx.store.put(digest, bytes);
-  ctx.caches.manifestBytes.set(digest, bytes);
+  await checkQuota(ctx, repo, digest, bytes.length);
   try {
-    await ctx.meta.putManifest(repoId, toNewManifest(digest, bytes.length, facts), tags, ctx.now(), actor);
+    await ctx.meta.putManifest(repoId, toNewManifest(digest, bytes.length, facts), tags, ctx.now(), actor, {
+      // Bytes before commit (metadata never points at content the store lacks), after the claim GC respects.
+      storeBytes: () => ctx.store.put(digest, bytes),
+      isImmutable: (tag) => ctx.policy.isImmutable(repo, tag),
+    });
   } catch (e) {
     if (e instanceof MissingReferences) throw missingReferences(e);
+    if (e instanceof ImmutableTagMove) throw refuseImmutable(repo, e.tag, e.current);
     throw e;
   }
+  ctx.caches.manifestBytes.set(digest, bytes);
   for (const t of tags) ctx.caches.forgetTag(repoId, t);
   ctx.caches.forgetManifest(repoId, digest);
   const result: PushResult = { digest, tags };
@@ -94,6 +100,7 @@ export async function getManifest(ctx: RegistryContext, repo: RepoName, ref: Man
   const digest = 'digest' in ref ? ref.digest : await resolveTag(ctx, repoId, ref.tag);
   const found = await loadManifest(ctx, repoId, digest);
   if (!found) throw unknownManifest(ref);
+  await recordPull(ctx, repoId, digest);
   return negotiate(ctx, repoId, found, accept);
 }
 
@@ -101,6 +108,7 @@ export async function deleteManifest(ctx: RegistryContext, repo: RepoName, ref: 
   const repoId = await ctx.repoId(repo);
   if (repoId === undefined) throw new RegistryError('NAME_UNKNOWN', `repository "${repo}" is not known to this registry`);
   const now = ctx.now();
+  await refuseImmutableDelete(ctx, repo, repoId, ref);
   if ('tag' in ref) {
     const removed = await ctx.meta.deleteTag(repoId, ref.tag, now, actor);
     ctx.caches.forgetTag(repoId, ref.tag);

@@ -8,6 +8,7 @@ import type { UploadRow } from '../meta/metadata.js';
 import type { UploadId } from '../store/blob-store.js';
 import type { RegistryContext } from './context.js';
 import { HashStates } from './hash-states.js';
+import { checkQuota } from './quota.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Uploads are hashed with sha256 while they stream; a sha512 close rebuilds from the stored bytes. */
@@ -83,8 +84,12 @@ export async function completeUpload(
         detail: { expected: digest, actual: `${algorithmOf(digest)}:${actual}` },
       });
     }
-    await ctx.store.commitUpload(id, size, digest);
-    await ctx.meta.commitBlob(row.repositoryId, digest, size, ctx.now(), id);
+    await checkQuota(ctx, repo, digest, size).catch(async (e: unknown) => {
+      await cancelUpload(ctx, id);
+      throw e;
+    });
+    // The rename happens inside the transaction that claims the blob's row: see src/meta/gc-queries.ts.
+    await ctx.meta.commitBlob(row.repositoryId, digest, size, ctx.now(), id, () => ctx.store.commitUpload(id, size, digest));
     return { digest, size };
   });
 }

@@ -2,11 +2,13 @@ import type { Kysely, Migration } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import * as initial from './001-initial.js';
 import * as replicas from './002-replicas.js';
+import * as storage from './003-storage.js';
 
 /** Versioned schema changes, applied in order by Kysely's migrator (which takes a lock, so replicas may start together). */
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '001-initial': { up: (db: Kysely<any>) => initial.up(db, dialect) },
     '002-replicas': { up: (db: Kysely<any>) => replicas.up(db, dialect) },
+    '003-storage': { up: (db: Kysely<any>) => storage.up(db) },
   };
 }
