@@ -13,7 +13,7 @@ import { MediaType } from '../oci/mediatypes.js';
 import { familiarReference, formatReference, parseReference } from '../oci/reference.js';
 import { OciLayout } from '../local/layout.js';
 import { digestOf } from '../client/registry.js';
-import type { ImageSink, ImageSource, Manifest } from './image.js';
+import { counting, type ImageSink, type ImageSource, type Manifest } from './image.js';
 import { extractTar, packTar } from './tar.js';
 
 /** One entry of a `docker save` manifest.json. */
@@ -75,9 +75,7 @@ export class DockerArchiveSource implements ImageSource {
   async blob(desc: Descriptor, onBytes?: (n: number) => void): Promise<Readable> {
     const path = this.files.get(desc.digest);
     if (!path) throw new Error(`blob ${desc.digest} is not in ${this.description}`);
-    const s = createReadStream(path);
-    if (onBytes) s.on('data', (c: Buffer | string) => onBytes(c.length));
-    return s;
+    return counting(createReadStream(path), onBytes);
   }
 
   async close(): Promise<void> {

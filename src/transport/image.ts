@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/descriptor.js';
 
@@ -46,4 +46,18 @@ export interface ImageSink {
   commit(info: { sourceDigest: Digest }): Promise<void>;
   /** Undo whatever is not yet visible (temp files); safe to call after a failure. */
   abort(): Promise<void>;
+}
+
+/** Passes a stream through, reporting bytes as they go (a 'data' listener would steal them from the consumer). */
+export function counting(stream: Readable, onBytes?: (n: number) => void): Readable {
+  if (!onBytes) return stream;
+  return Readable.from(
+    (async function* () {
+      for await (const chunk of stream) {
+        onBytes((chunk as Buffer).length);
+        yield chunk as Buffer;
+      }
+    })(),
+    { objectMode: false },
+  );
 }

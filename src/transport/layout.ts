@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import { LayoutError, REF_NAME, type OciLayout } from '../local/layout.js';
-import type { ImageSink, ImageSource, Manifest } from './image.js';
+import { counting, type ImageSink, type ImageSource, type Manifest } from './image.js';
 
 /** An image in an OCI layout, chosen by its index entry. */
 export class LayoutSource implements ImageSource {
@@ -37,9 +37,7 @@ export class LayoutSource implements ImageSource {
   }
 
   async blob(desc: Descriptor, onBytes?: (n: number) => void): Promise<Readable> {
-    const stream = this.layout.readBlob(desc.digest);
-    if (onBytes) stream.on('data', (c: Buffer) => onBytes(c.length));
-    return stream;
+    return counting(this.layout.readBlob(desc.digest), onBytes);
   }
 
   async close(): Promise<void> {}

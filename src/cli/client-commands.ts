@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { registerCatalog } from './catalog.js';
+import { registerCopy } from './copy.js';
+import { registerDelete } from './delete.js';
+import { registerDf } from './df.js';
+import { registerDigest } from './digest.js';
+import { registerImages } from './images.js';
+import { registerInspect } from './inspect.js';
+import { registerLogin } from './login.js';
+import { registerLogout } from './logout.js';
+import { registerManifest } from './manifest.js';
+import { registerPull } from './pull.js';
+import { registerPush } from './push.js';
+import { registerRef } from './ref.js';
+import { registerRmi } from './rmi.js';
+import { registerStore } from './store.js';
+import { registerTag } from './tag.js';
+import { registerTags } from './tags.js';
+
+/** The client verbs, in the order `berth --help` lists them. */
+export function registerClientCommands(program: Command): void {
+  for (const register of [
+    registerPull, registerPush, registerCopy, registerLogin, registerLogout, registerImages, registerTag, registerRmi,
+    registerInspect, registerDigest, registerManifest, registerTags, registerCatalog, registerDelete, registerDf,
+    registerStore, registerRef,
+  ]) {
+    register(program);
+  }
+}

@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { familiarReference, formatReference, parseReference } from '../oci/reference.js';
+import { copyImage, type CopyEvent } from '../transport/copy.js';
+import { openSink, openSource } from '../transport/location.js';
+import { parsePlatform } from '../transport/platform.js';
+import { clientOptions, context, out, printJson, run, type ClientFlags } from './common.js';
+import { pullProgress } from './progress.js';
+
+interface PullFlags extends ClientFlags {
+  platform?: string;
+  allPlatforms?: boolean;
+}
+
+export function registerPull(program: Command): void {
+  clientOptions(program.command('pull').argument('<ref>', 'image reference, e.g. alpine or host:5000/app:v1'))
+    .description('pull an image from a registry into the local store')
+    .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this machine)')
+    .option('--all-platforms', 'keep the whole index and every platform')
+    .action(
+      run('pull', async (input: string, flags: PullFlags) => {
+        const ref = parseReference(input);
+        const ctx = context(flags);
+        const before = await ctx.store.find(ref);
+        if (!flags.json) out(`${ref.digest ?? ref.tag}: Pulling from ${ref.repository}`);
+        const layers: { digest: string; size: number; status: string }[] = [];
+        const progress = flags.json ? undefined : pullProgress();
+        const onEvent = (e: CopyEvent) => {
+          if (e.type === 'blob' && e.status !== 'waiting' && e.status !== 'transferring') layers.push({ digest: e.desc.digest, size: e.desc.size, status: e.status });
+          progress?.(e);
+        };
+        const src = await openSource(ctx, { kind: 'remote', ref });
+        const result = await copyImage(src, await openSink(ctx, { kind: 'local', ref }), {
+          all: flags.allPlatforms ?? false,
+          ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
+          onEvent,
+        });
+        await ctx.http.close();
+        const upToDate = before?.descriptor.digest === result.root.digest && result.transferred === 0;
+        const status = upToDate ? `Image is up to date for ${familiarReference(ref)}` : `Downloaded newer image for ${familiarReference(ref)}`;
+        if (flags.json) {
+          printJson({ reference: formatReference(ref), digest: result.sourceDigest, manifest: result.root.digest, upToDate, transferred: result.transferred, layers });
+          return;
+        }
+        out(`Digest: ${result.sourceDigest}`);
+        out(`Status: ${status}`);
+        out(formatReference(ref));
+      }),
+    );
+}
