@@ -1,11 +1,19 @@
 import { Command } from 'commander';
 import { registerMigrate } from './migrate.js';
 import { registerServe } from './serve.js';
+import { registerGc } from './gc.js';
+import { registerFsck } from './fsck.js';
+import { registerUsage } from './usage.js';
+import { registerHistory } from './history.js';
 import { registerClientCommands } from './client-commands.js';
 
 const program = new Command();
 program.name('berth').description('An OCI container registry and image toolkit').version('0.1.0');
 registerServe(program);
+registerGc(program);
+registerFsck(program);
+registerUsage(program);
+registerHistory(program);
 registerMigrate(program);
 registerClientCommands(program);
 

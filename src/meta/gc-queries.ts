@@ -176,4 +176,14 @@ export class GcQueries {
       return true;
     });
   }
+
+  /** Deletes a tag only if it still points at `digest`, recording the move. */
+  async deleteTagIf(repositoryId: RepoId, tag: string, digest: Digest, now: number, actor: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const r = await trx.deleteFrom('tags').where('repository_id', '=', repositoryId).where('name', '=', tag).where('digest', '=', digest).executeTakeFirst();
+      if (Number(r.numDeletedRows) === 0) return false;
+      await trx.insertInto('tag_history').values({ repository_id: repositoryId, tag, old_digest: digest, new_digest: null, at: now, actor }).execute();
+      return true;
+    });
+  }
 }

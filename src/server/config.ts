@@ -4,14 +4,9 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { PostgresConfigSchema } from './postgres-config.js';
 import { S3ConfigSchema } from './s3-config.js';
+import { duration, size } from './config-units.js';
+import { GcConfigSchema, StorageRulesSchema } from './storage-config.js';
 
-const duration = z
-  .union([z.number().int().nonnegative(), z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 90s, 15m, 24h')])
-  .transform((v) => (typeof v === 'number' ? v : parseDuration(v)));
-
-const size = z
-  .union([z.number().int().positive(), z.string().regex(/^\d+(B|KiB|MiB|GiB)?$/, 'a size such as 4MiB')])
-  .transform((v) => (typeof v === 'number' ? v : parseSize(v)));
 
 export const ConfigSchema = z
   .object({
@@ -55,6 +50,8 @@ export const ConfigSchema = z
       .object({ expiry: duration.default(24 * 3600_000), purgeInterval: duration.default(10 * 60_000) })
       .strict()
       .default({ expiry: 24 * 3600_000, purgeInterval: 10 * 60_000 }),
+    gc: GcConfigSchema,
+    ...StorageRulesSchema,
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -153,16 +150,4 @@ function setPath(obj: Record<string, unknown>, path: string[], value: unknown): 
     cur = cur[key] as Record<string, unknown>;
   }
   cur[path[path.length - 1]!] = value;
-}
-
-function parseDuration(v: string): number {
-  const m = /^(\d+)(ms|s|m|h|d)$/.exec(v)!;
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 }[m[2] as 'ms'];
-  return Number(m[1]) * unit;
-}
-
-function parseSize(v: string): number {
-  const m = /^(\d+)(B|KiB|MiB|GiB)?$/.exec(v)!;
-  const unit = { B: 1, KiB: 1024, MiB: 1 << 20, GiB: 1 << 30 }[(m[2] ?? 'B') as 'B'];
-  return Number(m[1]) * unit;
 }

@@ -8,6 +8,9 @@ import { openAccess } from './access.js';
 import { buildApp } from './app.js';
 import { openBackends } from './backends.js';
 import type { Config } from './config.js';
+import { scheduleGc } from './scheduled-gc.js';
+import { policySettings } from './storage-config.js';
+import { StoragePolicy } from '../registry/policy.js';
 
 /** Upper bound on how long a replica may serve a tag or manifest another replica changed (docs/REPLICAS.md). */
 const CHANGE_FEED_INTERVAL_MS = 1000;
@@ -37,6 +40,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
     maxListEntries: config.limits.maxListEntries,
     uploadExpiryMs: config.uploads.expiry,
   });
+  ctx.policy = new StoragePolicy(policySettings(config));
 
   let ready = false;
   const app = buildApp({ ctx, auth: openAccess, logger, ready: () => ready });
@@ -58,6 +62,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       .catch((err: unknown) => logger.warn({ err }, 'purging stale uploads failed'));
   }, config.uploads.purgeInterval);
   purge.unref();
+  const stopGc = scheduleGc(ctx, leases, config.gc.interval, logger);
 
   logger.info({ address, data: describe.blobs, metadata: describe.metadata }, 'berth registry listening');
 
@@ -66,6 +71,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
     (closing ??= (async () => {
       ready = false;
       clearInterval(purge);
+      stopGc();
       await stopWatching();
       const timer = setTimeout(() => app.server.closeAllConnections(), config.http.shutdownTimeout);
       timer.unref();

@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { fsck } from '../registry/fsck.js';
+import { localOptions, openLocalRegistry, type LocalFlags } from './local-registry.js';
+
+export function registerFsck(program: Command): void {
+  localOptions(program.command('fsck'))
+    .description('rehash every stored blob and check the index against the store')
+    .option('--repair', 'quarantine corrupt and orphaned blobs, and unindex corrupt ones so the next push replaces them')
+    .option('--quarantine <dir>', 'where --repair keeps what it removes (default: <data>/quarantine)')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: LocalFlags & { repair?: boolean; quarantine?: string; json?: boolean }) => {
+      const { ctx, config, close } = await openLocalRegistry('fsck', flags);
+      const dir = resolve(flags.quarantine ?? join(config.data, 'quarantine'));
+      try {
+        const report = await fsck(ctx, {
+          repair: flags.repair ?? false,
+          quarantine: async (digest, bytes) => {
+            mkdirSync(dir, { recursive: true });
+            await pipeline(bytes, createWriteStream(join(dir, `${digest.replace(':', '-')}-${Date.now()}`)));
+          },
+        });
+        if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        else {
+          for (const p of report.problems) {
+            const used = p.usedBy.length ? `; used by ${p.usedBy.join(', ')}` : '';
+            process.stdout.write(`${p.kind} ${p.digest}: ${p.detail}${used}${p.repaired ? ` (quarantined in ${dir})` : ''}\n`);
+          }
+          process.stdout.write(`checked ${report.checked} blob(s), ${report.checkedBytes} bytes: ${report.problems.length} problem(s)\n`);
+          if (report.problems.some((p) => !p.repaired)) process.stdout.write('run berth fsck --repair to quarantine corrupt and orphaned blobs, then push the images named above again\n');
+        }
+        if (report.problems.some((p) => !p.repaired)) process.exitCode = 1;
+      } finally {
+        await close();
+      }
+    });
+}

@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { collectGarbage } from '../registry/gc.js';
+import { bytes, localOptions, openLocalRegistry, type LocalFlags } from './local-registry.js';
+
+export function registerGc(program: Command): void {
+  localOptions(program.command('gc'))
+    .description('collect garbage (and apply retention rules) beside a running berth serve')
+    .option('--dry-run', 'print what would be deleted and how many bytes it frees; delete nothing')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: LocalFlags & { dryRun?: boolean; json?: boolean }) => {
+      const { ctx, close } = await openLocalRegistry('gc', flags);
+      try {
+        const report = await collectGarbage(ctx, { dryRun: flags.dryRun ?? false });
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+          return;
+        }
+        const verb = report.dryRun ? 'would delete' : 'deleted';
+        const lines = [
+          ...report.retention.map((a) => `${verb} tag ${a.repository}:${a.tag} (${a.digest}, retention)`),
+          ...report.manifests.map((m) => `${verb} untagged manifest ${m.repository}@${m.digest} (${bytes(m.size)})`),
+          ...report.blobs.map((b) => `${verb} blob ${b.digest} (${bytes(b.size)})`),
+          `${report.dryRun ? 'would free' : 'freed'} ${bytes(report.freedBytes)} in ${report.blobs.length} blob(s)${report.dryRun ? '' : `; removed ${report.linksRemoved} unreferenced link(s)`}`,
+        ];
+        process.stdout.write(`${lines.join('\n')}\n`);
+      } finally {
+        await close();
+      }
+    });
+}

@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import type { UsageReport, WhatIfDelete } from '../registry/usage.js';
+import { bytes, columns, getJson, registryUrl } from './local-registry.js';
+
+export function registerUsage(program: Command): void {
+  program
+    .command('usage')
+    .description("a registry's storage: stored vs logical bytes, shared and unique bytes per repository and image")
+    .argument('[repo]', 'show one repository with its images')
+    .option('--registry <host:port|url>', 'the berth serve to ask', 'localhost:5000')
+    .option('--what-if-delete <ref>', 'what deleting this tag or digest of REPO would free')
+    .option('--json', 'machine-readable output')
+    .action(async (repo: string | undefined, flags: { registry: string; whatIfDelete?: string; json?: boolean }) => {
+      const base = registryUrl(flags.registry);
+      if (flags.whatIfDelete !== undefined) {
+        if (!repo) throw new Error('--what-if-delete needs the repository too: berth usage REPO --what-if-delete TAG');
+        const w = await getJson<WhatIfDelete>(base, `/berth/v1/usage?repo=${encodeURIComponent(repo)}&whatIfDelete=${encodeURIComponent(flags.whatIfDelete)}`);
+        print(flags.json, w, () => `deleting ${w.repository}@${w.digest} (tags: ${w.tagsRemoved.join(', ') || 'none'}) would free ${bytes(w.freedBytes)}\n${w.note}`);
+        return;
+      }
+      const query = repo ? `?repo=${encodeURIComponent(repo)}` : '';
+      const r = await getJson<UsageReport>(base, `/berth/v1/usage${query}`);
+      print(flags.json, r, () => human(r));
+    });
+}
+
+function print(json: boolean | undefined, value: unknown, text: () => string): void {
+  process.stdout.write(`${json ? JSON.stringify(value, null, 2) : text()}\n`);
+}
+
+function human(r: UsageReport): string {
+  const saved = r.logicalBytes - r.storedBytes;
+  const lines = [
+    `stored ${bytes(r.storedBytes)} in ${r.storedObjects} object(s); images add up to ${bytes(r.logicalBytes)}${saved > 0 ? ` (sharing saves ${bytes(saved)})` : ''}`,
+    '',
+    columns(
+      ['REPOSITORY', 'LOGICAL', 'STORED', 'SHARED', 'UNIQUE', 'IMAGES', 'TAGS', 'LAST PUSHED', 'LAST PULLED'],
+      r.repositories.map((p) => [p.name, bytes(p.logicalBytes), bytes(p.storedBytes), bytes(p.sharedBytes), bytes(p.uniqueBytes), String(p.manifests), String(p.tags), p.lastPushed ?? '-', p.lastPulled ?? '-']),
+    ),
+  ];
+  for (const p of r.repositories.filter((x) => x.images)) {
+    lines.push('', columns(
+      ['IMAGE', 'TAGS', 'LOGICAL', 'SHARED', 'UNIQUE', 'LAST PUSHED', 'LAST PULLED'],
+      p.images!.map((i) => [i.digest.slice(0, 19), i.tags.join(',') || '<none>', bytes(i.logicalBytes), bytes(i.sharedBytes), bytes(i.uniqueBytes), i.lastPushed, i.lastPulled ?? '-']),
+    ));
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { algorithmOf, hexOf, type Digest } from '../oci/digest.js';
+import type { RegistryContext } from './context.js';
+
+export interface FsckProblem {
+  digest: Digest;
+  kind: 'corrupt' | 'orphan' | 'missing';
+  detail: string;
+  /** Manifests (repository@digest) that name it, so the operator knows what to re-push. */
+  usedBy: string[];
+  repaired: boolean;
+}
+
+export interface FsckReport {
+  checked: number;
+  checkedBytes: number;
+  problems: FsckProblem[];
+}
+
+export interface FsckOptions {
+  repair: boolean;
+  /** Receives the bytes of a corrupt or orphaned blob before it is removed from the store. */
+  quarantine: (digest: Digest, bytes: Readable) => Promise<void>;
+}
+
+/**
+ * Rehashes every stored blob and checks the index against the store:
+ * - corrupt: the bytes do not hash to their digest. Repair quarantines them
+ *   and drops the blob's row and links, so a client's HEAD says 404 and the
+ *   next push uploads good bytes (manifests naming it stay, listed in usedBy).
+ * - orphan: bytes the index does not know, older than the GC grace period
+ *   (younger ones may be a commit in flight). Repair quarantines them.
+ * - missing: indexed, not in the store. Reported; only a re-push can fix it.
+ */
+export async function fsck(ctx: RegistryContext, opts: FsckOptions): Promise<FsckReport> {
+  const report: FsckReport = { checked: 0, checkedBytes: 0, problems: [] };
+  const seen = new Set<string>();
+  const orphanBefore = ctx.now() - ctx.policy.settings.gc.graceMs;
+  for await (const stored of ctx.store.walk()) {
+    seen.add(stored.digest);
+    report.checked++;
+    report.checkedBytes += stored.size;
+    const indexed = await ctx.meta.db.selectFrom('blobs').select('digest').where('digest', '=', stored.digest).executeTakeFirst();
+    const actual = await hashOf(await ctx.store.read(stored.digest), algorithmOf(stored.digest));
+    if (actual !== hexOf(stored.digest)) {
+      report.problems.push(await corrupt(ctx, opts, stored.digest, actual));
+    } else if (!indexed && stored.modifiedAt.getTime() < orphanBefore) {
+      const problem: FsckProblem = { digest: stored.digest, kind: 'orphan', detail: 'in the store but not in the index', usedBy: [], repaired: false };
+      if (opts.repair) {
+        await opts.quarantine(stored.digest, await ctx.store.read(stored.digest));
+        await ctx.store.delete(stored.digest);
+        problem.repaired = true;
+      }
+      report.problems.push(problem);
+    }
+  }
+  let after = '';
+  for (;;) {
+    const rows = await ctx.meta.db.selectFrom('blobs').select('digest').where('digest', '>', after).orderBy('digest').limit(1000).execute();
+    for (const r of rows) {
+      if (seen.has(r.digest) || (await ctx.store.stat(r.digest as Digest))) continue;
+      const digest = r.digest as Digest;
+      report.problems.push({ digest, kind: 'missing', detail: 'in the index but not in the store', usedBy: await usedBy(ctx, digest), repaired: false });
+    }
+    if (rows.length < 1000) break;
+    after = rows[rows.length - 1]!.digest;
+  }
+  return report;
+}
+
+async function corrupt(ctx: RegistryContext, opts: FsckOptions, digest: Digest, actual: string): Promise<FsckProblem> {
+  const problem: FsckProblem = {
+    digest,
+    kind: 'corrupt',
+    detail: `content hashes to ${algorithmOf(digest)}:${actual}`,
+    usedBy: await usedBy(ctx, digest),
+    repaired: false,
+  };
+  if (!opts.repair) return problem;
+  await opts.quarantine(digest, await ctx.store.read(digest));
+  await ctx.meta.db.transaction().execute(async (trx) => {
+    await trx.deleteFrom('repository_blobs').where('digest', '=', digest).execute();
+    await trx.deleteFrom('blobs').where('digest', '=', digest).execute();
+    // Inside the transaction, like GC's sweep: a concurrent re-upload claims the row after us and writes fresh bytes.
+    await ctx.store.delete(digest);
+  });
+  problem.repaired = true;
+  return problem;
+}
+
+async function usedBy(ctx: RegistryContext, digest: Digest): Promise<string[]> {
+  const rows = await ctx.meta.db
+    .selectFrom('manifest_refs')
+    .innerJoin('repositories', 'repositories.id', 'manifest_refs.repository_id')
+    .select(['repositories.name', 'manifest_refs.manifest_digest'])
+    .where('manifest_refs.ref_digest', '=', digest)
+    .limit(100)
+    .execute();
+  return rows.map((r) => `${r.name}@${r.manifest_digest}`);
+}
+
+async function hashOf(stream: Readable, algorithm: string): Promise<string> {
+  const hash = createHash(algorithm);
+  for await (const chunk of stream as AsyncIterable<Buffer>) hash.update(chunk);
+  return hash.digest('hex');
+}

@@ -1,0 +1,69 @@
+import type { Digest } from '../oci/digest.js';
+import { GcQueries } from '../meta/gc-queries.js';
+import type { RegistryContext } from './context.js';
+import { applyRetention, type RetentionAction } from './retention.js';
+
+const PAGE = 500;
+/** An index freed in one pass frees its children in the next; deeper nesting waits for the next run. */
+const MAX_UNTAGGED_PASSES = 5;
+
+export interface GcReport {
+  dryRun: boolean;
+  graceMs: number;
+  retention: RetentionAction[];
+  manifests: { repository: string; digest: Digest; size: number }[];
+  linksRemoved: number;
+  blobs: { digest: Digest; size: number }[];
+  /** Bytes removed from the store (in a dry run: that would be). */
+  freedBytes: number;
+}
+
+/**
+ * Garbage collection from the metadata index, safe beside live pushes on any
+ * number of processes (the argument is in src/meta/gc-queries.ts). Order:
+ * retention, untagged manifests (when the policy says so), unreferenced links
+ * older than the grace period, then blobs nothing holds. A dry run deletes
+ * nothing and reports the blobs the sweep would remove now; blobs that only
+ * become garbage once this run's retention and manifest deletes happen are
+ * not in it.
+ */
+export async function collectGarbage(ctx: RegistryContext, opts: { dryRun: boolean }): Promise<GcReport> {
+  const q = new GcQueries(ctx.meta.db);
+  const { graceMs, deleteUntagged } = ctx.policy.settings.gc;
+  const report: GcReport = { dryRun: opts.dryRun, graceMs, retention: [], manifests: [], linksRemoved: 0, blobs: [], freedBytes: 0 };
+  report.retention = await applyRetention(ctx, opts.dryRun);
+  if (deleteUntagged) report.manifests = await removeUntagged(ctx, q, opts.dryRun);
+  const cutoff = ctx.now() - graceMs;
+  if (!opts.dryRun) report.linksRemoved = await q.sweepLinks(cutoff);
+  let after = '';
+  for (;;) {
+    const page = await q.sweepableBlobs(cutoff, PAGE, after);
+    for (const b of page) {
+      if (opts.dryRun || (await q.sweepBlob(b.digest, cutoff, () => ctx.store.delete(b.digest)))) {
+        report.blobs.push(b);
+        report.freedBytes += b.size;
+      }
+    }
+    if (page.length < PAGE) break;
+    after = page[page.length - 1]!.digest;
+  }
+  return report;
+}
+
+async function removeUntagged(ctx: RegistryContext, q: GcQueries, dryRun: boolean): Promise<GcReport['manifests']> {
+  const names = new Map((await ctx.meta.db.selectFrom('repositories').select(['id', 'name']).execute()).map((r) => [Number(r.id), r.name]));
+  const removed: GcReport['manifests'] = [];
+  for (let pass = 0; pass < (dryRun ? 1 : MAX_UNTAGGED_PASSES); pass++) {
+    const cutoff = ctx.now() - ctx.policy.settings.gc.graceMs;
+    const candidates = await q.untaggedManifests(cutoff, PAGE);
+    let progress = 0;
+    for (const m of candidates) {
+      if (!dryRun && !(await q.deleteUntagged(m.repositoryId, m.digest, cutoff))) continue;
+      ctx.caches.forgetManifest(m.repositoryId, m.digest);
+      removed.push({ repository: names.get(m.repositoryId) ?? `#${m.repositoryId}`, digest: m.digest, size: m.size });
+      progress++;
+    }
+    if (progress === 0) break;
+  }
+  return removed;
+}
