@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../server/config.js';
-import { serve } from '../server/serve.js';
 
 export function registerServe(program: Command): void {
   program
@@ -25,6 +24,8 @@ export function registerServe(program: Command): void {
         }
         throw e;
       }
+      // Loaded on demand: the client verbs should not pay for Fastify, SQLite and S3 at startup.
+      const { serve } = await import('../server/serve.js');
       const server = await serve(config);
       let stopping = false;
       const stop = (signal: string) => {
