@@ -98,12 +98,11 @@ export class RegistryClient {
     const challenge = parseChallenge(res.headers.get('www-authenticate'));
     await res.body?.cancel();
     if (!challenge) throw new AuthError(`${this.registry} requires authentication but sent no Basic or Bearer challenge`);
-    const known = this.challenge !== undefined;
     this.challenge = challenge;
     if (challenge.scheme === 'bearer') {
       const scopes = union(init.scopes, challenge.params.scope);
       this.tokens.set(init.scopes, await this.newToken(challenge, scopes));
-    } else if (known || !(await this.getCredential())) {
+    } else if (!(await this.getCredential())) {
       throw this.unauthorized();
     }
     res = await send();
