@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { fsck } from '../registry/fsck.js';
-import { localOptions, openLocalRegistry, type LocalFlags } from './local-registry.js';
+import { localOptions, type LocalFlags } from './operator.js';
 
 export function registerFsck(program: Command): void {
   localOptions(program.command('fsck'))
@@ -12,6 +11,8 @@ export function registerFsck(program: Command): void {
     .option('--quarantine <dir>', 'where --repair keeps what it removes (default: <data>/quarantine)')
     .option('--json', 'machine-readable output')
     .action(async (flags: LocalFlags & { repair?: boolean; quarantine?: string; json?: boolean }) => {
+      const { openLocalRegistry } = await import('./local-registry.js');
+      const { fsck } = await import('../registry/fsck.js');
       const { ctx, config, close } = await openLocalRegistry('fsck', flags);
       const dir = resolve(flags.quarantine ?? join(config.data, 'quarantine'));
       try {

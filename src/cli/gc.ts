@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { collectGarbage } from '../registry/gc.js';
-import { bytes, localOptions, openLocalRegistry, type LocalFlags } from './local-registry.js';
+import { bytes, localOptions, type LocalFlags } from './operator.js';
 
 export function registerGc(program: Command): void {
   localOptions(program.command('gc'))
@@ -8,6 +7,8 @@ export function registerGc(program: Command): void {
     .option('--dry-run', 'print what would be deleted and how many bytes it frees; delete nothing')
     .option('--json', 'machine-readable output')
     .action(async (flags: LocalFlags & { dryRun?: boolean; json?: boolean }) => {
+      const { openLocalRegistry } = await import('./local-registry.js');
+      const { collectGarbage } = await import('../registry/gc.js');
       const { ctx, close } = await openLocalRegistry('gc', flags);
       try {
         const report = await collectGarbage(ctx, { dryRun: flags.dryRun ?? false });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { TagHistory } from '../registry/history.js';
-import { columns, getJson, registryUrl } from './local-registry.js';
+import { columns, getJson, registryUrl } from './operator.js';
 
 export function registerHistory(program: Command): void {
   program

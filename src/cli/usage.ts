@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { UsageReport, WhatIfDelete } from '../registry/usage.js';
-import { bytes, columns, getJson, registryUrl } from './local-registry.js';
+import { bytes, columns, getJson, registryUrl } from './operator.js';
 
 export function registerUsage(program: Command): void {
   program
