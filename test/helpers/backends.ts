@@ -37,33 +37,22 @@ interface Shared {
 }
 
 let shared: Promise<Shared> | undefined;
-let users = 0;
-let servers = 0;
+/** A data dir names one registry: a server restarted on it finds its database and key prefix again. */
+const registries = new Map<string, Promise<{ url: string; prefix: string }>>();
 
 /**
  * One s3rver and one PostgreSQL cluster per test process, started on first
- * use and stopped when the last server using them stops; each server gets
- * its own database and key prefix, as it would get its own data dir.
+ * use and stopped when the process exits; each data dir gets its own
+ * database and key prefix, as it would get its own files.
  */
-export async function acquireS3pg(): Promise<{ env: Record<string, string>; pendingUploads(): Promise<string[]>; release(): Promise<void> }> {
-  users += 1;
+export async function acquireS3pg(dataDir: string): Promise<{ env: Record<string, string>; pendingUploads(): Promise<string[]> }> {
   shared ??= (async () => {
-    const [s3, pg] = await Promise.all([startS3(), startPostgres()]);
+    const [s3, pg] = await Promise.all([startS3({ keepAlive: false }), startPostgres()]);
+    process.once('exit', () => pg.stopSync());
     return { s3, pg };
   })();
   const { s3, pg } = await shared;
-  const prefix = `server-${++servers}/`;
-  const url = await pg.createDatabase();
-  let released = false;
-  return {
-    env: s3pgEnv(s3, url, prefix),
-    pendingUploads: () => s3PendingUploads(s3, prefix),
-    async release() {
-      if (released) return;
-      released = true;
-      if (--users > 0) return;
-      shared = undefined;
-      await Promise.all([s3.stop(), pg.stop()]);
-    },
-  };
+  if (!registries.has(dataDir)) registries.set(dataDir, pg.createDatabase().then((url) => ({ url, prefix: `server-${registries.size}/` })));
+  const { url, prefix } = await registries.get(dataDir)!;
+  return { env: s3pgEnv(s3, url, prefix), pendingUploads: () => s3PendingUploads(s3, prefix) };
 }

@@ -39,7 +39,7 @@ export function tempDir(prefix = 'berth-test-'): string {
 /** Starts a real `berth serve` on a random loopback port and waits until it listens. */
 export async function startBerth(opts: StartOptions = {}): Promise<BerthServer> {
   const dataDir = opts.dataDir ?? tempDir();
-  const backend = TEST_BACKEND === 's3pg' ? await acquireS3pg() : undefined;
+  const backend = TEST_BACKEND === 's3pg' ? await acquireS3pg(dataDir) : undefined;
   const args = [BERTH_BIN, 'serve', '--addr', '127.0.0.1:0', '--data', dataDir, ...(opts.args ?? [])];
   if (opts.config !== undefined) {
     const file = join(dataDir, '..', `berth-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
@@ -69,16 +69,10 @@ export async function startBerth(opts: StartOptions = {}): Promise<BerthServer> 
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      void backend?.release();
       reject(new Error(`berth serve exited with ${code} before listening:\n${stderr}`));
     });
   });
-  const exited = new Promise<number | null>((r) =>
-    child.once('exit', (code) => {
-      void backend?.release();
-      r(code);
-    }),
-  );
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return {
     host: address,
     url: `http://${address}`,

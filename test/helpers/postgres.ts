@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,8 @@ export interface Postgres {
   /** A fresh database on the throwaway cluster. */
   createDatabase(name?: string): Promise<string>;
   stop(): Promise<void>;
+  /** For a process 'exit' handler, where nothing async runs any more. */
+  stopSync(): void;
 }
 
 /** The Debian server binaries (initdb, pg_ctl are not on PATH there). */
@@ -40,8 +42,9 @@ export async function startPostgres(): Promise<Postgres> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-pg-'));
   const asUser = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
   if (asUser.length) chownSync(dir, Number((await run('id', ['-u', 'postgres'])).stdout), Number((await run('id', ['-g', 'postgres'])).stdout));
-  const exec = (tool: string, args: string[]) =>
-    asUser.length ? run(asUser[0]!, [...asUser.slice(1), pgBin(tool), ...args]) : run(pgBin(tool), args);
+  const argv = (tool: string, args: string[]): [string, string[]] =>
+    asUser.length ? [asUser[0]!, [...asUser.slice(1), pgBin(tool), ...args]] : [pgBin(tool), args];
+  const exec = (tool: string, args: string[]) => run(...argv(tool, args));
   const data = join(dir, 'data');
   await exec('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
   const port = await freePort();
@@ -56,6 +59,13 @@ export async function startPostgres(): Promise<Postgres> {
     async stop() {
       await exec('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {});
       rmSync(dir, { recursive: true, force: true });
+    },
+    stopSync() {
+      try {
+        execFileSync(...argv('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']), { stdio: 'ignore' });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }
