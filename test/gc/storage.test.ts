@@ -1,0 +1,332 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
+import { imageConfig, imageManifest, randomBlob, type Blob } from '../helpers/oci.js';
+import { errorCode, Raw } from '../helpers/registry-client.js';
+import { berth, configFile, deleteManifest, makeImage, pullAndVerify, pushLikeAClient } from './helpers.js';
+
+interface RepoUsage {
+  name: string;
+  logicalBytes: number;
+  storedBytes: number;
+  uniqueBytes: number;
+  sharedBytes: number;
+  manifests: number;
+  tags: number;
+  images?: { digest: string; tags: string[]; logicalBytes: number; uniqueBytes: number; sharedBytes: number }[];
+}
+interface Usage {
+  storedBytes: number;
+  storedObjects: number;
+  repositories: RepoUsage[];
+}
+
+let server: BerthServer;
+let api: Raw;
+let config: string;
+
+before(async () => {
+  config = configFile(
+    [
+      'gc:\n  interval: 0\n  grace: 1h',
+      'immutableTags:\n  - repositories: "imm/**"\n    tags: ["v*"]',
+      'retention:\n  - repositories: "ret/*"\n    keepLast: 2\n    keepTags: ["keep-*"]',
+      'quotas:\n  small: 8KiB',
+    ].join('\n'),
+  );
+  server = await startBerth({ args: ['--config', config] });
+  api = new Raw(server.url);
+});
+after(() => server.stop());
+
+const blobFile = (digest: string) => join(server.dataDir, 'blobs', 'sha256', digest.slice(7, 9), digest.slice(7));
+const getJson = async <T>(path: string): Promise<T> => {
+  const r = await api.fetch(path);
+  assert.equal(r.status, 200, `${path}: ${r.status}`);
+  return (await r.json()) as T;
+};
+/** `berth gc` beside the server; grace 0 so the test needs no waiting. */
+const gcNow = (...args: string[]) => berth(['gc', '--config', config, '--data', server.dataDir, ...args], { BERTH_GC_GRACE: '0' });
+
+describe('deleting an image whose layers are shared', () => {
+  test('frees exactly its unique bytes, as --what-if-delete predicted, and the other images stay whole', async () => {
+    const base = randomBlob(5000, 0.11);
+    const a = makeImage('share/app1', 'a', [base, randomBlob(3000, 0.12)]);
+    const b = makeImage('share/app2', 'b', [base, randomBlob(2000, 0.13)]);
+    const c = makeImage('share/app1', 'c', [base, randomBlob(1000, 0.14)]);
+    for (const img of [a, b, c]) await pushLikeAClient(api, img);
+
+    const whatIf = await berth(['usage', 'share/app1', '--what-if-delete', 'a', '--registry', server.host, '--json']);
+    assert.equal(whatIf.code, 0, whatIf.stderr);
+    const predicted = JSON.parse(whatIf.stdout) as { digest: string; freedBytes: number; tagsRemoved: string[] };
+    assert.equal(predicted.digest, a.manifest.digest);
+    assert.deepEqual(predicted.tagsRemoved, ['a']);
+    assert.equal(predicted.freedBytes, a.manifest.bytes.length + 3000, 'its manifest and its own layer; base and config are shared');
+
+    assert.equal(await deleteManifest(api, 'share/app1', a.manifest.digest), 202);
+    const gc = await gcNow('--json');
+    assert.equal(gc.code, 0, gc.stderr);
+    const swept = (JSON.parse(gc.stdout) as { blobs: { digest: string; size: number }[] }).blobs;
+    const sweptDigests = swept.map((x) => x.digest);
+    assert.ok(sweptDigests.includes(a.layers[1]!.digest) && sweptDigests.includes(a.manifest.digest));
+    assert.ok(!sweptDigests.includes(base.digest) && !sweptDigests.includes(a.config.digest));
+    const freedFromA = swept.filter((x) => [a.layers[1]!.digest, a.manifest.digest].includes(x.digest)).reduce((n, x) => n + x.size, 0);
+    assert.equal(freedFromA, predicted.freedBytes);
+    assert.equal(existsSync(blobFile(a.layers[1]!.digest)), false, 'the bytes left the store');
+
+    await pullAndVerify(api, b);
+    await pullAndVerify(api, c);
+    assert.equal((await api.fetch(`/v2/share/app1/manifests/a`)).status, 404);
+  });
+});
+
+describe('storage accounting', () => {
+  test('usage equals a brute-force recomputation after random pushes, mounts and deletes', async (t) => {
+    const repos = ['acct/one', 'acct/two', 'acct/three'];
+    const pool = Array.from({ length: 8 }, (_, i) => randomBlob(700 + i * 333, 0.2 + i / 100));
+    const config = imageConfig('arm64');
+    // The model: what each repository links, and its manifests with the blobs they name.
+    const links = new Map(repos.map((r) => [r, new Set<string>()]));
+    const manifests = new Map(repos.map((r) => [r, new Map<string, { blob: Blob; refs: Blob[]; tags: Set<string> }>()]));
+    const sizes = new Map<string, number>([[config.digest, config.bytes.length], ...pool.map((b) => [b.digest, b.bytes.length] as [string, number])]);
+    let seed = 7;
+    const rand = (n: number) => Math.floor(((seed = (seed * 16807) % 2147483647) / 2147483647) * n);
+
+    const done = { push: 0, mount: 0, deleteManifest: 0, deleteTag: 0 };
+    for (let step = 0; step < 80; step++) {
+      const repo = repos[rand(repos.length)]!;
+      const op = rand(10);
+      if (op < 5) {
+        const layers = [...new Set(Array.from({ length: 1 + rand(3) }, () => pool[rand(pool.length)]!))];
+        const tag = `t${rand(4)}`;
+        const m = imageManifest(config, layers);
+        await api.pushImage(repo, tag, [config, ...layers], m);
+        for (const b of [config, ...layers]) links.get(repo)!.add(b.digest);
+        sizes.set(m.digest, m.bytes.length);
+        for (const entry of manifests.get(repo)!.values()) entry.tags.delete(tag);
+        const entry = manifests.get(repo)!.get(m.digest) ?? { blob: m, refs: [config, ...layers], tags: new Set<string>() };
+        entry.tags.add(tag);
+        manifests.get(repo)!.set(m.digest, entry);
+        done.push++;
+      } else if (op < 7) {
+        const from = repos[rand(repos.length)]!;
+        const candidates = [...links.get(from)!];
+        if (from === repo || candidates.length === 0) continue;
+        const digest = candidates[rand(candidates.length)]!;
+        const r = await api.fetch(`/v2/${repo}/blobs/uploads/?mount=${digest}&from=${from}`, { method: 'POST' });
+        assert.equal(r.status, 201, `mount ${digest} from ${from} into ${repo}`);
+        links.get(repo)!.add(digest);
+        done.mount++;
+      } else if (op < 8) {
+        const present = [...manifests.get(repo)!.keys()];
+        if (present.length === 0) continue;
+        const digest = present[rand(present.length)]!;
+        assert.equal(await deleteManifest(api, repo, digest), 202);
+        manifests.get(repo)!.delete(digest);
+        done.deleteManifest++;
+      } else {
+        const tagged = [...manifests.get(repo)!.values()].filter((e) => e.tags.size > 0);
+        if (tagged.length === 0) continue;
+        const entry = tagged[rand(tagged.length)]!;
+        const tag = [...entry.tags][0]!;
+        assert.equal(await deleteManifest(api, repo, tag), 202);
+        entry.tags.delete(tag);
+        done.deleteTag++;
+      }
+    }
+    t.diagnostic(JSON.stringify(done));
+
+    const held = (repo: string) => {
+      const set = new Set(links.get(repo));
+      for (const [digest, e] of manifests.get(repo)!) {
+        set.add(digest);
+        for (const r of e.refs) set.add(r.digest);
+      }
+      return set;
+    };
+    const sum = (digests: Iterable<string>) => [...digests].reduce((n, d) => n + sizes.get(d)!, 0);
+    for (const repo of repos) {
+      const report = await getJson<Usage>(`/berth/v1/usage?repo=${repo}`);
+      const got = report.repositories[0]!;
+      const mine = held(repo);
+      const elsewhere = new Set(repos.filter((r) => r !== repo).flatMap((r) => [...held(r)]));
+      const entries = [...manifests.get(repo)!.values()];
+      const expected = {
+        logicalBytes: entries.reduce((n, e) => n + e.blob.bytes.length + sum(e.refs.map((r) => r.digest)), 0),
+        storedBytes: sum(mine),
+        uniqueBytes: sum([...mine].filter((d) => !elsewhere.has(d))),
+        manifests: entries.length,
+        tags: entries.reduce((n, e) => n + e.tags.size, 0),
+      };
+      const { logicalBytes, storedBytes, uniqueBytes, manifests: count, tags } = got;
+      assert.deepEqual({ logicalBytes, storedBytes, uniqueBytes, manifests: count, tags }, expected, repo);
+      assert.equal(got.sharedBytes, storedBytes - uniqueBytes);
+      for (const image of got.images!) {
+        const e = manifests.get(repo)!.get(image.digest)!;
+        const refsElsewhere = repos.flatMap((r) => [...manifests.get(r)!].filter(([d]) => r !== repo || d !== image.digest).flatMap(([, x]) => x.refs.map((b) => b.digest)));
+        const inOtherRepos = repos.some((r) => r !== repo && manifests.get(r)!.has(image.digest));
+        const unique = (inOtherRepos ? 0 : e.blob.bytes.length) + sum(e.refs.map((r) => r.digest).filter((d) => !refsElsewhere.includes(d)));
+        assert.deepEqual(
+          { tags: image.tags, logicalBytes: image.logicalBytes, uniqueBytes: image.uniqueBytes },
+          { tags: [...e.tags].sort(), logicalBytes: e.blob.bytes.length + sum(e.refs.map((r) => r.digest)), uniqueBytes: unique },
+          `${repo}@${image.digest}`,
+        );
+      }
+    }
+    // Registry-wide stored bytes against the files actually in the store.
+    const walk = (dir: string): number => readdirSync(dir, { withFileTypes: true }).reduce((n, d) => n + (d.isDirectory() ? walk(join(dir, d.name)) : statSync(join(dir, d.name)).size), 0);
+    const total = await getJson<Usage>('/berth/v1/usage');
+    assert.equal(total.storedBytes, walk(join(server.dataDir, 'blobs')));
+  });
+});
+
+describe('tag history', () => {
+  test('records every move with its digests; a digest keeps naming the same bytes', async () => {
+    const one = makeImage('hist/app', 'latest', [randomBlob(300, 0.31)]);
+    const two = makeImage('hist/app', 'latest', [randomBlob(300, 0.32)]);
+    await pushLikeAClient(api, one);
+    await pushLikeAClient(api, two);
+    await pushLikeAClient(api, one);
+    assert.equal(await deleteManifest(api, 'hist/app', 'latest'), 202);
+
+    const h = await getJson<{ current: string | null; moves: { from: string | null; to: string | null }[] }>('/berth/v1/repositories/hist/app/tags/latest/history');
+    const [m1, m2] = [one.manifest.digest, two.manifest.digest];
+    assert.deepEqual(
+      h.moves.map((m) => [m.from, m.to]),
+      [
+        [null, m1],
+        [m1, m2],
+        [m2, m1],
+        [m1, null],
+      ],
+    );
+    assert.equal(h.current, null);
+    const byDigest = await api.fetch(`/v2/hist/app/manifests/${m2}`);
+    assert.deepEqual(Buffer.from(await byDigest.arrayBuffer()), two.manifest.bytes);
+
+    const cli = await berth(['history', 'hist/app:latest', '--registry', server.host]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /now deleted/);
+    assert.equal(cli.stdout.split(m2).length - 1, 2, 'm2 appears as the target of one move and the source of the next');
+    const unknown = await berth(['history', 'hist/app:never', '--registry', server.host]);
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /tag "never" has never existed/);
+  });
+});
+
+describe('immutable tags', () => {
+  test('an immutable tag cannot be moved or deleted; other tags can', async () => {
+    const one = makeImage('imm/app', 'v1', [randomBlob(300, 0.41)]);
+    const two = makeImage('imm/app', 'v1', [randomBlob(300, 0.42)]);
+    await pushLikeAClient(api, one);
+    await pushLikeAClient(api, one); // the same digest again is not a move
+
+    await api.pushBlob('imm/app', two.config);
+    await api.pushBlob('imm/app', two.layers[0]!);
+    const moved = await api.pushManifest('imm/app', 'v1', two.manifest);
+    assert.equal(moved.status, 403);
+    const body = (await moved.json()) as { errors: { code: string; message: string }[] };
+    assert.equal(body.errors[0]!.code, 'DENIED');
+    assert.match(body.errors[0]!.message, /tag "v1" in "imm\/app" is immutable/);
+
+    for (const ref of ['v1', one.manifest.digest]) {
+      const del = await api.fetch(`/v2/imm/app/manifests/${ref}`, { method: 'DELETE' });
+      assert.equal(del.status, 403, `DELETE ${ref}`);
+      assert.equal(await errorCode(del), 'DENIED');
+    }
+    await pullAndVerify(api, one);
+    assert.equal((await api.pushManifest('imm/app', 'latest', one.manifest)).status, 201);
+    assert.equal((await api.pushManifest('imm/app', 'latest', two.manifest)).status, 201, 'latest is not immutable');
+  });
+});
+
+describe('retention', () => {
+  test('a dry run lists the tags a real run then deletes', async () => {
+    const tags = ['t1', 't2', 'keep-me', 't3', 't4'];
+    const images = tags.map((t, i) => makeImage('ret/app', t, [randomBlob(256, 0.5 + i / 100)]));
+    for (const img of images) {
+      await pushLikeAClient(api, img);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const list = async () => ((await getJson<{ tags: string[] }>('/v2/ret/app/tags/list')).tags ?? []).sort();
+
+    const dry = await berth(['gc', '--dry-run', '--config', config, '--data', server.dataDir]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /would delete tag ret\/app:t1 /);
+    assert.match(dry.stdout, /would delete tag ret\/app:t2 /);
+    assert.doesNotMatch(dry.stdout, /ret\/app:(t3|t4|keep-me) /);
+    assert.deepEqual(await list(), [...tags].sort(), 'a dry run changes nothing');
+
+    const real = await gcNow();
+    assert.equal(real.code, 0, real.stderr);
+    assert.match(real.stdout, /deleted tag ret\/app:t1 /);
+    assert.deepEqual(await list(), ['keep-me', 't3', 't4']);
+    assert.equal((await api.fetch(`/v2/ret/app/manifests/${images[0]!.manifest.digest}`)).status, 404, 'the image went with its last tag');
+    await pullAndVerify(api, images[3]!);
+    const h = await getJson<{ moves: { actor: string | null }[] }>('/berth/v1/repositories/ret/app/tags/t1/history');
+    assert.equal(h.moves.at(-1)!.actor, 'berth-retention');
+  });
+});
+
+describe('quotas', () => {
+  test('a push over the namespace quota is refused, naming the quota, and stores nothing', async () => {
+    const fits = randomBlob(7000, 0.61);
+    assert.equal((await api.pushBlob('small/app', fits)).status, 201);
+
+    const over = randomBlob(2000, 0.62);
+    const r = await api.pushBlob('small/app', over);
+    assert.equal(r.status, 403);
+    const body = (await r.json()) as { errors: { code: string; message: string }[] };
+    assert.equal(body.errors[0]!.code, 'DENIED');
+    assert.match(body.errors[0]!.message, /quota exceeded: namespace "small" may store 8192 bytes/);
+    assert.equal((await api.fetch(`/v2/small/app/blobs/${over.digest}`, { method: 'HEAD' })).status, 404);
+    assert.equal(existsSync(blobFile(over.digest)), false, 'no bytes kept');
+    assert.deepEqual(readdirSync(join(server.dataDir, 'uploads')).filter((f) => !f.startsWith('put-')), [], 'no upload left behind');
+
+    // The manifest is the write that crosses the line: refused at PUT, no tag, no manifest bytes.
+    const cfg = imageConfig('s390x');
+    assert.equal((await api.pushBlob('small/app', cfg)).status, 201);
+    const big = imageManifest(cfg, [fits], { annotations: { pad: 'x'.repeat(1200) } });
+    const put = await api.pushManifest('small/app', 'v1', big);
+    assert.equal(put.status, 403);
+    assert.match(((await put.json()) as { errors: { message: string }[] }).errors[0]!.message, /namespace "small"/);
+    assert.equal((await api.fetch('/v2/small/app/manifests/v1')).status, 404);
+    assert.equal(existsSync(blobFile(big.digest)), false);
+
+    const usage = await getJson<Usage>('/berth/v1/usage?repo=small/app');
+    assert.equal(usage.repositories[0]!.storedBytes, fits.bytes.length + cfg.bytes.length);
+    assert.equal((await api.pushBlob('other/app', over)).status, 201, 'other namespaces are not limited');
+  });
+});
+
+describe('fsck', () => {
+  test('finds a blob whose bytes were flipped, and --repair lets a re-push heal it', async () => {
+    const img = makeImage('fsck/app', 'v1', [randomBlob(4096, 0.71)]);
+    await pushLikeAClient(api, img);
+    const layer = img.layers[0]!;
+    const file = blobFile(layer.digest);
+    const bytes = readFileSync(file);
+    bytes.writeUInt8(bytes.readUInt8(100) ^ 0xff, 100);
+    writeFileSync(file, bytes);
+
+    const check = await berth(['fsck', '--config', config, '--data', server.dataDir]);
+    assert.equal(check.code, 1);
+    assert.match(check.stdout, new RegExp(`corrupt ${layer.digest}: content hashes to sha256:[0-9a-f]{64}; used by fsck/app@${img.manifest.digest}`));
+
+    const quarantine = tempDir('berth-quarantine-');
+    const repair = await berth(['fsck', '--repair', '--quarantine', quarantine, '--config', config, '--data', server.dataDir]);
+    assert.equal(repair.code, 0, repair.stdout + repair.stderr);
+    const kept = readdirSync(quarantine);
+    assert.equal(kept.length, 1);
+    assert.deepEqual(readFileSync(join(quarantine, kept[0]!)), bytes, 'the corrupt bytes are kept for inspection');
+    assert.equal((await api.fetch(`/v2/fsck/app/blobs/${layer.digest}`, { method: 'HEAD' })).status, 404, 'clients will upload it again');
+
+    await pushLikeAClient(api, img);
+    await pullAndVerify(api, img);
+    const clean = await berth(['fsck', '--config', config, '--data', server.dataDir]);
+    assert.equal(clean.code, 0, clean.stdout);
+    assert.match(clean.stdout, / 0 problem\(s\)/);
+  });
+});
