@@ -45,6 +45,15 @@ export async function must(cmd: string, args: string[], opts: RunOptions = {}): 
   return r.stdout;
 }
 
+/** Runs `cmd args` and returns its stdout as bytes (for tools that print blobs). */
+export function mustBytes(cmd: string, args: string[], opts: RunOptions = {}): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs ?? 120_000, killSignal: 'SIGKILL', maxBuffer: 256 << 20, encoding: 'buffer' }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stderr.toString()}`)) : resolve(stdout),
+    );
+  });
+}
+
 /** Why `tools` cannot run here, or undefined when they all can: for `test(..., { skip })`. */
 export function missingTools(...tools: string[]): string | undefined {
   const missing = tools.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
