@@ -17,7 +17,7 @@ const MAX_RESUMES = 5;
  */
 export async function uploadBlob(client: RegistryClient, repo: string, desc: Descriptor, data: Readable, onProgress?: UploadProgress): Promise<void> {
   const scopes = [pushScope(repo)];
-  const start = await client.request(`/v2/${repo}/blobs/uploads/`, { method: 'POST', scopes, headers: { 'Content-Length': '0' } });
+  const start = await client.request(`/v2/${repo}/blobs/uploads/`, { method: 'POST', scopes });
   if (start.status !== 202) throw await remoteError(start, `start upload to ${client.registry}/${repo}`);
   await start.body?.cancel();
   let location = requireLocation(start.headers.get('location'));
@@ -37,7 +37,7 @@ export async function uploadBlob(client: RegistryClient, repo: string, desc: Des
   const put = await client.request(withDigest(location, desc.digest), {
     method: 'PUT',
     scopes,
-    headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(last?.length ?? 0) },
+    headers: { 'Content-Type': 'application/octet-stream' },
     body: last ?? Buffer.alloc(0),
   });
   if (put.status !== 201) throw await remoteError(put, `finish upload of ${desc.digest} to ${client.registry}/${repo}`);
@@ -57,7 +57,6 @@ async function sendChunk(client: RegistryClient, scopes: string[], location: str
         headers: {
           'Content-Type': 'application/octet-stream',
           'Content-Range': `${start + done}-${start + chunk.length - 1}`,
-          'Content-Length': String(chunk.length - done),
         },
         body: chunk.subarray(done),
       });
@@ -87,7 +86,8 @@ async function uploadedBytes(client: RegistryClient, scopes: string[], location:
   await res.body?.cancel();
   if (res.status !== 204 && !res.ok) throw new RemoteError(`upload session is gone (HTTP ${res.status}); push again`, res.status);
   const m = /^(?:bytes=)?0-(\d+)$/.exec(res.headers.get('range') ?? '');
-  return m ? Number(m[1]) + 1 : 0;
+  // Registries say `0-0` for an empty session too; a 1-byte session is far less likely than an empty one.
+  return m && m[1] !== '0' ? Number(m[1]) + 1 : 0;
 }
 
 async function* chunks(data: Readable, size: number): AsyncGenerator<Buffer> {
