@@ -6,6 +6,7 @@ import { registerFsck } from './fsck.js';
 import { registerUsage } from './usage.js';
 import { registerHistory } from './history.js';
 import { registerClientCommands } from './client-commands.js';
+import { registerUser } from './user.js';
 
 const program = new Command();
 program.name('berth').description('An OCI container registry and image toolkit').version('0.1.0');
@@ -15,6 +16,7 @@ registerFsck(program);
 registerUsage(program);
 registerHistory(program);
 registerMigrate(program);
+registerUser(program);
 registerClientCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -15,6 +15,8 @@ export interface AppOptions {
   logger: Logger;
   /** Answers /readyz: false while starting or draining. */
   ready: () => boolean;
+  /** Serve HTTPS with this PEM certificate and key. */
+  https?: { cert: Buffer; key: Buffer };
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -49,7 +51,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     bodyLimit: 1 << 20,
     return503OnClosing: true,
     clientErrorHandler: answerMalformedRequest,
-  });
+    ...(opts.https ? { https: opts.https } : {}),
+  }) as FastifyInstance;
 
   // Leave every body unread: handlers stream `request.raw` themselves.
   app.removeAllContentTypeParsers();

@@ -6,6 +6,8 @@ import { PostgresConfigSchema } from './postgres-config.js';
 import { S3ConfigSchema } from './s3-config.js';
 import { duration, size } from './config-units.js';
 import { GcConfigSchema, StorageRulesSchema } from './storage-config.js';
+import { AccessConfigSchema, AuthConfigSchema, checkAccess } from './auth/config.js';
+import { TlsConfigSchema } from './tls.js';
 
 
 export const ConfigSchema = z
@@ -59,8 +61,12 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ level: 'info', format: 'json' }),
+    auth: AuthConfigSchema.optional(),
+    access: AccessConfigSchema,
+    tls: TlsConfigSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => checkAccess(c.auth, c.access, ctx));
 
 export type Config = z.output<typeof ConfigSchema>;
 

@@ -11,6 +11,9 @@ import type { Config } from './config.js';
 import { scheduleGc } from './scheduled-gc.js';
 import { policySettings } from './storage-config.js';
 import { StoragePolicy } from '../registry/policy.js';
+import { openAuth } from './auth/setup.js';
+import { isLoopback, readTls } from './tls.js';
+import type { Server as HttpsServer } from 'node:https';
 
 /** Upper bound on how long a replica may serve a tag or manifest another replica changed (docs/REPLICAS.md). */
 const CHANGE_FEED_INTERVAL_MS = 1000;
@@ -34,6 +37,8 @@ export function makeLogger(config: Config): Logger {
 
 /** Wires store, metadata and HTTP from a config, starts listening, and handles shutdown signals. */
 export async function serve(config: Config, logger = makeLogger(config)): Promise<RunningServer> {
+  const tls = config.tls && readTls(config.tls);
+  const auth = await openAuth(config, logger, { tls: tls !== undefined });
   const { store, metaDb, describe } = await openBackends(config);
   const ctx = new RegistryContext(store, new Metadata(metaDb.db), {
     maxManifestBytes: config.limits.maxManifestSize,
@@ -43,7 +48,8 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   ctx.policy = new StoragePolicy(policySettings(config));
 
   let ready = false;
-  const app = buildApp({ ctx, auth: openAccess, logger, ready: () => ready });
+  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, logger, ready: () => ready, https: tls });
+  auth?.install(app);
   const { host, port } = splitAddr(config.http.addr);
   await app.listen({ host, port });
   const bound = app.server.address();
@@ -64,12 +70,27 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   purge.unref();
   const stopGc = scheduleGc(ctx, leases, config.gc.interval, logger);
 
-  logger.info({ address, data: describe.blobs, metadata: describe.metadata }, 'berth registry listening');
+  logger.info({ address, tls: tls !== undefined, auth: auth !== undefined, data: describe.blobs, metadata: describe.metadata }, 'berth registry listening');
+  if (auth && !tls && !isLoopback(host)) {
+    logger.warn({ address }, 'SERVING PLAIN HTTP ON A NON-LOOPBACK ADDRESS WITH AUTH ON: passwords and tokens cross the network in clear text. Set tls: { cert, key } or put a TLS proxy in front');
+  }
+  // SIGHUP re-reads the certificate (renewed by certbot, say) without dropping connections.
+  const reloadTls = () => {
+    try {
+      (app.server as unknown as HttpsServer).setSecureContext(readTls(config.tls!));
+      logger.info('TLS certificate reloaded');
+    } catch (err) {
+      logger.error({ reason: (err as Error).message }, 'TLS reload failed; still serving the previous certificate');
+    }
+  };
+  if (tls) process.on('SIGHUP', reloadTls);
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       ready = false;
+      process.off('SIGHUP', reloadTls);
+      auth?.close();
       clearInterval(purge);
       stopGc();
       await stopWatching();

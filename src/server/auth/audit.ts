@@ -1,0 +1,70 @@
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import type { Identity } from '../access.js';
+import { matchRoute } from '../routes/match.js';
+
+export interface AuditEntry {
+  event: 'login' | 'push' | 'delete' | 'denied';
+  /** The user, or null for anonymous. */
+  who: string | null;
+  client: string;
+  result: 'ok' | 'failed' | 'denied' | 'limited';
+  repository?: string;
+  /** The tag or digest pushed or deleted. */
+  reference?: string;
+  digest?: string;
+  actions?: string[];
+  status?: number;
+  reason?: string;
+}
+
+/**
+ * One structured line per login, push, delete and denied request: into the
+ * server log (`"audit": true`) and, when configured, its own file. Never a
+ * password or token: entries are built from names only.
+ */
+export class AuditLog {
+  private readonly file: Logger | undefined;
+
+  constructor(
+    private readonly logger: Logger,
+    path?: string,
+  ) {
+    this.file = path ? pino({ base: null }, pino.destination({ dest: path, mkdir: true, append: true, sync: false })) : undefined;
+  }
+
+  record(entry: AuditEntry): void {
+    this.logger.info({ audit: true, ...entry }, 'audit');
+    this.file?.info(entry);
+  }
+
+  /** Push (manifest PUT) and delete lines, written once the response says how it went. */
+  install(app: FastifyInstance, who: (req: object) => Identity | undefined): void {
+    app.addHook('onResponse', async (req, reply) => {
+      const method = req.method;
+      if (method !== 'PUT' && method !== 'DELETE') return;
+      const route = matchRoute(req.url.split('?', 1)[0]!);
+      const status = reply.statusCode;
+      // Refusals were recorded as `denied` when the authorizer refused them.
+      if (!route || status === 401 || status === 403 || status === 429) return;
+      const isPush = route.kind === 'manifest' && method === 'PUT';
+      const isDelete = method === 'DELETE' && (route.kind === 'manifest' || route.kind === 'blob');
+      if (!isPush && !isDelete) return;
+      const digest = reply.getHeader('docker-content-digest');
+      this.record({
+        event: isPush ? 'push' : 'delete',
+        who: who(req)?.subject ?? null,
+        client: req.ip,
+        repository: route.name,
+        reference: route.ref,
+        ...(typeof digest === 'string' ? { digest } : {}),
+        result: status < 400 ? 'ok' : 'failed',
+        status,
+      });
+    });
+  }
+
+  close(): void {
+    this.file?.flush();
+  }
+}
