@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BERTH_BIN, tempDir } from '../helpers/berth.js';
+import { acquireS3pg, TEST_BACKEND } from '../helpers/backends.js';
+import { BERTH_BIN, tempDir, type BerthServer } from '../helpers/berth.js';
 import { imageConfig, imageManifest, type Blob } from '../helpers/oci.js';
 import type { Raw } from '../helpers/registry-client.js';
 
@@ -55,6 +56,13 @@ export interface CliResult {
   stdout: string;
   stderr: string;
 }
+
+/** What a `berth gc`/`fsck` beside `server` needs to open the same storage (the s3rver + PostgreSQL suite's env). */
+export async function storageEnv(server: BerthServer): Promise<Record<string, string>> {
+  return TEST_BACKEND === 's3pg' ? (await acquireS3pg(server.dataDir)).env : {};
+}
+
+export const onFilesystem = TEST_BACKEND === 'embedded';
 
 export function berth(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
