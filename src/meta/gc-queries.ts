@@ -19,7 +19,11 @@ import type { Database } from './schema.js';
  *
  * 1. Links. `statBlob` refreshes `last_access_at` at least every
  *    grace/4 (capped at 5 min), and the link sweep deletes only links older
- *    than the grace, in one conditional DELETE. `putManifest` does not read
+ *    than the grace, in one conditional DELETE. A HEAD answers 200 only if
+ *    the link is younger than the touch interval or its touch (an UPDATE)
+ *    found the row: a link swept between the HEAD's read and its touch is a
+ *    404, and the client uploads the blob again. So after a 200 the client
+ *    has at least grace - grace/4 to PUT the manifest. `putManifest` does not read
  *    the links it needs, it UPDATEs them (`touchMissing`) inside its
  *    transaction, and then inserts `manifest_refs`. SQLite runs the two
  *    transactions one after the other: either the sweep committed first and

@@ -189,13 +189,15 @@ export class Metadata {
     return rows.map((r) => r.name as RepoName);
   }
 
-  async touchBlobLink(repositoryId: RepoId, digest: Digest, now: number): Promise<void> {
-    await this.db
+  /** Refreshes a link's access time; false when the link is gone (GC may have swept it since it was read). */
+  async touchBlobLink(repositoryId: RepoId, digest: Digest, now: number): Promise<boolean> {
+    const r = await this.db
       .updateTable('repository_blobs')
       .set({ last_access_at: now })
       .where('repository_id', '=', repositoryId)
       .where('digest', '=', digest)
-      .execute();
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   }
 
   async unlinkBlob(repositoryId: RepoId, digest: Digest): Promise<boolean> {

@@ -15,10 +15,11 @@ export async function statBlob(ctx: RegistryContext, repo: RepoName, digest: Dig
   const repoId = await ctx.repoId(repo);
   if (repoId !== undefined) {
     const link = await ctx.meta.blobLink(repoId, digest);
-    if (link) {
-      const now = ctx.now();
-      // Refreshing the access time is what protects this blob from GC until the manifest naming it arrives.
-      if (now - link.lastAccessAt > ctx.policy.blobTouchIntervalMs) await ctx.meta.touchBlobLink(repoId, digest, now);
+    // Refreshing the access time is what protects this blob from GC until the manifest naming it arrives.
+    // A link older than the touch interval may be swept between our read and our touch: then the touch
+    // updates nothing and the blob is reported missing, never "200" for a link that is already gone.
+    const now = ctx.now();
+    if (link && (now - link.lastAccessAt <= ctx.policy.blobTouchIntervalMs || (await ctx.meta.touchBlobLink(repoId, digest, now)))) {
       return { digest, size: link.size };
     }
     const manifest = await ctx.meta.manifest(repoId, digest);
