@@ -30,6 +30,8 @@ export interface StartOptions {
   config?: string;
   env?: Record<string, string>;
   args?: string[];
+  /** Working directory of the server (relative paths in the config resolve against it). */
+  cwd?: string;
 }
 
 export function tempDir(prefix = 'berth-test-'): string {
@@ -47,6 +49,7 @@ export async function startBerth(opts: StartOptions = {}): Promise<BerthServer> 
     args.push('--config', file);
   }
   const child = spawn(process.execPath, args, {
+    cwd: opts.cwd,
     env: { ...process.env, ...backend?.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
