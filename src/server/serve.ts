@@ -70,10 +70,10 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   purge.unref();
   const stopGc = scheduleGc(ctx, leases, config.gc.interval, logger);
 
-  logger.info({ address, tls: tls !== undefined, auth: auth !== undefined, data: describe.blobs, metadata: describe.metadata }, 'berth registry listening');
   if (auth && !tls && !isLoopback(host)) {
     logger.warn({ address }, 'SERVING PLAIN HTTP ON A NON-LOOPBACK ADDRESS WITH AUTH ON: passwords and tokens cross the network in clear text. Set tls: { cert, key } or put a TLS proxy in front');
   }
+  logger.info({ address, tls: tls !== undefined, auth: auth !== undefined, data: describe.blobs, metadata: describe.metadata }, 'berth registry listening');
   // SIGHUP re-reads the certificate (renewed by certbot, say) without dropping connections.
   const reloadTls = () => {
     try {
