@@ -102,6 +102,13 @@ export async function uploadWhole(
   body: Readable,
   declaredLength: number | undefined,
 ): Promise<{ digest: Digest; size: number }> {
+  if (declaredLength !== undefined) {
+    // Refused before a byte is stored; the check at commit still covers chunked bodies.
+    await checkQuota(ctx, repo, digest, declaredLength).catch((e: unknown) => {
+      body.resume();
+      throw e;
+    });
+  }
   const { id } = await startUpload(ctx, repo);
   try {
     return await completeUpload(ctx, repo, id, digest, body, undefined, declaredLength);

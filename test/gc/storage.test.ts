@@ -285,6 +285,14 @@ describe('quotas', () => {
     assert.equal(body.errors[0]!.code, 'DENIED');
     assert.match(body.errors[0]!.message, /quota exceeded: namespace "small" may store 8192 bytes/);
     assert.equal((await api.fetch(`/v2/small/app/blobs/${over.digest}`, { method: 'HEAD' })).status, 404);
+    // A chunked upload does not say its size up front: refused when it completes, its bytes discarded.
+    const location = await api.startUpload('small/app');
+    assert.equal((await api.fetch(location, { method: 'PATCH', body: over.bytes, headers: { 'Content-Type': 'application/octet-stream' } })).status, 202);
+    const done = await api.fetch(`${location}?digest=${over.digest}`, { method: 'PUT' });
+    assert.equal(done.status, 403);
+    assert.equal(await errorCode(done), 'DENIED');
+    assert.equal((await api.fetch(location)).status, 404, 'the upload session is gone');
+    assert.equal((await api.fetch(`/v2/small/app/blobs/${over.digest}`, { method: 'HEAD' })).status, 404);
     if (onFilesystem) {
       assert.equal(existsSync(blobFile(over.digest)), false, 'no bytes kept');
       assert.deepEqual(readdirSync(join(server.dataDir, 'uploads')).filter((f) => !f.startsWith('put-')), [], 'no upload left behind');
