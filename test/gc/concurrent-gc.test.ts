@@ -101,6 +101,7 @@ test('200 concurrent pushes beside continuous GC: every acknowledged image pulls
   await gcLoop;
   await sleep(GRACE_MS + 500);
   await gc();
+  t.diagnostic(`final gc done at ${Date.now() - t0} ms`);
 
   const sweptByServer = server.logs.filter((l) => l.msg === 'garbage collected').reduce((n, l) => n + Number(l.blobsRemoved), 0);
   t.diagnostic(`scheduled GC swept ${sweptByServer} blob(s) in all; berth gc swept ${sweptDuring} blob(s) during the pushes; ${reuploadedAfterGc} collected layer(s) uploaded again; ${deleted.size} image(s) deleted; slowest push ${slowest} ms`);
@@ -114,6 +115,7 @@ test('200 concurrent pushes beside continuous GC: every acknowledged image pulls
     verified++;
   }
   assert.equal(verified, IMAGES - deleted.size);
+  t.diagnostic(`verified at ${Date.now() - t0} ms`);
   const fsck = await berth(['fsck', '--config', config, '--data', server.dataDir], env);
   assert.equal(fsck.code, 0, `fsck after the run: ${fsck.stdout}${fsck.stderr}`);
 });
