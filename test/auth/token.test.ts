@@ -262,6 +262,21 @@ access:
     for (const b of image.blobs) assert.equal(await hasBlob('public/app', b.digest), false);
   });
 
+  test('attack: a blob in a repository the caller may not pull cannot be mounted into one they may push to', async () => {
+    const secret = smallImage('ci-secret');
+    const ci = await tokenFor('robot-ci', ['repository:ci/secret:pull,push']);
+    assert.deepEqual(await pushImage(server.url, 'ci/secret', 'v1', bearer(ci), secret), [201, 201, 201]);
+    const layer = secret.blobs[1]!.digest;
+    const t = await tokenFor('alice', ['repository:alice/loot:pull,push', 'repository:ci/secret:pull']);
+    assert.deepEqual(claims(t).access, [{ type: 'repository', name: 'alice/loot', actions: ['pull', 'push'] }]);
+    for (const q of [`mount=${layer}&from=ci/secret`, `mount=${layer}`]) {
+      const r = await fetch(`${server.url}/v2/alice/loot/blobs/uploads/?${q}`, { method: 'POST', headers: bearer(t) });
+      await r.arrayBuffer();
+      assert.equal(r.status, 202, `${q}: an upload session, not a mount`);
+    }
+    assert.equal(await hasBlob('alice/loot', layer), false);
+  });
+
   test('attack: path tricks in scope names are refused, not granted', async () => {
     for (const scope of ['repository:../x:push', 'repository:alice/../bob/app:push', 'repository:alice/app/..:pull', 'repository:/etc/passwd:pull', 'repository:alice/app%2f..:pull']) {
       const r = await getToken(server.url, { user: 'alice', password: PASSWORDS.alice, scopes: [scope] });
@@ -280,7 +295,7 @@ access:
       return ((await r.json()) as { repositories: string[] }).repositories;
     };
     assert.deepEqual(await list('alice'), ['alice/app', 'public/app']);
-    assert.deepEqual(await list('bob'), ['alice/app', 'ci/app', 'public/app']);
+    assert.deepEqual(await list('bob'), ['alice/app', 'ci/app', 'ci/secret', 'public/app']);
   });
 
   test('brute force: failed logins hit the limit: 429 TOOMANYREQUESTS with Retry-After, even with the right password then', async () => {
