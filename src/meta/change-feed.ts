@@ -13,11 +13,17 @@ export interface ChangeFeedOptions {
 
 /**
  * Tells this process when others changed metadata, so it drops cached tags,
- * manifests and repository ids. Staleness is bounded by `intervalMs`:
- * PostgreSQL delivers NOTIFY on commit (milliseconds), and while the LISTEN
- * connection is down every tick reports a change, so nothing cached outlives
- * one interval. SQLite is polled with `PRAGMA data_version`, which moves when
- * another connection (a `berth` CLI beside `berth serve`) commits.
+ * manifests and repository ids.
+ *
+ * Staleness is bounded by about two `intervalMs`. PostgreSQL delivers NOTIFY
+ * on commit (milliseconds). A read that was already in flight when the
+ * notification arrived may cache the old value after the drop, so every
+ * notification is followed by a second drop one interval later. The LISTEN
+ * connection is probed every interval; while it is down (or a probe takes
+ * longer than an interval) every tick reports a change, so nothing cached
+ * outlives one interval then either. SQLite is polled with
+ * `PRAGMA data_version`, which moves when another connection (a `berth` CLI
+ * beside `berth serve`) commits.
  */
 export function watchChanges(meta: SqliteMetaDb | PostgresMetaDb, opts: ChangeFeedOptions): () => Promise<void> {
   return meta.dialect === 'postgres' ? listen(meta, opts) : poll(meta, opts);
@@ -43,8 +49,15 @@ function listen(meta: PostgresMetaDb, opts: ChangeFeedOptions): () => Promise<vo
   let connecting = false;
   let stopped = false;
 
+  let trailing: NodeJS.Timeout | undefined;
   const onNotification = (n: pg.Notification) => {
-    if (n.payload !== meta.origin) opts.onChange();
+    if (n.payload === meta.origin) return;
+    opts.onChange();
+    trailing ??= setTimeout(() => {
+      trailing = undefined;
+      opts.onChange();
+    }, opts.intervalMs);
+    trailing.unref();
   };
   const drop = (err: unknown) => {
     opts.onError?.(err);
@@ -73,10 +86,28 @@ function listen(meta: PostgresMetaDb, opts: ChangeFeedOptions): () => Promise<vo
     }
   };
 
+  let probing = false;
+  const probe = async (c: pg.PoolClient) => {
+    probing = true;
+    let timeout: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        c.query('SELECT 1'),
+        new Promise((_, reject) => (timeout = setTimeout(() => reject(new Error('change feed connection unresponsive')), opts.intervalMs))),
+      ]);
+    } catch (err) {
+      if (client === c) drop(err);
+    } finally {
+      clearTimeout(timeout);
+      probing = false;
+    }
+  };
   const timer = setInterval(() => {
     if (!client) {
       opts.onChange();
       void connect();
+    } else if (!probing) {
+      void probe(client);
     }
   }, opts.intervalMs);
   timer.unref();
@@ -84,6 +115,7 @@ function listen(meta: PostgresMetaDb, opts: ChangeFeedOptions): () => Promise<vo
   return async () => {
     stopped = true;
     clearInterval(timer);
+    clearTimeout(trailing);
     const c = client;
     client = undefined;
     if (c) {

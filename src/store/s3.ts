@@ -120,11 +120,6 @@ export class S3Store implements BlobStore {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.opts.bucket, Key: this.blobKey(digest) }));
   }
 
-  /** Removes many blobs with batched `DeleteObjects` requests (what GC should call). */
-  async deleteMany(digests: Digest[]): Promise<void> {
-    await this.deleteKeys(digests.map((d) => this.blobKey(d)));
-  }
-
   async *walk(): AsyncIterable<StoredBlob> {
     const root = `${this.opts.prefix}blobs/`;
     for await (const o of this.list(root)) {

@@ -1,9 +1,9 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-// s3rver ships no types; its surface here is three calls.
-// @ts-expect-error no declaration file
-import S3rver from 's3rver';
+import { createInterface } from 'node:readline';
 
 export interface S3Server {
   endpoint: string;
@@ -13,16 +13,38 @@ export interface S3Server {
   stop(): Promise<void>;
 }
 
-/** A real S3-compatible server (s3rver, from npm) on a random loopback port, with one empty bucket. */
+const S3RVER_BIN = join(createRequire(import.meta.url).resolve('s3rver/package.json'), '..', 'bin', 's3rver.js');
+
+/**
+ * A real S3-compatible server (s3rver, from npm) on a random loopback port,
+ * with one empty bucket. It runs as its own process: a test that blocks its
+ * event loop on a synchronous child (execFileSync of skopeo) must not stall
+ * the bucket that the registry under test is waiting on.
+ * `keepAlive: false` lets the test process exit while it runs (it is killed on exit).
+ */
 export async function startS3(opts: { bucket?: string; keepAlive?: boolean } = {}): Promise<S3Server> {
   const bucket = opts.bucket ?? 'registry';
   const directory = mkdtempSync(join(tmpdir(), 'berth-s3-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket }] });
-  const { port } = (await server.run()) as { port: number };
-  // A server shared by a whole test file must not keep the file's process alive once its tests are done.
+  const child = spawn(process.execPath, [S3RVER_BIN, '-d', directory, '-a', '127.0.0.1', '-p', '0', '--silent', '--configure-bucket', bucket], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const cleanup = () => {
+    child.kill('SIGKILL');
+    rmSync(directory, { recursive: true, force: true });
+  };
+  process.once('exit', cleanup);
+  const port = await new Promise<number>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const m = /S3rver listening on [^:]+:(\d+)/.exec(line);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`s3rver exited with ${code} before listening`)));
+  });
   if (opts.keepAlive === false) {
-    (server.httpServer as { unref(): void }).unref();
-    process.once('exit', () => rmSync(directory, { recursive: true, force: true }));
+    child.unref();
+    (child.stdout as unknown as { unref(): void }).unref();
   }
   return {
     endpoint: `http://127.0.0.1:${port}`,
@@ -31,7 +53,9 @@ export async function startS3(opts: { bucket?: string; keepAlive?: boolean } = {
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',
     async stop() {
-      await server.close();
+      process.removeListener('exit', cleanup);
+      child.kill('SIGTERM');
+      await exited;
       rmSync(directory, { recursive: true, force: true });
     },
   };
