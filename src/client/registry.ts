@@ -52,6 +52,7 @@ export class RegistryClient {
   private challenge?: Challenge;
   private credential?: Promise<Credential | undefined>;
   private readonly tokens = new TokenCache();
+  private readonly pendingTokens = new Map<string, Promise<Token>>();
 
   constructor(
     readonly registry: string,
@@ -124,11 +125,17 @@ export class RegistryClient {
       const cred = await this.getCredential();
       return cred?.password !== undefined ? { Authorization: basicAuth(cred.username, cred.password) } : {};
     }
-    let token = this.tokens.get(scopes);
-    if (!token) {
-      token = await this.newToken(c, scopes);
-      this.tokens.set(scopes, token);
+    const cached = this.tokens.get(scopes);
+    if (cached) return { Authorization: `Bearer ${cached.token}` };
+    // Parallel blob requests share one token request per scope set.
+    const key = [...scopes].sort().join(' ');
+    let pending = this.pendingTokens.get(key);
+    if (!pending) {
+      pending = this.newToken(c, scopes).finally(() => this.pendingTokens.delete(key));
+      this.pendingTokens.set(key, pending);
     }
+    const token = await pending;
+    this.tokens.set(scopes, token);
     return { Authorization: `Bearer ${token.token}` };
   }
 
