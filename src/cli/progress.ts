@@ -10,7 +10,8 @@ const INTERVAL_MS = 1000;
 export function pullProgress(): (e: CopyEvent) => void {
   const last = new Map<string, number>();
   return (e) => {
-    if (e.type !== 'blob') return;
+    // docker shows layers only; the config blob travels silently.
+    if (e.type !== 'blob' || e.desc.mediaType.includes('config')) return;
     const id = shortId(e.desc.digest);
     switch (e.status) {
       case 'waiting':
