@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquireS3pg, TEST_BACKEND } from '../helpers/backends.js';
-import { BERTH_BIN, tempDir, type BerthServer } from '../helpers/berth.js';
+import { tempDir, type BerthServer } from '../helpers/berth.js';
+import { berth as runBerth, type CliResult } from '../helpers/cli.js';
 import { imageConfig, imageManifest, type Blob } from '../helpers/oci.js';
 import type { Raw } from '../helpers/registry-client.js';
 
@@ -51,12 +51,6 @@ export async function pullAndVerify(api: Raw, img: Image): Promise<void> {
   }
 }
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** What a `berth gc`/`fsck` beside `server` needs to open the same storage (the s3rver + PostgreSQL suite's env). */
 export async function storageEnv(server: BerthServer): Promise<Record<string, string>> {
   return TEST_BACKEND === 's3pg' ? (await acquireS3pg(server.dataDir)).env : {};
@@ -64,13 +58,7 @@ export async function storageEnv(server: BerthServer): Promise<Record<string, st
 
 export const onFilesystem = TEST_BACKEND === 'embedded';
 
-export function berth(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BERTH_BIN, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+export const berth = (args: string[], env: Record<string, string> = {}): Promise<CliResult> => runBerth(args, env);
 
 /** A config file both `berth serve --config` and `berth gc --config` read. */
 export function configFile(yaml: string): string {

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
-import { imageConfig, imageManifest, randomBlob, type Blob } from '../helpers/oci.js';
+import { descriptor, imageConfig, imageIndex, imageManifest, randomBlob, type Blob } from '../helpers/oci.js';
 import { errorCode, Raw } from '../helpers/registry-client.js';
 import { berth, configFile, deleteManifest, makeImage, onFilesystem, pullAndVerify, pushLikeAClient, storageEnv } from './helpers.js';
 
@@ -15,7 +15,7 @@ interface RepoUsage {
   sharedBytes: number;
   manifests: number;
   tags: number;
-  images?: { digest: string; tags: string[]; logicalBytes: number; uniqueBytes: number; sharedBytes: number }[];
+  images?: { digest: string; tags: string[]; logicalBytes: number; uniqueBytes: number; sharedBytes: number; lastPulled: string | null }[];
 }
 interface Usage {
   storedBytes: number;
@@ -81,6 +81,8 @@ describe('deleting an image whose layers are shared', () => {
 
     await pullAndVerify(api, b);
     await pullAndVerify(api, c);
+    const app2 = await getJson<Usage>('/berth/v1/usage?repo=share/app2');
+    assert.equal(typeof app2.repositories[0]!.images![0]!.lastPulled, 'string', 'the pull is recorded');
     assert.equal((await api.fetch(`/v2/share/app1/manifests/a`)).status, 404);
   });
 });
@@ -325,7 +327,8 @@ describe('fsck', () => {
     writeFileSync(file, bytes);
 
     const check = await local('fsck');
-    assert.equal(check.code, 1);
+    assert.equal(check.code, 1, check.stderr);
+    assert.equal(check.stderr, '');
     assert.match(check.stdout, new RegExp(`corrupt ${layer.digest}: content hashes to sha256:[0-9a-f]{64}; used by fsck/app@${img.manifest.digest}`));
 
     const quarantine = tempDir('berth-quarantine-');
@@ -341,5 +344,36 @@ describe('fsck', () => {
     const clean = await local('fsck');
     assert.equal(clean.code, 0, clean.stdout);
     assert.match(clean.stdout, / 0 problem\(s\)/);
+  });
+});
+
+describe('untagged manifests (gc.deleteUntagged)', () => {
+  test('go unless an index or a tag names them; referrers stay while their subject does', async () => {
+    const repo = 'untagged/app';
+    const tagged = makeImage(repo, 'v1', [randomBlob(300, 0.81)]);
+    const loose = makeImage(repo, 'v2', [randomBlob(300, 0.82)]);
+    const child = makeImage(repo, 'child', [randomBlob(300, 0.83)]);
+    for (const img of [tagged, loose, child]) {
+      await pushLikeAClient(api, img);
+    }
+    const index = imageIndex([{ manifest: child.manifest, platform: { os: 'linux', architecture: 'amd64' } }]);
+    assert.equal((await api.pushManifest(repo, 'multi', index, 'application/vnd.oci.image.index.v1+json')).status, 201);
+    const sig = imageManifest(child.config, [], { artifactType: 'application/vnd.example.sig', subject: descriptor(tagged.manifest, 'application/vnd.oci.image.manifest.v1+json') });
+    assert.equal((await api.pushManifest(repo, sig.digest, sig)).status, 201);
+    for (const tag of ['v2', 'child']) assert.equal(await deleteManifest(api, repo, tag), 202);
+
+    const status = async (digest: string) => (await api.fetch(`/v2/${repo}/manifests/${digest}`, { method: 'HEAD' })).status;
+    const collect = () => berth(['gc', '--config', config, '--data', server.dataDir], { ...env, BERTH_GC_GRACE: '0', BERTH_GC_DELETE_UNTAGGED: 'true' });
+    assert.equal((await collect()).code, 0);
+    assert.equal(await status(loose.manifest.digest), 404, 'untagged and unreferenced: collected');
+    assert.equal(await status(child.manifest.digest), 200, 'an index names it');
+    assert.equal(await status(sig.digest), 200, 'a referrer of a present subject');
+    await pullAndVerify(api, tagged);
+
+    assert.equal(await deleteManifest(api, repo, 'multi'), 202);
+    assert.equal(await deleteManifest(api, repo, tagged.manifest.digest), 202);
+    assert.equal((await collect()).code, 0);
+    for (const d of [index.digest, child.manifest.digest, sig.digest]) assert.equal(await status(d), 404, d);
+    assert.equal((await api.fetch(`/v2/${repo}/blobs/${child.layers[0]!.digest}`, { method: 'HEAD' })).status, 404, 'and their blobs');
   });
 });
