@@ -1,0 +1,59 @@
+import type { Measurement, Scenario } from './scenarios.js';
+
+export interface Row {
+  scenario: Scenario;
+  distribution: Measurement;
+  berth: Measurement;
+  /** For RSS: Berth's own ceiling instead of a ratio target. */
+  absoluteLimit?: number;
+}
+
+/** Berth's advantage: > 1 means Berth did better, whichever direction the unit runs. */
+export function advantage(r: Row): number {
+  const { distribution: d, berth: b } = r;
+  return r.scenario.higherIsBetter ? b.value / d.value : d.value / b.value;
+}
+
+function verdict(r: Row): string {
+  if (r.absoluteLimit !== undefined) return r.berth.value <= r.absoluteLimit ? `met (<= ${r.absoluteLimit})` : `MISSED (<= ${r.absoluteLimit})`;
+  if (r.scenario.target === undefined) return '-';
+  return `${advantage(r) >= r.scenario.target ? 'met' : 'MISSED'} (>= ${r.scenario.target}x)`;
+}
+
+function cell(m: Measurement): string {
+  const lat = m.extra?.p50ms !== undefined ? ` (p50 ${m.extra.p50ms} / p99 ${m.extra.p99ms} ms)` : '';
+  const walk = m.extra?.sequentialWalkMs !== undefined ? ` (1 walk ${m.extra.sequentialWalkMs} ms)` : '';
+  const sat = m.cpu?.generatorSaturated ? ' *' : '';
+  return `${m.value}${lat}${walk}${sat}`;
+}
+
+/** A Markdown table, readable on a terminal too. */
+export function formatTable(rows: Row[]): string {
+  const header = ['scenario', 'unit', 'Distribution', 'Berth', 'ratio', 'target'];
+  const body = rows.map((r) => [
+    r.scenario.title,
+    r.scenario.unit,
+    cell(r.distribution),
+    cell(r.berth),
+    r.absoluteLimit !== undefined ? '-' : `${advantage(r).toFixed(2)}x`,
+    verdict(r),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  const cpuNotes = rows
+    .filter((r) => r.distribution.cpu || r.berth.cpu)
+    .map((r) => {
+      const c = (m: Measurement) => (m.cpu ? `server ${m.cpu.server} / generator ${m.cpu.generator} / machine ${m.cpu.machine}` : '-');
+      return `  ${r.scenario.id}: Distribution ${c(r.distribution)}; Berth ${c(r.berth)}`;
+    });
+  return [
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...body.map(line),
+    '',
+    'ratio: Berth/Distribution for rates, Distribution/Berth for times and sizes (> 1 = Berth better).',
+    '* the load generator was CPU-saturated: the figure may be the generator\'s limit.',
+    'CPU used, in cores (server / load generator / whole machine):',
+    ...cpuNotes,
+  ].join('\n');
+}

@@ -1,0 +1,178 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, setPriority, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BenchClient } from './client.js';
+import { round } from './measure.js';
+import { formatTable, type Row } from './report.js';
+import { scenarios, prepareWorkload, type BenchOptions, type Measurement, type Target } from './scenarios.js';
+import { ensureTools, startBerth, startDistribution, type BenchServer } from './servers.js';
+
+const USAGE = `npm run bench -- [--quick] [--only id,id] [--profile DIR] [size options]
+  --quick               smoke run (about a minute): small blobs, short wrk runs
+  --only IDS            run these scenarios (and what they need): ${scenarios().map((s) => s.id).join(', ')}
+  --profile DIR         run Berth under node --cpu-prof, profiles written to DIR
+  --blob-mib N          blob size for push/pull (64)      --blobs N   blobs per push scenario (8)
+  --pulls N             blob pulls (32)                   --chunk-mib N   PATCH size (8)
+  --images N            small images (200)                --repos N   catalog repositories (500)
+  --seconds N           wrk duration per server (10)      --connections N   wrk connections (32)
+  --skopeo-layer-mib N  size of each of the 5 skopeo layers (8)`;
+
+const FULL: BenchOptions = { blobMiB: 64, blobs: 8, pulls: 32, chunkMiB: 8, images: 200, repos: 500, seconds: 10, connections: 32, skopeoLayers: 5, skopeoLayerMiB: 8 };
+const QUICK: BenchOptions = { blobMiB: 8, blobs: 4, pulls: 8, chunkMiB: 2, images: 40, repos: 150, seconds: 2, connections: 32, skopeoLayers: 5, skopeoLayerMiB: 1 };
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      profile: { type: 'string' },
+      help: { type: 'boolean', default: false },
+      'blob-mib': { type: 'string' },
+      blobs: { type: 'string' },
+      pulls: { type: 'string' },
+      'chunk-mib': { type: 'string' },
+      images: { type: 'string' },
+      repos: { type: 'string' },
+      seconds: { type: 'string' },
+      connections: { type: 'string' },
+      'skopeo-layer-mib': { type: 'string' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    process.exit(0);
+  }
+  const opts = { ...(values.quick ? QUICK : FULL) };
+  const num = (key: string, field: keyof BenchOptions) => {
+    const v = (values as Record<string, unknown>)[key];
+    if (typeof v !== 'string') return;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${key} wants a positive integer, got "${v}"`);
+    opts[field] = n;
+  };
+  num('blob-mib', 'blobMiB');
+  num('blobs', 'blobs');
+  num('pulls', 'pulls');
+  num('chunk-mib', 'chunkMiB');
+  num('images', 'images');
+  num('repos', 'repos');
+  num('seconds', 'seconds');
+  num('connections', 'connections');
+  num('skopeo-layer-mib', 'skopeoLayerMiB');
+  return { opts, quick: values.quick, only: values.only?.split(',').filter(Boolean), profile: values.profile ? resolve(values.profile) : undefined };
+}
+
+/** The chosen scenarios plus the ones whose data they read, in the canonical order. */
+function selected(only: string[] | undefined) {
+  const all = scenarios();
+  if (!only) return all;
+  const unknown = only.filter((id) => !all.some((s) => s.id === id));
+  if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${all.map((s) => s.id).join(', ')}`);
+  const want = new Set<string>();
+  const add = (id: string) => {
+    if (want.has(id)) return;
+    want.add(id);
+    all.find((s) => s.id === id)!.needs.forEach(add);
+  };
+  only.forEach(add);
+  return all.filter((s) => want.has(s.id));
+}
+
+function machine() {
+  const version = spawnSync('docker-registry', ['--version'], { encoding: 'utf8' }).stdout.trim();
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: round(totalmem() / 2 ** 30, 1),
+    kernel: release(),
+    node: process.version,
+    distribution: version,
+  };
+}
+
+const PRIORITY = -10;
+
+/**
+ * The machine may be shared (test suites running beside the bench): as root,
+ * this process takes nice -10 before it spawns anything, so both servers and
+ * every generator inherit it (all their threads too) and the comparison
+ * measures the registries rather than the neighbours.
+ */
+function raisePriority(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  setPriority(PRIORITY);
+  return true;
+}
+
+async function main(): Promise<void> {
+  const { opts, quick, only, profile } = options();
+  ensureTools({ 'docker-registry': 'docker-registry', wrk: 'wrk', skopeo: 'skopeo', umoci: 'umoci' });
+  const chosen = selected(only);
+  const niced = raisePriority();
+  const started = new Date();
+  const loadBefore = loadavg()[0]!;
+  process.stderr.write(`preparing workload (${opts.blobs * 2} x ${opts.blobMiB} MiB blobs, ${opts.images} small images)...\n`);
+  const work = prepareWorkload(opts, chosen.some((s) => s.id.startsWith('skopeo')));
+  if (profile) mkdirSync(profile, { recursive: true });
+
+  const servers: BenchServer[] = [await startDistribution(), await startBerth(profile)];
+  const targets: Target[] = servers.map((server) => ({ server, client: new BenchClient(server.origin), work }));
+  const rows: Row[] = [];
+  try {
+    for (const [k, s] of chosen.entries()) {
+      // Alternate who goes first, so neither server always runs on a cooler machine or a warmer page cache.
+      const order = k % 2 === 0 ? targets : [...targets].reverse();
+      const results: Partial<Record<BenchServer['name'], Measurement>> = {};
+      for (const t of order) {
+        process.stderr.write(`${s.id}: ${t.server.name}...\n`);
+        results[t.server.name] = await s.run(t);
+      }
+      rows.push({ scenario: s, distribution: results.Distribution!, berth: results.Berth! });
+    }
+    const rss = Object.fromEntries(servers.map((s) => [s.name, round(s.peakRssMiB(), 1)])) as Record<BenchServer['name'], number>;
+    rows.push({
+      scenario: { id: 'peak-rss', title: 'server peak RSS (VmHWM), whole run', unit: 'MiB', higherIsBetter: false, needs: [], run: async () => ({ value: 0 }) },
+      distribution: { value: rss.Distribution },
+      berth: { value: rss.Berth },
+      absoluteLimit: 150,
+    });
+  } finally {
+    await Promise.all(targets.map((t) => t.client.close()));
+    await Promise.all(servers.map((s) => s.stop()));
+    rmSync(work.dir, { recursive: true, force: true });
+  }
+
+  process.stdout.write('\n' + formatTable(rows) + '\n');
+  const report = {
+    date: started.toISOString(),
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    quick,
+    priority: niced ? PRIORITY : 0,
+    // Other work on the machine during the run (1-minute load average at start and end).
+    loadAverage: { start: round(loadBefore), end: round(loadavg()[0]!) },
+    machine: machine(),
+    options: opts,
+    scenarios: rows.map((r) => ({
+      id: r.scenario.id,
+      title: r.scenario.title,
+      unit: r.scenario.unit,
+      higherIsBetter: r.scenario.higherIsBetter,
+      target: r.scenario.target,
+      distribution: r.distribution,
+      berth: r.berth,
+    })),
+  };
+  const dir = resolve(import.meta.dirname, '../../bench/results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${started.toISOString().replace(/[:]/g, '-').replace(/\..*/, '')}${quick ? '-quick' : ''}.json`);
+  writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+  process.stdout.write(`\nload average ${report.loadAverage.start} at start, ${report.loadAverage.end} at end (${report.machine.cores} cores); written ${file}\n`);
+  if (profile) process.stdout.write(`Berth CPU profile in ${profile} (summarise: node dist/bench/profile-top.js ${profile}/*.cpuprofile)\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,135 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { request } from 'undici';
+
+/** One registry under test: a child process on a loopback port with its own data directory. */
+export interface BenchServer {
+  name: 'Distribution' | 'Berth';
+  origin: string;
+  host: string;
+  pid: number;
+  /** user+system CPU seconds the server process has used so far. */
+  cpuSeconds(): number;
+  /** Peak resident set (VmHWM) in MiB so far. */
+  peakRssMiB(): number;
+  stop(): Promise<void>;
+}
+
+const REPO_ROOT = resolve(import.meta.dirname, '../..');
+const TICKS_PER_SECOND = 100;
+
+export function benchDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Installs the Debian packages the bench needs when they are missing (root only; the message says what to do otherwise). */
+export function ensureTools(tools: Record<string, string>): void {
+  const missing = Object.entries(tools).filter(([bin]) => spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0);
+  if (missing.length === 0) return;
+  const pkgs = missing.map(([, pkg]) => pkg);
+  if (process.getuid?.() !== 0) throw new Error(`missing ${missing.map(([b]) => b).join(', ')}: run  apt-get install -y ${pkgs.join(' ')}`);
+  process.stderr.write(`installing ${pkgs.join(' ')} from Debian...\n`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  const r = spawnSync('apt-get', ['install', '-y', '-qq', ...pkgs], { stdio: 'inherit', env });
+  if (r.status !== 0) throw new Error(`apt-get install ${pkgs.join(' ')} failed`);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+function procStatus(pid: number, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+export function procCpuSeconds(pid: number): number {
+  // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+async function waitReady(origin: string, child: ChildProcess, stderr: () => string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}:\n${stderr()}`);
+    try {
+      const r = await request(`${origin}/v2/`);
+      await r.body.dump();
+      if (r.statusCode === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`server at ${origin} did not start:\n${stderr()}`);
+}
+
+async function launch(name: BenchServer['name'], cmd: string, args: string[], port: number): Promise<BenchServer> {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: REPO_ROOT });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
+  const origin = `http://127.0.0.1:${port}`;
+  await waitReady(origin, child, () => err);
+  const pid = child.pid!;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    name,
+    origin,
+    host: `127.0.0.1:${port}`,
+    pid,
+    cpuSeconds: () => procCpuSeconds(pid),
+    peakRssMiB: () => procStatus(pid, 'VmHWM'),
+    async stop() {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * Berth with its defaults (embedded SQLite + filesystem, fsync on), logging only
+ * warnings, as Distribution runs with its access log off. `profileDir` adds `--cpu-prof`.
+ */
+export async function startBerth(profileDir?: string): Promise<BenchServer> {
+  const port = await freePort();
+  const data = benchDir('berth-bench-');
+  const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const args = [...prof, join(REPO_ROOT, 'bin/berth.js'), 'serve', '--addr', `127.0.0.1:${port}`, '--data', data, '--log-level', 'warn'];
+  return launch('Berth', process.execPath, args, port);
+}
+
+/** Distribution 2.8 configured like the `registry:2` image (in-memory blob descriptor cache), logs off, delete on. */
+export async function startDistribution(): Promise<BenchServer> {
+  const port = await freePort();
+  const dir = benchDir('distribution-bench-');
+  mkdirSync(join(dir, 'data'));
+  const config = join(dir, 'config.yml');
+  writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log: { level: error, accesslog: { disabled: true } }',
+      'storage:',
+      `  filesystem: { rootdirectory: ${join(dir, 'data')} }`,
+      '  cache: { blobdescriptor: inmemory }',
+      '  delete: { enabled: true }',
+      `http: { addr: "127.0.0.1:${port}" }`,
+      '',
+    ].join('\n'),
+  );
+  return launch('Distribution', 'docker-registry', ['serve', config], port);
+}
