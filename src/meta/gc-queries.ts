@@ -190,4 +190,24 @@ export class GcQueries {
       return true;
     });
   }
+
+  /**
+   * Runs `fn` (which removes stored bytes the index does not know) while
+   * holding a placeholder `blobs` row for the digest, so an upload committing
+   * the same digest right now either committed first (we skip: not an orphan)
+   * or claims the row after us and writes its bytes after ours are gone.
+   */
+  async withOrphanClaim(digest: Digest, fn: () => Promise<void>): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const r = await trx
+        .insertInto('blobs')
+        .values({ digest, size: 0, created_at: 0, linked_at: 0 })
+        .onConflict((oc) => oc.column('digest').doNothing())
+        .executeTakeFirst();
+      if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+      await fn();
+      await trx.deleteFrom('blobs').where('digest', '=', digest).execute();
+      return true;
+    });
+  }
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { algorithmOf, hexOf, type Digest } from '../oci/digest.js';
+import { GcQueries } from '../meta/gc-queries.js';
 import type { RegistryContext } from './context.js';
 
 export interface FsckProblem {
@@ -48,9 +49,11 @@ export async function fsck(ctx: RegistryContext, opts: FsckOptions): Promise<Fsc
     } else if (!indexed && stored.modifiedAt.getTime() < orphanBefore) {
       const problem: FsckProblem = { digest: stored.digest, kind: 'orphan', detail: 'in the store but not in the index', usedBy: [], repaired: false };
       if (opts.repair) {
-        await opts.quarantine(stored.digest, await ctx.store.read(stored.digest));
-        await ctx.store.delete(stored.digest);
-        problem.repaired = true;
+        problem.repaired = await new GcQueries(ctx.meta.db).withOrphanClaim(stored.digest, async () => {
+          await opts.quarantine(stored.digest, await ctx.store.read(stored.digest));
+          await ctx.store.delete(stored.digest);
+        });
+        if (!problem.repaired) continue; // committed by an upload meanwhile: not an orphan after all
       }
       report.problems.push(problem);
     }

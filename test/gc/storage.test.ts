@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
@@ -325,18 +326,27 @@ describe('fsck', () => {
     const bytes = readFileSync(file);
     bytes.writeUInt8(bytes.readUInt8(100) ^ 0xff, 100);
     writeFileSync(file, bytes);
+    // And a file the index does not know, from before the grace period (a crash between write and commit).
+    const orphan = randomBlob(333, 0.72);
+    mkdirSync(dirname(blobFile(orphan.digest)), { recursive: true });
+    writeFileSync(blobFile(orphan.digest), orphan.bytes);
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(blobFile(orphan.digest), twoHoursAgo, twoHoursAgo);
 
     const check = await local('fsck');
     assert.equal(check.code, 1, check.stderr);
     assert.equal(check.stderr, '');
     assert.match(check.stdout, new RegExp(`corrupt ${layer.digest}: content hashes to sha256:[0-9a-f]{64}; used by fsck/app@${img.manifest.digest}`));
+    assert.match(check.stdout, new RegExp(`orphan ${orphan.digest}: in the store but not in the index`));
 
     const quarantine = tempDir('berth-quarantine-');
     const repair = await local('fsck', '--repair', '--quarantine', quarantine);
     assert.equal(repair.code, 0, repair.stdout + repair.stderr);
-    const kept = readdirSync(quarantine);
-    assert.equal(kept.length, 1);
-    assert.deepEqual(readFileSync(join(quarantine, kept[0]!)), bytes, 'the corrupt bytes are kept for inspection');
+    const kept = readdirSync(quarantine).sort();
+    assert.equal(kept.length, 2);
+    const corruptCopy = kept.find((f) => f.startsWith(layer.digest.replace(':', '-')))!;
+    assert.deepEqual(readFileSync(join(quarantine, corruptCopy)), bytes, 'the corrupt bytes are kept for inspection');
+    assert.equal(existsSync(blobFile(orphan.digest)), false, 'the orphan left the store');
     assert.equal((await api.fetch(`/v2/fsck/app/blobs/${layer.digest}`, { method: 'HEAD' })).status, 404, 'clients will upload it again');
 
     await pushLikeAClient(api, img);
