@@ -50,14 +50,15 @@ export class AuditLog {
       const isPush = route.kind === 'manifest' && method === 'PUT';
       const isDelete = method === 'DELETE' && (route.kind === 'manifest' || route.kind === 'blob');
       if (!isPush && !isDelete) return;
-      const digest = reply.getHeader('docker-content-digest');
+      const header = reply.getHeader('docker-content-digest');
+      const digest = typeof header === 'string' ? header : /^[a-z0-9]+:[a-f0-9]+$/.test(route.ref) ? route.ref : undefined;
       this.record({
         event: isPush ? 'push' : 'delete',
         who: who(req)?.subject ?? null,
         client: req.ip,
         repository: route.name,
         reference: route.ref,
-        ...(typeof digest === 'string' ? { digest } : {}),
+        ...(digest ? { digest } : {}),
         result: status < 400 ? 'ok' : 'failed',
         status,
       });

@@ -14,29 +14,27 @@ interface AuthIdentity extends Identity {
   token: boolean;
 }
 
-export type Mode =
-  | { kind: 'basic'; realm: string; logins: Logins }
-  | { kind: 'token'; verifier: TokenVerifier; realm: (req: Req) => string; service: string };
-
 /**
- * Basic mode checks the password on every request; token mode checks a bearer
- * token's grants. Either way `policy` decides what a user may pull from (mount
- * sources, catalog filtering), and refusals are audited.
+ * What both modes share: `policy` decides what a user may pull from (mount
+ * sources, catalog filtering), refusals are audited, and each request's
+ * identity is kept for the audit lines written after the response.
  */
-export class PolicyAuthorizer implements Authorizer {
-  /** Who made each request, for the audit lines written after the response. */
+abstract class PolicyAuthorizer implements Authorizer {
   readonly identities = new WeakMap<object, Identity>();
 
   constructor(
-    private readonly mode: Mode,
-    private readonly policy: AccessPolicy,
-    private readonly audit: AuditLog,
+    protected readonly policy: AccessPolicy,
+    protected readonly audit: AuditLog,
   ) {}
 
+  protected abstract identify(req: Req, need: Need): Promise<AuthIdentity>;
+  protected abstract refusal(req: Req, who: AuthIdentity, need: Need): RegistryError | undefined;
+
   async authorize(req: Req, need: Need): Promise<Identity> {
-    const who = this.mode.kind === 'basic' ? await this.basicIdentity(req, need) : await this.tokenIdentity(req, need);
-    const refusal = this.mode.kind === 'basic' ? this.basicRefusal(who, need) : this.tokenRefusal(req, who, need);
+    const who = await this.identify(req, need);
+    const refusal = this.refusal(req, who, need);
     if (refusal) {
+      // The anonymous first request every client makes before it logs in is not worth a line; anything else is.
       if (who.subject !== null || header(req, 'authorization') || (need.type === 'repository' && need.actions.some((a) => a !== 'pull'))) {
         this.audit.record({ event: 'denied', who: who.subject, client: req.ip, result: 'denied', ...describe(need), status: refusal.status });
       }
@@ -50,54 +48,70 @@ export class PolicyAuthorizer implements Authorizer {
     const access = (identity as Partial<AuthIdentity>).access ?? [];
     return grants(access, 'repository', repo, ['pull']) || this.policy.allows(identity.subject, repo, ['pull']);
   }
+}
 
-  private async basicIdentity(req: Req, need: Need): Promise<AuthIdentity> {
-    const mode = this.mode as Extract<Mode, { kind: 'basic' }>;
+/** Basic mode: the password on every request; a known user without a rule gets 403. */
+export class BasicAuthorizer extends PolicyAuthorizer {
+  private readonly challenge: Record<string, string>;
+
+  constructor(policy: AccessPolicy, audit: AuditLog, realm: string, private readonly logins: Logins) {
+    super(policy, audit);
+    this.challenge = { 'WWW-Authenticate': `Basic realm="${realm}",charset="UTF-8"` };
+  }
+
+  protected async identify(req: Req, need: Need): Promise<AuthIdentity> {
     const cred = basicCredentials(header(req, 'authorization'));
     if (!cred) return { subject: null, access: [], token: false };
-    await mode.logins.check(cred, req.ip, this.basicChallenge(), need.type !== 'base');
+    // Only the `/v2/` ping (what `docker login` sends) counts as a login for the audit log.
+    await this.logins.check(cred, req.ip, this.challenge, need.type !== 'base');
     return { subject: cred.user, access: [], token: false };
   }
 
-  private basicRefusal(who: AuthIdentity, need: Need): RegistryError | undefined {
+  protected refusal(_req: Req, who: AuthIdentity, need: Need): RegistryError | undefined {
     const allowed = need.type === 'repository' ? this.policy.allows(who.subject, need.name, need.actions) : who.subject !== null;
     if (allowed) return undefined;
-    if (who.subject === null) return new RegistryError('UNAUTHORIZED', 'authentication required', { headers: this.basicChallenge(), detail: detail(need) });
+    if (who.subject === null) return new RegistryError('UNAUTHORIZED', 'authentication required', { headers: this.challenge, detail: detail(need) });
     return new RegistryError('DENIED', `${who.subject} may not ${what(need)}`, { detail: detail(need) });
   }
+}
 
-  private basicChallenge(): Record<string, string> {
-    return { 'WWW-Authenticate': `Basic realm="${(this.mode as { realm: string }).realm}",charset="UTF-8"` };
+/** Token mode: a bearer token's grants decide; without one the client is sent to the token service. */
+export class TokenAuthorizer extends PolicyAuthorizer {
+  constructor(
+    policy: AccessPolicy,
+    audit: AuditLog,
+    private readonly verifier: TokenVerifier,
+    private readonly realm: (req: Req) => string,
+    private readonly service: string,
+  ) {
+    super(policy, audit);
   }
 
-  private async tokenIdentity(req: Req, need: Need): Promise<AuthIdentity> {
-    const mode = this.mode as Extract<Mode, { kind: 'token' }>;
+  protected async identify(req: Req, need: Need): Promise<AuthIdentity> {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header(req, 'authorization') ?? '');
     if (!m) return { subject: null, access: [], token: false };
     try {
-      return { ...(await mode.verifier.verify(m[1]!)), token: true };
+      return { ...(await this.verifier.verify(m[1]!)), token: true };
     } catch (e) {
       if (!(e instanceof InvalidTokenError)) throw e;
       this.audit.record({ event: 'denied', who: null, client: req.ip, result: 'denied', ...describe(need), status: 401, reason: `token ${e.message}` });
-      throw new RegistryError('UNAUTHORIZED', `invalid token: ${e.message}`, { headers: this.bearerChallenge(req, need, 'invalid_token') });
+      throw new RegistryError('UNAUTHORIZED', `invalid token: ${e.message}`, { headers: this.challenge(req, need, 'invalid_token') });
     }
   }
 
-  private tokenRefusal(req: Req, who: AuthIdentity, need: Need): RegistryError | undefined {
+  protected refusal(req: Req, who: AuthIdentity, need: Need): RegistryError | undefined {
     const ok =
       need.type === 'base' ? who.token : need.type === 'catalog' ? grants(who.access, 'registry', 'catalog', ['*']) : grants(who.access, 'repository', need.name, need.actions);
     if (ok) return undefined;
-    const error = who.token ? 'insufficient_scope' : undefined;
     return new RegistryError('UNAUTHORIZED', who.token ? `the token does not allow to ${what(need)}` : 'authentication required', {
-      headers: this.bearerChallenge(req, need, error),
+      headers: this.challenge(req, need, who.token ? 'insufficient_scope' : undefined),
       detail: detail(need),
     });
   }
 
-  private bearerChallenge(req: Req, need: Need, error?: string): Record<string, string> {
-    const mode = this.mode as Extract<Mode, { kind: 'token' }>;
+  private challenge(req: Req, need: Need, error?: string): Record<string, string> {
     const scope = need.type === 'repository' ? `repository:${need.name}:${need.actions.join(',')}` : need.type === 'catalog' ? CATALOG_SCOPE : undefined;
-    const params = [`realm="${mode.realm(req)}"`, `service="${mode.service}"`];
+    const params = [`realm="${this.realm(req)}"`, `service="${this.service}"`];
     if (scope) params.push(`scope="${scope}"`);
     if (error) params.push(`error="${error}"`);
     return { 'WWW-Authenticate': `Bearer ${params.join(',')}` };

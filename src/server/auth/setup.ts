@@ -3,9 +3,10 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Authorizer } from '../access.js';
 import type { Config } from '../config.js';
+import type { AuthConfig } from './config.js';
 import { header, type Req } from '../http.js';
 import { AuditLog } from './audit.js';
-import { PolicyAuthorizer, type Mode } from './authorizer.js';
+import { BasicAuthorizer, TokenAuthorizer } from './authorizer.js';
 import { Htpasswd } from './htpasswd.js';
 import { TokenIssuer } from './issuer.js';
 import { loadSigningKey } from './keys.js';
@@ -33,27 +34,7 @@ export async function openAuth(config: Config, logger: Logger, opts: { tls: bool
   const policy = new AccessPolicy(config.access, auth.groups);
   const logins = new Logins(users, new LoginLimiter(auth.loginLimit), audit);
 
-  let mode: Mode = { kind: 'basic', realm: auth.realm, logins };
-  let tokenService: TokenServiceDeps | undefined;
-  if (auth.token) {
-    const t = auth.token;
-    const key = await loadSigningKey(resolve(t.key ?? join(config.data, 'auth', 'token-key.pem')), t.algorithm);
-    const service = t.service ?? t.issuer;
-    const issuer = new TokenIssuer(key, t.issuer, service, seconds(t.expiry), seconds(t.refreshExpiry));
-    const verifier = new TokenVerifier();
-    verifier.addBuiltin(t.issuer, service, key);
-    if (auth.external) verifier.addExternal(auth.external);
-    tokenService = { issuer, policy, logins, users };
-    const realm = t.realm;
-    mode = { kind: 'token', verifier, service, realm: realm ? () => realm : (req) => `${opts.tls ? 'https' : 'http'}://${hostOf(req)}${TOKEN_PATH}` };
-  } else if (auth.external) {
-    const verifier = new TokenVerifier();
-    verifier.addExternal(auth.external);
-    const { realm, service } = auth.external;
-    mode = { kind: 'token', verifier, service, realm: () => realm };
-  }
-
-  const authorizer = new PolicyAuthorizer(mode, policy, audit);
+  const { authorizer, tokenService } = await chooseMode(config, auth, { policy, audit, logins, users, tls: opts.tls });
   return {
     authorizer,
     install(app) {
@@ -62,6 +43,37 @@ export async function openAuth(config: Config, logger: Logger, opts: { tls: bool
     },
     close: () => audit.close(),
   };
+}
+
+interface Parts {
+  policy: AccessPolicy;
+  audit: AuditLog;
+  logins: Logins;
+  users: Htpasswd | undefined;
+  tls: boolean;
+}
+
+/** Token mode when a built-in or external issuer is configured (the built-in one also serves /auth/token), else Basic. */
+async function chooseMode(config: Config, auth: AuthConfig, p: Parts): Promise<{ authorizer: BasicAuthorizer | TokenAuthorizer; tokenService?: TokenServiceDeps }> {
+  const verifier = new TokenVerifier();
+  if (auth.external) verifier.addExternal(auth.external);
+  if (auth.token) {
+    const t = auth.token;
+    const key = await loadSigningKey(resolve(t.key ?? join(config.data, 'auth', 'token-key.pem')), t.algorithm);
+    const service = t.service ?? t.issuer;
+    verifier.addBuiltin(t.issuer, service, key);
+    const fixed = t.realm;
+    const realm = fixed ? () => fixed : (req: Req) => `${p.tls ? 'https' : 'http'}://${hostOf(req)}${TOKEN_PATH}`;
+    return {
+      authorizer: new TokenAuthorizer(p.policy, p.audit, verifier, realm, service),
+      tokenService: { issuer: new TokenIssuer(key, t.issuer, service, seconds(t.expiry), seconds(t.refreshExpiry)), policy: p.policy, logins: p.logins, users: p.users },
+    };
+  }
+  if (auth.external) {
+    const { realm, service } = auth.external;
+    return { authorizer: new TokenAuthorizer(p.policy, p.audit, verifier, () => realm, service) };
+  }
+  return { authorizer: new BasicAuthorizer(p.policy, p.audit, auth.realm, p.logins) };
 }
 
 const seconds = (ms: number): number => Math.max(1, Math.round(ms / 1000));
