@@ -100,8 +100,10 @@ describe('berth against berth serve', () => {
     const skopeo = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${server.host}/team/copy:v2`], { encoding: 'utf8' })) as { Digest: string };
     assert.equal(skopeo.Digest, app.manifestDigest);
     const remote = await berth(['digest', `docker://${server.host}/team/copy:v2`], e);
+    ok(remote);
     assert.equal(remote.stdout.trim(), app.manifestDigest);
     const manifest = await berth(['manifest', `docker://${server.host}/team/copy:v2`], e);
+    ok(manifest);
     assert.equal(sha256(manifest.stdout), app.manifestDigest, 'raw bytes as stored');
     assert.deepEqual((await berth(['tags', '--json', `${server.host}/team/copy`], e)).stdout.trim(), JSON.stringify(['v2'], null, 2));
     assert.match((await berth(['catalog', server.host], e)).stdout, /^team\/copy$/m);
