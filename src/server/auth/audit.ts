@@ -30,7 +30,7 @@ export class AuditLog {
     private readonly logger: Logger,
     path?: string,
   ) {
-    this.file = path ? pino({ base: null }, pino.destination({ dest: path, mkdir: true, append: true, sync: false })) : undefined;
+    this.file = path ? pino({ base: null }, pino.destination({ dest: path, mkdir: true, append: true, sync: true })) : undefined;
   }
 
   record(entry: AuditEntry): void {
