@@ -86,7 +86,7 @@ describe('berth against berth serve', () => {
     assert.deepEqual(blobFiles(e.BERTH_HOME), []);
   });
 
-  test('tag + push to another repository mounts blobs and keeps the digest; skopeo sees the same digest', async () => {
+  test('tag + push to another repository mounts blobs and keeps the digest; skopeo and podman see the same digest', async () => {
     const e = env();
     ok(await berth(['pull', `${server.host}/lib/app:v1`], e));
     ok(await berth(['tag', `${server.host}/lib/app:v1`, `${server.host}/team/copy:v2`], e));
@@ -99,6 +99,12 @@ describe('berth against berth serve', () => {
     assert.ok(server.logs.some((l) => l.method === 'POST' && String(l.path).includes('/team/copy/blobs/uploads/') && l.status === 201));
     const skopeo = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${server.host}/team/copy:v2`], { encoding: 'utf8' })) as { Digest: string };
     assert.equal(skopeo.Digest, app.manifestDigest);
+    const podman = tempDir('berth-podman-');
+    const pm = ['--root', join(podman, 'root'), '--runroot', join(podman, 'run'), '--storage-driver', 'vfs'];
+    execFileSync('podman', [...pm, 'pull', '-q', '--tls-verify=false', `${server.host}/team/copy:v2`], { stdio: 'ignore' });
+    const podmanDigest = execFileSync('podman', [...pm, 'images', '--digests', '--format', '{{.Digest}}'], { encoding: 'utf8' }).trim();
+    assert.equal(podmanDigest, app.manifestDigest);
+    execFileSync('podman', [...pm, 'system', 'reset', '-f'], { stdio: 'ignore' });
     const remote = await berth(['digest', `docker://${server.host}/team/copy:v2`], e);
     ok(remote);
     assert.equal(remote.stdout.trim(), app.manifestDigest);
