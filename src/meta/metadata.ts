@@ -114,13 +114,38 @@ export class Metadata {
     };
   }
 
-  /** Compare-and-set on the accepted size, so two writers to one upload cannot both win. */
-  async advanceUpload(id: UploadId, from: number, to: number, now: number): Promise<boolean> {
+  /**
+   * Claims the upload for one chunk write at `at` bytes: refused while another
+   * live claim exists or the size moved, so two requests (on any replicas)
+   * never write the same session's bytes at once.
+   */
+  async claimUpload(id: UploadId, at: number, writer: string, now: number, until: number): Promise<boolean> {
     const r = await this.db
       .updateTable('uploads')
-      .set({ size: to, updated_at: now })
+      .set({ writer, writer_until: until, updated_at: now })
+      .where('id', '=', id)
+      .where('size', '=', at)
+      .where((eb) => eb.or([eb('writer', 'is', null), eb('writer_until', '<', now)]))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async renewUploadClaim(id: UploadId, writer: string, until: number): Promise<void> {
+    await this.db.updateTable('uploads').set({ writer_until: until }).where('id', '=', id).where('writer', '=', writer).execute();
+  }
+
+  async releaseUploadClaim(id: UploadId, writer: string): Promise<void> {
+    await this.db.updateTable('uploads').set({ writer: null, writer_until: null }).where('id', '=', id).where('writer', '=', writer).execute();
+  }
+
+  /** Compare-and-set on the accepted size by the claim holder, which also ends the claim. */
+  async advanceUpload(id: UploadId, from: number, to: number, now: number, writer: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('uploads')
+      .set({ size: to, updated_at: now, writer: null, writer_until: null })
       .where('id', '=', id)
       .where('size', '=', from)
+      .where('writer', '=', writer)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }

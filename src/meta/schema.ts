@@ -85,6 +85,9 @@ export interface UploadTable {
   repository_id: number;
   /** Bytes accepted so far; the store may hold more from a write that failed, never fewer. */
   size: number;
+  /** The request writing a chunk now, and until when its claim holds unless renewed. */
+  writer: string | null;
+  writer_until: number | null;
   created_at: number;
   updated_at: number;
 }

@@ -13,6 +13,12 @@ import { checkQuota } from './quota.js';
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Uploads are hashed with sha256 while they stream; a sha512 close rebuilds from the stored bytes. */
 const STREAMING_ALGORITHM: Algorithm = 'sha256';
+/**
+ * How long a chunk write's claim on its session lasts unless renewed (it is,
+ * every third of this, while the chunk streams). A replica killed mid-chunk
+ * blocks that one session for at most this long; the client gets 416 meanwhile.
+ */
+const WRITE_CLAIM_MS = 10_000;
 
 export interface UploadStatus {
   id: UploadId;
@@ -156,19 +162,34 @@ async function writeAt(
     }
     declaredLength = rangeLength;
   }
-  const hash = ctx.hashStates.take(row.id, STREAMING_ALGORITHM, row.size) ?? (await rebuildHash(ctx, row.id, STREAMING_ALGORITHM, row.size));
-  const written = await ctx.store.writeUpload(row.id, row.size, hashing(body, hash));
-  if (declaredLength !== undefined && written !== declaredLength) {
-    throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk ended after ${written} of ${declaredLength} bytes`, {
-      detail: { received: written, expected: declaredLength },
-    });
+  // Claim the session before touching its bytes: a second writer on another
+  // replica must not overwrite what the first one is writing (and hashing).
+  const writer = randomUUID();
+  if (!(await ctx.meta.claimUpload(row.id, row.size, writer, ctx.now(), ctx.now() + WRITE_CLAIM_MS))) {
+    throw outOfOrder(row.size, 'another request is writing to this upload');
   }
-  const size = row.size + written;
-  if (!(await ctx.meta.advanceUpload(row.id, row.size, size, ctx.now()))) {
-    throw outOfOrder(row.size, 'another request advanced this upload first');
+  const renew = setInterval(() => {
+    ctx.meta.renewUploadClaim(row.id, writer, ctx.now() + WRITE_CLAIM_MS).catch(() => {});
+  }, WRITE_CLAIM_MS / 3);
+  renew.unref();
+  let advanced = false;
+  try {
+    const hash = ctx.hashStates.take(row.id, STREAMING_ALGORITHM, row.size) ?? (await rebuildHash(ctx, row.id, STREAMING_ALGORITHM, row.size));
+    const written = await ctx.store.writeUpload(row.id, row.size, hashing(body, hash));
+    if (declaredLength !== undefined && written !== declaredLength) {
+      throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk ended after ${written} of ${declaredLength} bytes`, {
+        detail: { received: written, expected: declaredLength },
+      });
+    }
+    const size = row.size + written;
+    advanced = await ctx.meta.advanceUpload(row.id, row.size, size, ctx.now(), writer);
+    if (!advanced) throw outOfOrder(row.size, 'another request advanced this upload first');
+    ctx.hashStates.put(row.id, STREAMING_ALGORITHM, size, hash);
+    return size;
+  } finally {
+    clearInterval(renew);
+    if (!advanced) await ctx.meta.releaseUploadClaim(row.id, writer).catch(() => {});
   }
-  ctx.hashStates.put(row.id, STREAMING_ALGORITHM, size, hash);
-  return size;
 }
 
 async function finalDigest(ctx: RegistryContext, id: UploadId, algorithm: Algorithm, size: number): Promise<string> {

@@ -8,7 +8,7 @@ import { migrations } from '../../src/meta/migrations/index.js';
 import { startBerth, type BerthServer } from '../helpers/berth.js';
 import { imageConfig, imageManifest, randomBlob, type Blob } from '../helpers/oci.js';
 import { startPostgres, type Postgres } from '../helpers/postgres.js';
-import { Raw } from '../helpers/registry-client.js';
+import { errorCode, Raw } from '../helpers/registry-client.js';
 import { startS3, type S3Server } from '../helpers/s3.js';
 
 /** The smallest part S3 allows, so a few MB of test data cross part boundaries. */
@@ -185,7 +185,15 @@ describe('replicas sharing one PostgreSQL and one bucket', () => {
     assert.equal(status.headers.get('range'), `0-${accepted - 1}`);
     assert.equal((await api(2).fetch(`/v2/crash/app/blobs/${b.digest}`, { method: 'HEAD' })).status, 404);
 
-    const rest = await patch(api(1), location, b.bytes.subarray(accepted), accepted);
+    // The dead replica's claim on the session holds until it lapses; meanwhile a chunk gets 416 and the range to resume from.
+    let rest = await patch(api(1), location, b.bytes.subarray(accepted), accepted);
+    assert.equal(rest.status, 416);
+    assert.equal(rest.headers.get('range'), `0-${accepted - 1}`);
+    const deadline = Date.now() + 30_000;
+    while (rest.status === 416 && Date.now() < deadline) {
+      await sleep(500);
+      rest = await patch(api(1), location, b.bytes.subarray(accepted), accepted);
+    }
     assert.equal(rest.status, 202);
     const put = await api(2).fetch(withDigest(rest.headers.get('location')!, b.digest), { method: 'PUT' });
     assert.equal(put.status, 201);
@@ -193,6 +201,29 @@ describe('replicas sharing one PostgreSQL and one bucket', () => {
     assert.ok(got.bytes.equals(b.bytes), 'the stored blob holds the resumed bytes, not the broken chunk');
 
     replicas[0] = await startReplica();
+  });
+
+  test('while one replica writes a chunk, a second writer to the same session elsewhere is refused and cannot corrupt it', async () => {
+    const b = randomBlob(PART + 2_000_000);
+    const location = await api(0).startUpload('fenced/app');
+    const intruder = streamThenStall(replicas[0]!.url, location, randomBlob(PART + 1000).bytes, 0);
+    await intruder.sent;
+    await sleep(300);
+    const refused = await patch(api(1), location, b.bytes, 0);
+    assert.equal(refused.status, 416);
+    assert.equal(await errorCode(refused), 'BLOB_UPLOAD_INVALID');
+    // The stalled writer gives up; its claim is released and nothing it sent was accepted.
+    intruder.abort();
+    await intruder.done;
+    let r = refused;
+    for (let i = 0; i < 50 && r.status === 416; i++) {
+      await sleep(100);
+      r = await patch(api(1), location, b.bytes, 0);
+    }
+    assert.equal(r.status, 202);
+    const put = await api(2).fetch(withDigest(r.headers.get('location')!, b.digest), { method: 'PUT' });
+    assert.equal(put.status, 201);
+    assert.ok((await getBytes(api(0), `/v2/fenced/app/blobs/${b.digest}`)).bytes.equals(b.bytes));
   });
 
   test('with redirect: true a blob GET answers 307 to a presigned URL that serves the bytes', async () => {
@@ -219,7 +250,7 @@ describe('replicas sharing one PostgreSQL and one bucket', () => {
 });
 
 /** Sends `bytes` as the start of a longer PATCH and then stalls, as a client whose replica dies mid-transfer. */
-function streamThenStall(base: string, location: string, bytes: Buffer, start: number): { sent: Promise<void>; done: Promise<void> } {
+function streamThenStall(base: string, location: string, bytes: Buffer, start: number): { sent: Promise<void>; done: Promise<void>; abort(): void } {
   const url = new URL(location, base);
   const req = http.request(url, {
     method: 'PATCH',
@@ -233,5 +264,5 @@ function streamThenStall(base: string, location: string, bytes: Buffer, start: n
     });
   });
   const sent = new Promise<void>((resolve) => req.write(bytes, () => resolve()));
-  return { sent, done };
+  return { sent, done, abort: () => req.destroy() };
 }

@@ -6,12 +6,17 @@ export const WATCHED_TABLES = ['repositories', 'manifests', 'tags'] as const;
 export const CHANGE_CHANNEL = 'berth_changes';
 
 /**
- * What several processes need to coordinate. PostgreSQL: a statement trigger
+ * What several processes need to coordinate. Uploads get a write claim
+ * (`writer`, `writer_until`): a chunk is written only by the request that
+ * claimed the session at its current size, so a second writer on another
+ * replica is refused before it touches the stored bytes. PostgreSQL: a statement trigger
  * that NOTIFYs every committed write to a cached table, tagged with the
  * writer's application_name so a replica can skip its own (it has already
  * forgotten what it changed). SQLite: a lease table (PostgreSQL uses advisory locks).
  */
 export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {
+  await db.schema.alterTable('uploads').addColumn('writer', 'text').execute();
+  await db.schema.alterTable('uploads').addColumn('writer_until', 'bigint').execute();
   if (dialect === 'sqlite') {
     await db.schema
       .createTable('leases')
