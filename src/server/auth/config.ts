@@ -52,7 +52,9 @@ export const AuthConfigSchema = z
     auditLog: z.string().optional(),
   })
   .strict()
-  .refine((a) => a.htpasswd || a.token || a.external, 'auth needs htpasswd, token or external');
+  .refine((a) => a.htpasswd || a.token || a.external, 'auth needs htpasswd, token or external')
+  // The issuer picks the keys a token is checked with, so two trusts must not share one.
+  .refine((a) => !a.token || !a.external || a.token.issuer !== a.external.issuer, 'auth.token.issuer and auth.external.issuer must differ');
 
 const AccessRuleSchema = z
   .object({
@@ -69,7 +71,6 @@ export const AccessConfigSchema = z.array(AccessRuleSchema).default([]);
 
 export type AuthConfig = z.output<typeof AuthConfigSchema>;
 export type AccessRule = z.output<typeof AccessRuleSchema>;
-export type TokenConfig = z.output<typeof TokenConfigSchema>;
 export type ExternalConfig = z.output<typeof ExternalConfigSchema>;
 
 /** Cross-checks between `auth` and `access`, for the top-level schema's superRefine. */

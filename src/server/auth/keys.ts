@@ -30,7 +30,7 @@ export async function loadSigningKey(path: string, generate: SigningAlg | undefi
   } catch (e) {
     throw new Error(`auth.token.key: ${path} is not a PEM private key: ${(e as Error).message}`);
   }
-  const alg = algorithmOf(privateKey);
+  const alg = signingAlgOf(privateKey);
   if (!alg) throw new Error(`auth.token.key: ${path} must be an EC P-256 (ES256) or RSA (RS256) key`);
   const publicKey = createPublicKey(privateKey);
   return { privateKey, publicKey, alg, kid: await calculateJwkThumbprint(await exportJWK(publicKey)) };
@@ -50,7 +50,7 @@ function createKeyFile(path: string, alg: SigningAlg): string {
   }
 }
 
-export function algorithmOf(key: KeyObject): SigningAlg | undefined {
+function signingAlgOf(key: KeyObject): SigningAlg | undefined {
   if (key.asymmetricKeyType === 'rsa') return 'RS256';
   if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
   return undefined;
