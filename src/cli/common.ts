@@ -20,13 +20,14 @@ export interface ClientFlags {
 export function clientOptions(cmd: Command): Command {
   return cmd
     .option('--json', 'machine-readable output on stdout')
-    .option('--insecure', 'allow plain HTTP for this registry (loopback registries always may)')
+    .option('--insecure', 'allow plain HTTP and unverified TLS (loopback registries may use plain HTTP anyway)')
     .option('--ca-file <pem>', 'trust this CA certificate as well (SSL_CERT_FILE is honoured too)');
 }
 
 export function context(flags: ClientFlags): TransportContext {
   const http = new Http({
     ...(flags.caFile ? { caFile: flags.caFile } : {}),
+    skipTlsVerify: flags.insecure ?? false,
     onNotice: (m) => process.stderr.write(`${m}\n`),
   });
   return { http, store: new LocalStore(), insecure: flags.insecure ?? false };

@@ -6,6 +6,8 @@ import { Agent, fetch, type Response } from 'undici';
 export interface HttpOptions {
   /** Extra CA certificates (PEM), on top of the system roots; `SSL_CERT_FILE` is honoured too. */
   caFile?: string;
+  /** Skip certificate verification (`--insecure`, as docker does for insecure registries). */
+  skipTlsVerify?: boolean;
   /** How many times a failed request is tried again (5xx, 429, connection errors). */
   retries?: number;
   /** Told before each retry or resume; the CLI shows it so a slow pull is not a silent one. */
@@ -33,7 +35,10 @@ export class Http {
     this.retries = opts.retries ?? Number(process.env.BERTH_RETRIES ?? 4);
     const extra = [opts.caFile, process.env.SSL_CERT_FILE].filter((f): f is string => !!f).map((f) => readFileSync(f, 'utf8'));
     this.dispatcher = new Agent({
-      connect: extra.length > 0 ? { ca: [...rootCertificates, ...extra] } : {},
+      connect: {
+        ...(extra.length > 0 ? { ca: [...rootCertificates, ...extra] } : {}),
+        ...(opts.skipTlsVerify ? { rejectUnauthorized: false } : {}),
+      },
       // Big blobs stream slowly through small pipes; do not give up on a quiet body too early.
       bodyTimeout: 300_000,
       headersTimeout: 120_000,
@@ -97,6 +102,10 @@ export class NetworkError extends Error {
   override readonly name = 'NetworkError';
 }
 
+/** The server speaks TLS but its certificate is not trusted: plain HTTP would not help. */
+export const isCertificateError = (e: unknown): boolean => /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(describeNetworkError(e));
+
 function networkError(url: string, e: unknown): NetworkError {
-  return new NetworkError(`cannot reach ${new URL(url).origin}: ${describeNetworkError(e)}`);
+  const hint = isCertificateError(e) ? ' (trust its CA with --ca-file, or skip verification with --insecure)' : '';
+  return new NetworkError(`cannot reach ${new URL(url).origin}: ${describeNetworkError(e)}${hint}`);
 }

@@ -8,7 +8,7 @@ import { apiHost, isLoopbackRegistry } from '../oci/reference.js';
 import { parseChallenge, type Challenge } from './challenge.js';
 import { getCredential, type Credential } from './credentials.js';
 import { DigestMismatchError, RemoteError, remoteError } from './errors.js';
-import type { Http } from './http.js';
+import { isCertificateError, type Http } from './http.js';
 import { AuthError, TokenCache, basicAuth, fetchToken, type Token } from './token.js';
 import { readVerified } from './blob-reader.js';
 import { uploadBlob, type UploadProgress } from './upload.js';
@@ -72,8 +72,8 @@ export class RegistryClient {
         const res = await this.opts.http.send(`https://${host}/v2/`, { retry: false });
         await res.body?.cancel();
         return `https://${host}`;
-      } catch {
-        return `http://${host}`;
+      } catch (e) {
+        return isCertificateError(e) ? `https://${host}` : `http://${host}`;
       }
     })();
     return this.base;
