@@ -1,10 +1,11 @@
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, type SqliteDatabase } from 'kysely';
 import SQLite from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Dialect } from './dialect.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
+import { Lru } from '../util/lru.js';
 
 export interface MetaDb {
   db: Kysely<Database>;
@@ -26,8 +27,27 @@ export function openSqlite(path: string): SqliteMetaDb {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
   return { db, dialect: 'sqlite', sqlite, close: () => db.destroy() };
+}
+
+/**
+ * Kysely prepares every query afresh; parsing and planning the same SQL on
+ * every request was the largest metadata cost in the serve profile. Statements
+ * are kept per SQL text; one busy iterating (a streamed query) is not shared.
+ */
+function reusingStatements(sqlite: SQLite.Database): SqliteDatabase {
+  const statements = new Lru<string, SQLite.Statement>(500);
+  return {
+    close: () => sqlite.close(),
+    prepare(sql) {
+      const cached = statements.get(sql);
+      if (cached && !cached.busy) return cached;
+      const stmt = sqlite.prepare(sql);
+      if (!cached) statements.set(sql, stmt);
+      return stmt;
+    },
+  };
 }
 
 export async function migrate(meta: MetaDb): Promise<void> {
