@@ -59,6 +59,10 @@ describe('credentials for many registries (Distribution with htpasswd)', () => {
       noSecrets(pull);
       assert.equal((JSON.parse(pull.stdout) as { digest: string }).digest, image.manifestDigest);
     }
+    // Registry to registry, each with its own credentials, streamed without the local store.
+    const copy = await berth(['copy', '--json', `${regA.host}/team/app:v1`, `${regB.host}/mirror/app:v1`], pullEnv);
+    ok(copy);
+    assert.equal((JSON.parse(copy.stdout) as { digest: string }).digest, image.manifestDigest);
     // skopeo, with the same docker config, sees what berth pushed.
     const sk = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${regB.host}/team/app:v1`], { env: { ...process.env, DOCKER_CONFIG: dockerConfig, REGISTRY_AUTH_FILE: join(dockerConfig, 'none.json') }, encoding: 'utf8' })) as { Digest: string };
     assert.equal(sk.Digest, image.manifestDigest);

@@ -149,6 +149,18 @@ describe('berth against berth serve', () => {
     assert.deepEqual(inspect.config.rootfs.diff_ids, config.rootfs.diff_ids);
   });
 
+  test('a docker-archive written by skopeo (docker save format) is read by berth', async () => {
+    const e = env();
+    const file = join(tempDir(), 'skopeo.tar');
+    execFileSync('skopeo', ['copy', `oci:${src}:tool`, `docker-archive:${file}:example/tool:v1`], { stdio: 'ignore' });
+    ok(await berth(['copy', `docker-archive:${file}:example/tool:v1`, `local:${server.host}/from/skopeo:v1`], e));
+    const info = JSON.parse((await berth(['inspect', '--json', `${server.host}/from/skopeo:v1`], e)).stdout) as { config: { rootfs: { diff_ids: string[] } }; manifest: { layers: { digest: string }[] } };
+    const config = JSON.parse(readFileSync(join(src, 'blobs', 'sha256', tool.configDigest.slice(7)), 'utf8')) as { rootfs: { diff_ids: string[] } };
+    assert.deepEqual(info.config.rootfs.diff_ids, config.rootfs.diff_ids);
+    assert.deepEqual(info.manifest.layers.map((l) => l.digest), config.rootfs.diff_ids, 'layers are the uncompressed tars docker save holds');
+    ok(await berth(['push', `${server.host}/from/skopeo:v1`], e));
+  });
+
   test('oci-archive and oci: round trips keep the manifest digest', async () => {
     const e = env();
     const file = join(tempDir(), 'app.oci.tar');
