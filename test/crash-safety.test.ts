@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import http from 'node:http';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { after, describe, test } from 'node:test';
+import { TEST_BACKEND } from './helpers/backends.js';
+import { startBerth, type BerthServer } from './helpers/berth.js';
+import { blob, imageConfig, imageManifest, randomBlob, type Blob } from './helpers/oci.js';
+
+/**
+ * Invariant 2 under a real crash: `kill -9` while eight pushes run at once.
+ * Whatever got a 201 for its manifest must come back whole after a restart on
+ * the same data; whatever did not must leave no blob whose bytes are wrong.
+ */
+
+type Mode = 'monolithic-post' | 'chunked-patch' | 'monolithic-put';
+const MODES: Mode[] = ['monolithic-post', 'chunked-patch', 'monolithic-put'];
+
+interface Push {
+  repo: string;
+  tag: string;
+  blobs: Blob[];
+  manifest: Blob;
+  mode: Mode;
+  /** Stalls halfway through its last layer's body until the server dies. */
+  stall: boolean;
+  acked: boolean;
+}
+
+/** `seed` keeps each push's layers distinct; one layer is common to all, so commits of one digest race. */
+function makePushes(count: number): Push[] {
+  const shared = randomBlob(300_000, 0.5);
+  return Array.from({ length: count }, (_, i) => {
+    const config = blob(JSON.stringify({ ...JSON.parse(imageConfig().bytes.toString()), push: i }));
+    const layers = [shared, randomBlob(400_000 + i * 150_000, (i + 1) / 10)];
+    return { repo: `crash/p${i}`, tag: `v${i}`, blobs: [config, ...layers], manifest: imageManifest(config, layers), mode: MODES[i % MODES.length]!, stall: i >= 6, acked: false };
+  });
+}
+
+/** A view for fetch's body type, without copying the bytes. */
+const asBody = (b: Buffer) => new Uint8Array(b.buffer as ArrayBuffer, b.byteOffset, b.length);
+
+async function expectStatus(r: Response, status: number, what: string): Promise<Response> {
+  if (r.status !== status) throw new Error(`${what}: ${r.status} ${await r.text()}`);
+  return r;
+}
+
+/** Sends half of `bytes` as the body of a PATCH and never the rest: a client caught mid-upload. */
+function stalledPatch(url: URL, bytes: Buffer, onHalfSent: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    const req = http.request(url, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': bytes.length, 'Content-Range': `0-${bytes.length - 1}` },
+    });
+    req.on('error', () => resolve());
+    req.on('response', (res) => (res.resume(), resolve()));
+    req.write(bytes.subarray(0, bytes.length >> 1), () => onHalfSent());
+  });
+}
+
+async function uploadBlob(base: string, push: Push, b: Blob, last: boolean, onStalled: () => void): Promise<void> {
+  const uploads = `${base}/v2/${push.repo}/blobs/uploads/`;
+  if (push.mode === 'monolithic-post' && !(push.stall && last)) {
+    await expectStatus(await fetch(`${uploads}?digest=${b.digest}`, { method: 'POST', body: asBody(b.bytes) }), 201, 'POST ?digest=');
+    return;
+  }
+  const start = await expectStatus(await fetch(uploads, { method: 'POST' }), 202, 'POST');
+  const location = new URL(start.headers.get('location')!, base);
+  if (push.stall && last) return stalledPatch(location, b.bytes, onStalled);
+  const close = (url: URL) => {
+    url.searchParams.set('digest', b.digest);
+    return url;
+  };
+  if (push.mode === 'monolithic-put') {
+    await expectStatus(await fetch(close(location), { method: 'PUT', body: asBody(b.bytes) }), 201, 'PUT with body');
+    return;
+  }
+  let url = location;
+  const step = Math.ceil(b.bytes.length / 3);
+  for (let off = 0; off < b.bytes.length; off += step) {
+    const chunk = b.bytes.subarray(off, off + step);
+    const r = await expectStatus(
+      await fetch(url, { method: 'PATCH', body: asBody(chunk), headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${off}-${off + chunk.length - 1}` } }),
+      202,
+      'PATCH',
+    );
+    url = new URL(r.headers.get('location')!, base);
+  }
+  await expectStatus(await fetch(close(url), { method: 'PUT' }), 201, 'PUT closing');
+}
+
+async function runPush(base: string, push: Push, onStalled: () => void, onAcked: () => void): Promise<void> {
+  for (const [i, b] of push.blobs.entries()) await uploadBlob(base, push, b, i === push.blobs.length - 1, onStalled);
+  if (push.stall) return;
+  const r = await fetch(`${base}/v2/${push.repo}/manifests/${push.tag}`, {
+    method: 'PUT',
+    body: asBody(push.manifest.bytes),
+    headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+  });
+  if (r.status === 201) {
+    push.acked = true;
+    onAcked();
+  }
+}
+
+const sha256Of = (bytes: ArrayBuffer) => `sha256:${createHash('sha256').update(Buffer.from(bytes)).digest('hex')}`;
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+describe('kill -9 during concurrent pushes', () => {
+  let server: BerthServer | undefined;
+  after(() => server?.stop('SIGKILL'));
+
+  test('acknowledged pushes survive whole; nothing partial is ever served', async () => {
+    server = await startBerth();
+    const { dataDir } = server;
+    const pushes = makePushes(8);
+    let stalled = 0;
+    let acked = 0;
+    let killed = false;
+    const killWhenReady = async () => {
+      // Mid-flight: some manifests acknowledged, every stalled body half-written, the rest still going.
+      if (killed || acked < 2 || stalled < pushes.filter((p) => p.stall).length) return;
+      killed = true;
+      await server!.stop('SIGKILL');
+    };
+    const results = await Promise.allSettled(
+      pushes.map((p) =>
+        runPush(
+          server!.url,
+          p,
+          () => (stalled++, void killWhenReady()),
+          () => (acked++, void killWhenReady()),
+        ),
+      ),
+    );
+    assert.ok(killed, `the server was killed mid-push: ${JSON.stringify(results.filter((r) => r.status === 'rejected'))}`);
+    assert.ok(pushes.some((p) => p.acked) && pushes.some((p) => !p.acked), 'the crash split acknowledged from unacknowledged pushes');
+
+    server = await startBerth({ dataDir });
+    const url = server.url;
+    for (const p of pushes.filter((x) => x.acked)) {
+      const m = await fetch(`${url}/v2/${p.repo}/manifests/${p.tag}`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+      assert.equal(m.status, 200, `${p.repo}:${p.tag} was acknowledged`);
+      assert.deepEqual(Buffer.from(await m.arrayBuffer()), p.manifest.bytes);
+      for (const b of p.blobs) {
+        const r = await fetch(`${url}/v2/${p.repo}/blobs/${b.digest}`);
+        assert.equal(r.status, 200, `${p.repo} ${b.digest}`);
+        assert.equal(sha256Of(await r.arrayBuffer()), b.digest);
+      }
+    }
+    // Everything else: absent, or present and whole. Never bytes that miss their digest.
+    for (const p of pushes) {
+      for (const b of p.blobs) {
+        const r = await fetch(`${url}/v2/${p.repo}/blobs/${b.digest}`);
+        assert.ok([200, 404].includes(r.status), `${p.repo} ${b.digest}: ${r.status}`);
+        if (r.status === 200) assert.equal(sha256Of(await r.arrayBuffer()), b.digest, `${p.repo} serves ${b.digest} whole`);
+        else await r.body?.cancel();
+      }
+      if (p.stall) {
+        const half = await fetch(`${url}/v2/${p.repo}/blobs/${p.blobs.at(-1)!.digest}`, { method: 'HEAD' });
+        assert.equal(half.status, 404, 'a half-sent blob is not a blob');
+      }
+      const tags = await fetch(`${url}/v2/${p.repo}/tags/list`);
+      if (tags.status === 200) {
+        for (const tag of ((await tags.json()) as { tags: string[] }).tags) {
+          const m = await fetch(`${url}/v2/${p.repo}/manifests/${tag}`);
+          assert.deepEqual(Buffer.from(await m.arrayBuffer()), p.manifest.bytes, `a listed tag (${p.repo}:${tag}) holds the whole manifest`);
+        }
+      } else await tags.body?.cancel();
+    }
+    if (TEST_BACKEND === 'embedded') {
+      // Storage itself: every file under blobs/ hashes to its name.
+      const root = join(dataDir, 'blobs', 'sha256');
+      for (const prefix of await readdir(root)) {
+        for (const hex of await readdir(join(root, prefix))) assert.equal(await sha256File(join(root, prefix, hex)), `sha256:${hex}`);
+      }
+    }
+    // The interrupted pushes can simply be done again.
+    for (const p of pushes.filter((x) => !x.acked)) {
+      for (const b of p.blobs) await expectStatus(await fetch(`${url}/v2/${p.repo}/blobs/uploads/?digest=${b.digest}`, { method: 'POST', body: asBody(b.bytes) }), 201, 'blob re-push');
+      await expectStatus(
+        await fetch(`${url}/v2/${p.repo}/manifests/${p.tag}`, { method: 'PUT', body: asBody(p.manifest.bytes), headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } }),
+        201,
+        'manifest re-push',
+      );
+    }
+  });
+});
