@@ -12,7 +12,11 @@ import { berth, configFile, storageEnv, deleteManifest, makeImage, pullAndVerify
  * earlier, so they meet blobs in every state: linked, unreferenced but
  * young, being swept, and swept. Every acknowledged push must pull intact.
  */
-const GRACE_MS = 6000;
+/**
+ * After a HEAD the client has 3/4 of the grace to PUT its manifest (see
+ * src/meta/gc-queries.ts); 10 s leaves room for a loaded CI machine.
+ */
+const GRACE_MS = 10_000;
 const IMAGES = Number(process.env.GC_TEST_IMAGES ?? 200);
 const WORKERS = 6;
 const OLD = 40;
@@ -65,7 +69,7 @@ test('200 concurrent pushes beside continuous GC: every acknowledged image pulls
   const own = Array.from({ length: IMAGES }, (_, k) => randomBlob(512 + (k % 7) * 300, (k + 1) / (IMAGES + 2)));
   const images = Array.from({ length: IMAGES }, (_, k) => {
     // Layers of earlier images in the same repository (some deleted by then) and of the collected old images.
-    const reused = [k >= 40 ? own[k - 40]! : oldLayer(k % OLD), k >= 80 ? own[k - 80]! : oldLayer((k + 7) % OLD)];
+    const reused = [k >= 50 ? own[k - 50]! : oldLayer(k % OLD), k >= 100 ? own[k - 100]! : oldLayer((k + 7) % OLD)];
     return makeImage(`live/r${k % 10}`, `t${k}`, [base, own[k]!, ...new Set(reused)]);
   });
   const deleted = new Set<number>();
@@ -85,7 +89,7 @@ test('200 concurrent pushes beside continuous GC: every acknowledged image pulls
       } catch (e) {
         failures.push(`t${k}: ${(e as Error).message}`);
       }
-      // Every third image is deleted a little later, leaving its layers to images 40 and 80 places on.
+      // Every third image is deleted a little later, leaving its layers to images 50 and 100 places on.
       // (Only once its push was acknowledged: workers overtake each other.)
       const victim = k - 5;
       if (victim >= 0 && victim % 3 === 0 && pushed.has(victim)) {
