@@ -226,6 +226,36 @@ describe('replicas sharing one PostgreSQL and one bucket', () => {
     assert.ok((await getBytes(api(0), `/v2/fenced/app/blobs/${b.digest}`)).bytes.equals(b.bytes));
   });
 
+  test('GC runs on one replica at a time while the others take pushes; nothing referenced is lost', async () => {
+    // Two more replicas collect garbage every 200 ms; content younger than 1.5 s is spared (the grace period).
+    const gcEnv = { ...env, BERTH_GC_INTERVAL: '200ms', BERTH_GC_GRACE: '1500ms' };
+    const collectors = await Promise.all([startBerth({ env: gcEnv }), startBerth({ env: gcEnv })]);
+    try {
+      const orphan = randomBlob(10_000);
+      assert.equal((await api(0).pushBlob('gc/app', orphan)).status, 201);
+      const pushed: { tag: string; manifest: Blob; blobs: Blob[] }[] = [];
+      for (let i = 0; i < 12; i++) {
+        const config = imageConfig(`arch${i}`);
+        const layer = randomBlob(20_000);
+        const manifest = imageManifest(config, [layer]);
+        await api(i % 3).pushImage('gc/app', `v${i}`, [config, layer], manifest);
+        pushed.push({ tag: `v${i}`, manifest, blobs: [config, layer] });
+        await sleep(250);
+      }
+      await eventually('the orphan blob is collected', async () => (await api(2).fetch(`/v2/gc/app/blobs/${orphan.digest}`, { method: 'HEAD' })).status === 404);
+      for (const p of pushed) {
+        const m = await getBytes(api(1), `/v2/gc/app/manifests/${p.tag}`);
+        assert.equal(m.status, 200, p.tag);
+        assert.ok(m.bytes.equals(p.manifest.bytes));
+        for (const b of p.blobs) assert.ok((await getBytes(api(2), `/v2/gc/app/blobs/${b.digest}`)).bytes.equals(b.bytes), `${p.tag} ${b.digest}`);
+      }
+      const runs = collectors.flatMap((c) => c.logs.filter((l) => l.msg === 'garbage collected'));
+      assert.ok(runs.length > 0, 'GC ran');
+    } finally {
+      await Promise.all(collectors.map((c) => c.stop()));
+    }
+  });
+
   test('with redirect: true a blob GET answers 307 to a presigned URL that serves the bytes', async () => {
     const redirecting = await startBerth({ env: { ...env, BERTH_STORAGE_S3_REDIRECT: 'true' } });
     try {
