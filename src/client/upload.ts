@@ -90,27 +90,29 @@ async function uploadedBytes(client: RegistryClient, scopes: string[], location:
   return m && m[1] !== '0' ? Number(m[1]) + 1 : 0;
 }
 
+/**
+ * Fixed-size chunks copied into one reused buffer: each is fully sent before
+ * the next is filled, so a push allocates one chunk, not one per chunk.
+ */
 async function* chunks(data: Readable, size: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
+  const buffer = Buffer.allocUnsafe(size);
   let length = 0;
   let yielded = false;
   for await (const piece of data) {
     let buf = piece as Buffer;
-    while (length + buf.length >= size) {
-      const take = size - length;
-      parts.push(buf.subarray(0, take));
-      yield Buffer.concat(parts);
-      yielded = true;
+    while (buf.length > 0) {
+      const take = Math.min(size - length, buf.length);
+      buf.copy(buffer, length, 0, take);
+      length += take;
       buf = buf.subarray(take);
-      parts = [];
-      length = 0;
-    }
-    if (buf.length > 0) {
-      parts.push(buf);
-      length += buf.length;
+      if (length === size) {
+        yield buffer;
+        yielded = true;
+        length = 0;
+      }
     }
   }
-  if (length > 0 || !yielded) yield Buffer.concat(parts);
+  if (length > 0 || !yielded) yield buffer.subarray(0, length);
 }
 
 function requireLocation(loc: string | null): string {
