@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
+import { REPO_ROOT, startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
 import { berth } from '../helpers/cli.js';
 import { missingTools, Tools, umociImage } from '../helpers/tools.js';
 import { htpasswdFile } from './helpers.js';
@@ -61,6 +61,7 @@ describe('TLS with the documented config', { skip }, () => {
   });
 
   test('serves HTTPS; the token realm is https; no plain-HTTP warning on loopback', async () => {
+    assert.ok(readFileSync(join(REPO_ROOT, 'docs/SECURITY.md'), 'utf8').includes(README_CONFIG), 'this is the config docs/SECURITY.md shows');
     const r = await undiciFetch(`${url}/v2/`, { dispatcher: https });
     assert.equal(r.status, 401);
     assert.equal(r.headers.get('www-authenticate'), `Bearer realm="${url}/auth/token",service="berth"`);
