@@ -29,11 +29,13 @@ export async function openBackends(config: Config): Promise<Backends> {
   }
   const pg = config.metadata.postgres;
   const metaDb = pg ? openPostgres(pg.url, { poolSize: pg.poolSize }) : openSqlite(sqlitePath(config));
+  const metadata = pg ? redactUrl(pg.url) : sqlitePath(config);
   try {
     await migrate(metaDb);
   } catch (e) {
     await metaDb.close();
-    throw e;
+    // Name the database (password masked): a bare ECONNREFUSED does not say which setting to fix.
+    throw new Error(`metadata database ${metadata}: ${(e as Error).message}`, { cause: e });
   }
-  return { store, metaDb, describe: { blobs, metadata: pg ? redactUrl(pg.url) : sqlitePath(config) } };
+  return { store, metaDb, describe: { blobs, metadata } };
 }
