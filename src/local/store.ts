@@ -39,8 +39,10 @@ export class LocalStore {
     const out: StoredImage[] = [];
     for (const d of manifests) {
       const name = d.annotations?.[REF_NAME];
-      if (!name) continue;
-      out.push({ name, ref: parseReference(name, { defaultTag: false }), descriptor: d, repoDigest: (d.annotations?.[REPO_DIGEST] ?? d.digest) as Digest });
+      const ref = name ? tryParse(name) : undefined;
+      // Entries another tool wrote with a bare tag as ref.name are not images berth can name; leave them be.
+      if (!name || !ref) continue;
+      out.push({ name, ref, descriptor: d, repoDigest: (d.annotations?.[REPO_DIGEST] ?? d.digest) as Digest });
     }
     return out;
   }
@@ -131,5 +133,13 @@ export class LocalStore {
       for (const digest of (await this.blobsOf(image.descriptor)).keys()) if (!blobs.has(digest)) missing.push({ image: image.name, digest });
     }
     return { checked: blobs.size, corrupt, missing };
+  }
+}
+
+function tryParse(name: string): Reference | undefined {
+  try {
+    return parseReference(name, { defaultTag: false });
+  } catch {
+    return undefined;
   }
 }
