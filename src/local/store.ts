@@ -40,7 +40,7 @@ export class LocalStore {
     for (const d of manifests) {
       const name = d.annotations?.[REF_NAME];
       const ref = name ? tryParse(name) : undefined;
-      // Entries another tool wrote with a bare tag as ref.name are not images berth can name; leave them be.
+      // An entry another tool wrote with a ref.name that is no reference is not an image berth can name.
       if (!name || !ref) continue;
       out.push({ name, ref, descriptor: d, repoDigest: (d.annotations?.[REPO_DIGEST] ?? d.digest) as Digest });
     }
