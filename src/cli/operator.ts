@@ -12,22 +12,16 @@ export function localOptions(cmd: Command): Command {
   return cmd.option('-c, --config <file>', 'the YAML config `berth serve` uses').option('--data <dir>', 'data directory (data), as for berth serve');
 }
 
-/** `--registry` as a base URL: loopback hosts speak plain HTTP, others HTTPS unless a scheme is given. */
-export function registryUrl(value: string): string {
-  if (/^https?:\/\//.test(value)) return value.replace(/\/+$/, '');
-  const host = value.replace(/\/+$/, '');
-  const loopback = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(host);
-  return `${loopback ? 'http' : 'https'}://${host}`;
-}
-
-/** GETs Berth's JSON API; an error body's message becomes the thrown error. */
-export async function getJson<T>(base: string, path: string): Promise<T> {
-  let r: Response;
-  try {
-    r = await fetch(`${base}${path}`, { headers: { Accept: 'application/json' } });
-  } catch (e) {
-    throw new Error(`cannot reach ${base}: ${((e as Error).cause as Error)?.message ?? (e as Error).message}; is berth serve running there? (--registry)`);
-  }
+/**
+ * GETs Berth's JSON API the way every client verb talks to a registry:
+ * https or loopback http, and the credentials `berth login` stored, answering
+ * Basic or Bearer challenges. An OCI error body's message becomes the error.
+ */
+export async function getJson<T>(registry: string, path: string, scopes: string[], insecure = false): Promise<T> {
+  const { Http } = await import('../client/http.js');
+  const { RegistryClient } = await import('../client/registry.js');
+  const client = new RegistryClient(registry, { http: new Http({ onNotice: (m) => process.stderr.write(`${m}\n`) }), insecure });
+  const r = await client.request(path, { scopes, headers: { Accept: 'application/json' } });
   const text = await r.text();
   if (!r.ok) {
     let message = text.slice(0, 300);
@@ -36,7 +30,7 @@ export async function getJson<T>(base: string, path: string): Promise<T> {
     } catch {
       // not an OCI error body: show it as it came
     }
-    throw new Error(`${base} answered ${r.status}: ${message}`);
+    throw new Error(`${registry} answered ${r.status}: ${message}`);
   }
   return JSON.parse(text) as T;
 }

@@ -1,25 +1,26 @@
 import type { Command } from 'commander';
 import type { UsageReport, WhatIfDelete } from '../registry/usage.js';
-import { bytes, columns, getJson, registryUrl } from './operator.js';
+import { bytes, columns, getJson } from './operator.js';
 
 export function registerUsage(program: Command): void {
   program
     .command('usage')
     .description("a registry's storage: stored vs logical bytes, shared and unique bytes per repository and image")
     .argument('[repo]', 'show one repository with its images')
-    .option('--registry <host:port|url>', 'the berth serve to ask', 'localhost:5000')
+    .option('--registry <host[:port]>', 'the berth serve to ask', 'localhost:5000')
+    .option('--insecure', 'allow plain HTTP for a non-loopback registry')
     .option('--what-if-delete <ref>', 'what deleting this tag or digest of REPO would free')
     .option('--json', 'machine-readable output')
-    .action(async (repo: string | undefined, flags: { registry: string; whatIfDelete?: string; json?: boolean }) => {
-      const base = registryUrl(flags.registry);
+    .action(async (repo: string | undefined, flags: { registry: string; insecure?: boolean; whatIfDelete?: string; json?: boolean }) => {
+      const scopes = repo ? [`repository:${repo}:pull`] : ['registry:catalog:*'];
       if (flags.whatIfDelete !== undefined) {
         if (!repo) throw new Error('--what-if-delete needs the repository too: berth usage REPO --what-if-delete TAG');
-        const w = await getJson<WhatIfDelete>(base, `/berth/v1/usage?repo=${encodeURIComponent(repo)}&whatIfDelete=${encodeURIComponent(flags.whatIfDelete)}`);
+        const w = await getJson<WhatIfDelete>(flags.registry, `/berth/v1/usage?repo=${encodeURIComponent(repo)}&whatIfDelete=${encodeURIComponent(flags.whatIfDelete)}`, scopes, flags.insecure);
         print(flags.json, w, () => `deleting ${w.repository}@${w.digest} (tags: ${w.tagsRemoved.join(', ') || 'none'}) would free ${bytes(w.freedBytes)}\n${w.note}`);
         return;
       }
       const query = repo ? `?repo=${encodeURIComponent(repo)}` : '';
-      const r = await getJson<UsageReport>(base, `/berth/v1/usage${query}`);
+      const r = await getJson<UsageReport>(flags.registry, `/berth/v1/usage${query}`, scopes, flags.insecure);
       print(flags.json, r, () => human(r));
     });
 }
