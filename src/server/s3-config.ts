@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { MIN_PART_SIZE, type S3StoreOptions } from '../store/s3.js';
+import { MIN_PART_SIZE } from '../store/s3-limits.js';
+import type { S3StoreOptions } from '../store/s3.js';
 
 /** `storage.s3`: blobs on S3 or an S3-compatible server. Credentials omitted means the standard AWS chain. */
 export const S3ConfigSchema = z

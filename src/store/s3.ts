@@ -1,4 +1,5 @@
 import { PassThrough, Readable } from 'node:stream';
+import { MIN_PART_SIZE } from './s3-limits.js';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -22,7 +23,6 @@ import { isDigest, type Digest } from '../oci/digest.js';
 import { BlobNotFoundError, type BlobStore, type ByteRange, type StoredBlob, type UploadId } from './blob-store.js';
 
 /** S3's floor for every multipart part but the last. */
-export const MIN_PART_SIZE = 5 << 20;
 /** S3's ceiling on parts per multipart upload: with the default part size a blob may reach 78 GiB. */
 const MAX_PARTS = 10_000;
 /** DeleteObjects takes at most this many keys per request. */
