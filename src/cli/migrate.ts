@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { migrateRegistry } from '../registry/migrate.js';
-import { openBackends, type Backends } from '../server/backends.js';
-import { ConfigError, loadConfig } from '../server/config.js';
+import type { Backends } from '../server/backends.js';
 
 interface MigrateFlags {
   from: string;
@@ -21,8 +19,11 @@ export function registerMigrate(program: Command): void {
     .action(async (flags: MigrateFlags) => {
       let from: Backends | undefined;
       let to: Backends | undefined;
+      // Loaded here, not at the top: every other verb would pay for the S3 SDK, pg and Kysely at start.
+      const { migrateRegistry } = await import('../registry/migrate.js');
+      const { openBackends } = await import('../server/backends.js');
       try {
-        const [fromConfig, toConfig] = [load(flags.from), load(flags.to)];
+        const [fromConfig, toConfig] = [await load(flags.from), await load(flags.to)];
         from = await openBackends(fromConfig);
         to = await openBackends(toConfig);
         if (from.describe.blobs === to.describe.blobs && from.describe.metadata === to.describe.metadata) {
@@ -56,7 +57,8 @@ export function registerMigrate(program: Command): void {
     });
 }
 
-function load(file: string) {
+async function load(file: string) {
+  const { ConfigError, loadConfig } = await import('../server/config.js');
   try {
     return loadConfig({ file, env: {} });
   } catch (e) {

@@ -4,7 +4,6 @@ import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'n
 import { resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { isValidUsername, parseHtpasswd } from '../server/auth/htpasswd.js';
-import { loadConfig } from '../server/config.js';
 
 interface FileFlags {
   file?: string;
@@ -30,7 +29,7 @@ export function registerUser(program: Command): void {
       if (!Number.isInteger(cost) || cost < 4 || cost > 31) fail('--cost must be an integer from 4 to 31');
       // `$2y$` is what Apache writes and what every htpasswd reader accepts; the hash itself is identical to `$2b$`.
       const hash = bcrypt.hashSync(password!, cost).replace(/^\$2[ab]\$/, '$2y$');
-      const existed = await edit(fileOf(flags), (lines) => {
+      const existed = await edit(await fileOf(flags), (lines) => {
         const i = lines.findIndex((l) => l.startsWith(`${name}:`));
         if (i >= 0) lines[i] = `${name}:${hash}`;
         else lines.push(`${name}:${hash}`);
@@ -42,28 +41,30 @@ export function registerUser(program: Command): void {
   fileOptions(user.command('del').alias('rm').argument('<name>', 'user name'))
     .description('remove a user (their refresh tokens stop working at once)')
     .action(async (name: string, flags: FileFlags) => {
-      const found = await edit(fileOf(flags), (lines) => {
+      const found = await edit(await fileOf(flags), (lines) => {
         const i = lines.findIndex((l) => l.startsWith(`${name}:`));
         if (i >= 0) lines.splice(i, 1);
         return i >= 0;
       });
-      if (!found) fail(`no user "${name}" in ${fileOf(flags)}`);
+      if (!found) fail(`no user "${name}" in ${await fileOf(flags)}`);
       process.stdout.write(`removed ${name}\n`);
     });
 
   fileOptions(user.command('list').alias('ls'))
     .description('list the users')
     .option('--json', 'a JSON array')
-    .action((flags: FileFlags & { json?: boolean }) => {
-      const path = fileOf(flags);
+    .action(async (flags: FileFlags & { json?: boolean }) => {
+      const path = await fileOf(flags);
       const names = existsSync(path) ? [...parseHtpasswd(readFileSync(path, 'utf8'), path).keys()] : [];
       process.stdout.write(flags.json ? `${JSON.stringify(names)}\n` : names.map((n) => `${n}\n`).join(''));
     });
 }
 
-function fileOf(flags: FileFlags): string {
+async function fileOf(flags: FileFlags): Promise<string> {
   if (flags.file) return resolve(flags.file);
   if (flags.config) {
+    // Loaded on demand: the config schema (zod, YAML) is not needed by the other verbs.
+    const { loadConfig } = await import('../server/config.js');
     const path = loadConfig({ file: flags.config }).auth?.htpasswd;
     if (!path) fail(`${flags.config} has no auth.htpasswd`);
     return resolve(path!);
