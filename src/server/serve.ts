@@ -70,8 +70,12 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   purge.unref();
   const stopGc = scheduleGc(ctx, leases, config.gc.interval, logger);
 
-  if (auth && !tls && !isLoopback(host)) {
-    logger.warn({ address }, 'SERVING PLAIN HTTP ON A NON-LOOPBACK ADDRESS WITH AUTH ON: passwords and tokens cross the network in clear text. Set tls: { cert, key } or put a TLS proxy in front');
+  if (!isLoopback(host)) {
+    if (auth && !tls) {
+      logger.warn({ address }, 'SERVING PLAIN HTTP ON A NON-LOOPBACK ADDRESS WITH AUTH ON: passwords and tokens cross the network in clear text. Set tls: { cert, key } or put a TLS proxy in front');
+    } else if (!auth) {
+      logger.warn({ address }, `NO AUTHENTICATION ON A NON-LOOPBACK ADDRESS: anyone who reaches ${address} may push and delete${tls ? '' : ', over plain HTTP'}. Configure auth (README: Secure your registry) or listen on localhost`);
+    }
   }
   logger.info({ address, tls: tls !== undefined, auth: auth !== undefined, data: describe.blobs, metadata: describe.metadata }, 'berth registry listening');
   // SIGHUP re-reads the certificate (renewed by certbot, say) without dropping connections.

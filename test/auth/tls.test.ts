@@ -132,4 +132,16 @@ describe('plain HTTP off loopback', { skip: missingTools('htpasswd') }, () => {
       await server.stop();
     }
   });
+
+  test('berth serve warns when it has no auth at all on a non-loopback address, and not on loopback', async () => {
+    const open = await startBerth({ args: ['--addr', '0.0.0.0:0'] });
+    const local = await startBerth();
+    try {
+      const warned = (s: typeof open) => s.logs.some((l) => l.level === 40 && /NO AUTHENTICATION ON A NON-LOOPBACK ADDRESS/.test(String(l.msg)));
+      assert.ok(warned(open), 'the open registry on 0.0.0.0 warned');
+      assert.ok(!warned(local), 'the loopback default stays quiet');
+    } finally {
+      await Promise.all([open.stop(), local.stop()]);
+    }
+  });
 });
