@@ -75,7 +75,9 @@ async function throughput(t: Target, count: number, parallel: number, one: (i: n
   let bytes = 0;
   const m = await withCpu(t.server, 1, async () => ({
     result: await inParallel(count, parallel, async (i) => {
-      bytes += await one(i);
+      // Not `bytes += await one(i)`: that reads `bytes` before the await, and parallel tasks would overwrite each other's sums.
+      const n = await one(i);
+      bytes += n;
     }),
   }));
   return { value: round(bytes / MiB / m.wall, 1), cpu: m.cpu, extra: { seconds: round(m.wall) } };

@@ -244,6 +244,27 @@ describe('listing', () => {
     assert.equal(await errorCode(r), 'NAME_UNKNOWN');
   });
 
+  test('tags list and tag reads follow every push and delete at once (served from memory, never stale)', async () => {
+    const { manifest } = await pushed('l/fresh', 'one');
+    const other = (await pushed('l/fresh', 'two')).manifest;
+    const tags = async (query = '') => ((await (await api.fetch(`/v2/l/fresh/tags/list${query}`)).json()) as { tags: string[] }).tags;
+    const digestOf = async (tag: string) => (await api.fetch(`/v2/l/fresh/manifests/${tag}`, { method: 'HEAD', headers: { accept: OCI_MANIFEST } })).headers.get('docker-content-digest');
+    assert.deepEqual(await tags(), ['one', 'two']);
+    assert.deepEqual(await tags('?n=1'), ['one']);
+    assert.equal(await digestOf('one'), manifest.digest);
+
+    assert.equal((await api.pushManifest('l/fresh', 'three', manifest)).status, 201);
+    assert.deepEqual(await tags(), ['one', 'three', 'two']);
+    assert.equal((await api.pushManifest('l/fresh', 'one', other)).status, 201);
+    assert.equal(await digestOf('one'), other.digest, 'a moved tag is served at its new digest');
+
+    assert.equal((await api.fetch('/v2/l/fresh/manifests/three', { method: 'DELETE' })).status, 202);
+    assert.deepEqual(await tags(), ['one', 'two']);
+    assert.equal((await api.fetch(`/v2/l/fresh/manifests/${other.digest}`, { method: 'DELETE' })).status, 202);
+    assert.deepEqual(await tags(), [], 'deleting by digest drops every tag that pointed at it');
+    assert.deepEqual(await tags('?n=1'), []);
+  });
+
   test('catalog lists repositories with manifests, paginated', async () => {
     for (const name of ['cat/zz', 'cat/aa', 'cat/mm']) await pushed(name, 'v1');
     const r = await api.fetch('/v2/_catalog?n=1000');

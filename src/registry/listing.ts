@@ -23,7 +23,14 @@ async function page(limit: number, fetch: (limit: number) => Promise<string[]>):
 
 export async function listTags(ctx: RegistryContext, repo: RepoName, n: number | undefined, last: string | undefined): Promise<Page> {
   const repoId = await ctx.requireRepo(repo);
-  return page(pageSize(ctx, n), (limit) => ctx.meta.tags(repoId, limit, last));
+  return page(pageSize(ctx, n), async (limit) => {
+    const cached = ctx.caches.tagPage(repoId, limit, last);
+    if (cached) return cached;
+    const epoch = ctx.caches.epoch();
+    const names = await ctx.meta.tags(repoId, limit, last);
+    ctx.caches.fillTagPage(repoId, limit, last, names, epoch);
+    return names;
+  });
 }
 
 /** Lists repositories, skipping those `visible` rejects (it keeps paging so a page is still full). */

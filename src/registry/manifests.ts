@@ -125,9 +125,10 @@ export async function resolveTag(ctx: RegistryContext, repoId: RepoId, tag: stri
   const key = RegistryCaches.key(repoId, tag);
   const cached = ctx.caches.tags.get(key);
   if (cached) return cached;
+  const epoch = ctx.caches.epoch();
   const digest = await ctx.meta.resolveTag(repoId, tag);
   if (!digest) throw unknownManifest({ tag });
-  ctx.caches.tags.set(key, digest);
+  ctx.caches.fill(ctx.caches.tags, key, digest, epoch);
   return digest;
 }
 
@@ -135,9 +136,10 @@ export async function loadManifest(ctx: RegistryContext, repoId: RepoId, digest:
   const key = RegistryCaches.key(repoId, digest);
   let row = ctx.caches.manifests.get(key);
   if (!row) {
+    const epoch = ctx.caches.epoch();
     row = await ctx.meta.manifest(repoId, digest);
     if (!row) return undefined;
-    ctx.caches.manifests.set(key, row);
+    ctx.caches.fill(ctx.caches.manifests, key, row, epoch);
   }
   let bytes = ctx.caches.manifestBytes.get(digest);
   if (!bytes) {
