@@ -57,18 +57,6 @@ export class BenchClient {
     await this.call('PUT', withDigest(loc, digest), [201]);
   }
 
-  /** Streams a blob and throws it away; resolves with the byte count. */
-  async pullBlob(repo: string, digest: string): Promise<number> {
-    const res = await this.pool.request({ method: 'GET', path: `/v2/${repo}/blobs/${digest}` });
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      throw new Error(`GET blob ${digest}: HTTP ${res.statusCode}`);
-    }
-    let n = 0;
-    for await (const chunk of res.body) n += (chunk as Buffer).length;
-    return n;
-  }
-
   async putManifest(repo: string, ref: string, manifest: Buffer, mediaType: string): Promise<void> {
     await this.call('PUT', `/v2/${repo}/manifests/${ref}`, [201], { body: manifest, headers: { 'content-type': mediaType } });
   }

@@ -108,7 +108,7 @@ function raisePriority(): boolean {
 
 async function main(): Promise<void> {
   const { opts, quick, only, profile } = options();
-  ensureTools({ 'docker-registry': 'docker-registry', wrk: 'wrk', skopeo: 'skopeo', umoci: 'umoci' });
+  ensureTools({ 'docker-registry': 'docker-registry', wrk: 'wrk', curl: 'curl', skopeo: 'skopeo', umoci: 'umoci' });
   const chosen = selected(only);
   const niced = raisePriority();
   const started = new Date();

@@ -108,7 +108,7 @@ export async function startBerth(profileDir?: string): Promise<BenchServer> {
   const port = await freePort();
   const data = benchDir('berth-bench-');
   const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const args = [...prof, join(REPO_ROOT, 'bin/berth.js'), 'serve', '--addr', `127.0.0.1:${port}`, '--data', data, '--log-level', 'warn'];
+  const args = [...prof, ...binNodeFlags(), join(REPO_ROOT, 'bin/berth.js'), 'serve', '--addr', `127.0.0.1:${port}`, '--data', data, '--log-level', 'warn'];
   return launch('Berth', process.execPath, args, port);
 }
 
@@ -132,4 +132,12 @@ export async function startDistribution(): Promise<BenchServer> {
     ].join('\n'),
   );
   return launch('Distribution', 'docker-registry', ['serve', config], port);
+}
+
+/** The node flags on bin/berth.js's shebang line: the bench runs Berth as the installed `berth` command does. */
+function binNodeFlags(): string[] {
+  const shebang = readFileSync(join(REPO_ROOT, 'bin/berth.js'), 'utf8').split('\n', 1)[0]!;
+  const m = /^#!\/usr\/bin\/env -S node(.*)$/.exec(shebang);
+  if (!m) throw new Error(`bin/berth.js: unexpected shebang ${shebang}`);
+  return m[1]!.split(' ').filter(Boolean);
 }

@@ -1,7 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { RegistryError } from '../oci/errors.js';
 import type { ByteRange } from '../store/blob-store.js';
+import { FileBody } from '../store/file-body.js';
 import type { ChunkRange } from '../registry/uploads.js';
 
 export type Req = FastifyRequest;
@@ -84,4 +86,25 @@ export function uploadHeaders(name: string, id: string, size: number): Record<st
     Range: `0-${Math.max(size - 1, 0)}`,
     'Content-Length': '0',
   };
+}
+
+/**
+ * Sends a blob body. A file body is copied straight into the socket with
+ * reused buffers (see FileBody); anything else (an S3 stream) is piped.
+ */
+export async function sendBody(reply: Reply, body: Readable): Promise<Reply> {
+  if (!(body instanceof FileBody)) return reply.send(body);
+  // onResponse hooks (access and audit logs) still run for a hijacked reply.
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
+  try {
+    await body.copyTo(res);
+    res.end();
+  } catch (e) {
+    // Headers are out: all a failure can do now is cut the response short, which the client sees as truncation.
+    reply.log.info({ err: e }, 'blob body cut short (usually the client hung up)');
+    res.destroy();
+  }
+  return reply;
 }

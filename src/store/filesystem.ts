@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isDigest, type Digest } from '../oci/digest.js';
+import { FileBody } from './file-body.js';
 import { BlobNotFoundError, type BlobStore, type ByteRange, type StoredBlob, type UploadId } from './blob-store.js';
 
 export interface FilesystemStoreOptions {
@@ -53,7 +54,7 @@ export class FilesystemStore implements BlobStore {
     const handle = await open(this.blobPath(digest), 'r').catch((e: unknown) => {
       throw isNotFound(e) ? new BlobNotFoundError(digest) : e;
     });
-    return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: 1 << 20 });
+    return new FileBody(handle, range?.start ?? 0, range ? range.end + 1 : undefined);
   }
 
   async redirectUrl(): Promise<string | null> {

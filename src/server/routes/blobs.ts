@@ -3,7 +3,7 @@ import { RegistryError } from '../../oci/errors.js';
 import type { RepoName } from '../../oci/name.js';
 import { deleteBlob, readBlob, statBlob } from '../../registry/blobs.js';
 import type { RegistryContext } from '../../registry/context.js';
-import { byteRange, type Reply, type Req } from '../http.js';
+import { byteRange, sendBody, type Reply, type Req } from '../http.js';
 
 export async function getBlob(ctx: RegistryContext, req: Req, reply: Reply, repo: RepoName, ref: string): Promise<Reply> {
   const digest = parseDigest(ref);
@@ -30,10 +30,10 @@ export async function getBlob(ctx: RegistryContext, req: Req, reply: Reply, repo
   if (range.kind === 'partial') {
     const { start, end } = range.range;
     reply.code(206).header('Content-Range', `bytes ${start}-${end}/${size}`).header('Content-Length', String(end - start + 1));
-    return head ? reply.send() : reply.send(await readBlob(ctx, digest, range.range));
+    return head ? reply.send() : sendBody(reply, await readBlob(ctx, digest, range.range));
   }
   reply.code(200).header('Content-Length', String(size));
-  return head ? reply.send() : reply.send(await readBlob(ctx, digest));
+  return head ? reply.send() : sendBody(reply, await readBlob(ctx, digest));
 }
 
 export async function removeBlob(ctx: RegistryContext, reply: Reply, repo: RepoName, ref: string): Promise<Reply> {
