@@ -4,13 +4,15 @@ export interface Row {
   scenario: Scenario;
   distribution: Measurement;
   berth: Measurement;
+  /** Berth on S3 + PostgreSQL, when that column runs. */
+  s3pg?: Measurement;
   /** For RSS: Berth's own ceiling instead of a ratio target. */
   absoluteLimit?: number;
 }
 
 /** Berth's advantage: > 1 means Berth did better, whichever direction the unit runs. */
-export function advantage(r: Row): number {
-  const { distribution: d, berth: b } = r;
+export function advantage(r: Row, b: Measurement = r.berth): number {
+  const d = r.distribution;
   return r.scenario.higherIsBetter ? b.value / d.value : d.value / b.value;
 }
 
@@ -29,14 +31,17 @@ function cell(m: Measurement): string {
 
 /** A Markdown table, readable on a terminal too. */
 export function formatTable(rows: Row[]): string {
-  const header = ['scenario', 'unit', 'Distribution', 'Berth', 'ratio', 'target'];
+  const withS3pg = rows.some((r) => r.s3pg);
+  const ratio = (r: Row, m: Measurement) => (r.absoluteLimit !== undefined ? '-' : `${advantage(r, m).toFixed(2)}x`);
+  const header = ['scenario', 'unit', 'Distribution', 'Berth', 'ratio', 'target', ...(withS3pg ? ['Berth S3+PG', 'ratio'] : [])];
   const body = rows.map((r) => [
     r.scenario.title,
     r.scenario.unit,
     cell(r.distribution),
     cell(r.berth),
-    r.absoluteLimit !== undefined ? '-' : `${advantage(r).toFixed(2)}x`,
+    ratio(r, r.berth),
     verdict(r),
+    ...(withS3pg ? (r.s3pg ? [cell(r.s3pg), ratio(r, r.s3pg)] : ['-', '-']) : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
@@ -44,14 +49,14 @@ export function formatTable(rows: Row[]): string {
     .filter((r) => r.distribution.cpu || r.berth.cpu)
     .map((r) => {
       const c = (m: Measurement) => (m.cpu ? `server ${m.cpu.server} / generator ${m.cpu.generator} / machine ${m.cpu.machine}` : '-');
-      return `  ${r.scenario.id}: Distribution ${c(r.distribution)}; Berth ${c(r.berth)}`;
+      return `  ${r.scenario.id}: Distribution ${c(r.distribution)}; Berth ${c(r.berth)}${r.s3pg ? `; Berth S3+PG ${c(r.s3pg)}` : ''}`;
     });
   return [
     line(header),
     line(widths.map((w) => '-'.repeat(w))),
     ...body.map(line),
     '',
-    'ratio: Berth/Distribution for rates, Distribution/Berth for times and sizes (> 1 = Berth better).',
+    'ratio: Berth/Distribution for rates, Distribution/Berth for times and sizes (> 1 = Berth better); targets apply to Berth on its defaults.',
     '* the load generator was CPU-saturated: the figure may be the generator\'s limit.',
     'CPU used, in cores (server / load generator / whole machine):',
     ...cpuNotes,

@@ -7,10 +7,11 @@ import { BenchClient } from './client.js';
 import { round } from './measure.js';
 import { formatTable, type Row } from './report.js';
 import { scenarios, prepareWorkload, type BenchOptions, type Measurement, type Target } from './scenarios.js';
-import { ensureTools, startBerth, startDistribution, type BenchServer } from './servers.js';
+import { ensureTools, startBerth, startBerthS3pg, startDistribution, type BenchServer } from './servers.js';
 
-const USAGE = `npm run bench -- [--quick] [--only id,id] [--profile DIR] [size options]
+const USAGE = `npm run bench -- [--quick] [--only id,id] [--profile DIR] [--no-s3pg] [size options]
   --quick               smoke run (about a minute): small blobs, short wrk runs
+  --no-s3pg             skip the third column, Berth on S3 (s3rver) + PostgreSQL
   --only IDS            run these scenarios (and what they need): ${scenarios().map((s) => s.id).join(', ')}
   --profile DIR         run Berth under node --cpu-prof, profiles written to DIR
   --blob-mib N          blob size for push/pull (64)      --blobs N   blobs per push scenario (8)
@@ -26,6 +27,7 @@ function options() {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
+      'no-s3pg': { type: 'boolean', default: false },
       only: { type: 'string' },
       profile: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -61,7 +63,7 @@ function options() {
   num('seconds', 'seconds');
   num('connections', 'connections');
   num('skopeo-layer-mib', 'skopeoLayerMiB');
-  return { opts, quick: values.quick, only: values.only?.split(',').filter(Boolean), profile: values.profile ? resolve(values.profile) : undefined };
+  return { opts, quick: values.quick, s3pg: !values['no-s3pg'], only: values.only?.split(',').filter(Boolean), profile: values.profile ? resolve(values.profile) : undefined };
 }
 
 /** The chosen scenarios plus the ones whose data they read, in the canonical order. */
@@ -107,8 +109,8 @@ function raisePriority(): boolean {
 }
 
 async function main(): Promise<void> {
-  const { opts, quick, only, profile } = options();
-  ensureTools({ 'docker-registry': 'docker-registry', wrk: 'wrk', curl: 'curl', skopeo: 'skopeo', umoci: 'umoci' });
+  const { opts, quick, s3pg, only, profile } = options();
+  ensureTools({ 'docker-registry': 'docker-registry', wrk: 'wrk', curl: 'curl', skopeo: 'skopeo', umoci: 'umoci', ...(s3pg ? { pg_ctlcluster: 'postgresql' } : {}) });
   const chosen = selected(only);
   const niced = raisePriority();
   const started = new Date();
@@ -117,25 +119,26 @@ async function main(): Promise<void> {
   const work = prepareWorkload(opts, chosen.some((s) => s.id.startsWith('skopeo')));
   if (profile) mkdirSync(profile, { recursive: true });
 
-  const servers: BenchServer[] = [await startDistribution(), await startBerth(profile)];
+  const servers: BenchServer[] = [await startDistribution(), await startBerth(profile), ...(s3pg ? [await startBerthS3pg()] : [])];
   const targets: Target[] = servers.map((server) => ({ server, client: new BenchClient(server.origin), work }));
   const rows: Row[] = [];
   try {
     for (const [k, s] of chosen.entries()) {
-      // Alternate who goes first, so neither server always runs on a cooler machine or a warmer page cache.
-      const order = k % 2 === 0 ? targets : [...targets].reverse();
+      // Rotate who goes first, so no server always runs on a cooler machine or a warmer page cache.
+      const order = [...targets.slice(k % targets.length), ...targets.slice(0, k % targets.length)];
       const results: Partial<Record<BenchServer['name'], Measurement>> = {};
       for (const t of order) {
         process.stderr.write(`${s.id}: ${t.server.name}...\n`);
         results[t.server.name] = await s.run(t);
       }
-      rows.push({ scenario: s, distribution: results.Distribution!, berth: results.Berth! });
+      rows.push({ scenario: s, distribution: results.Distribution!, berth: results.Berth!, s3pg: results['Berth S3+PG'] });
     }
     const rss = Object.fromEntries(servers.map((s) => [s.name, round(s.peakRssMiB(), 1)])) as Record<BenchServer['name'], number>;
     rows.push({
       scenario: { id: 'peak-rss', title: 'server peak RSS (VmHWM), whole run', unit: 'MiB', higherIsBetter: false, needs: [], run: async () => ({ value: 0 }) },
       distribution: { value: rss.Distribution },
       berth: { value: rss.Berth },
+      s3pg: s3pg ? { value: rss['Berth S3+PG'] } : undefined,
       absoluteLimit: 150,
     });
   } finally {
@@ -162,6 +165,7 @@ async function main(): Promise<void> {
       target: r.scenario.target,
       distribution: r.distribution,
       berth: r.berth,
+      berthS3pg: r.s3pg,
     })),
   };
   const dir = resolve(import.meta.dirname, '../../bench/results');

@@ -4,10 +4,15 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
+import { s3pgEnv } from '../test/helpers/backends.js';
+import { startPostgres } from '../test/helpers/postgres.js';
+import { startS3 } from '../test/helpers/s3.js';
+
+export type ServerName = 'Distribution' | 'Berth' | 'Berth S3+PG';
 
 /** One registry under test: a child process on a loopback port with its own data directory. */
 export interface BenchServer {
-  name: 'Distribution' | 'Berth';
+  name: ServerName;
   origin: string;
   host: string;
   pid: number;
@@ -76,8 +81,8 @@ async function waitReady(origin: string, child: ChildProcess, stderr: () => stri
   throw new Error(`server at ${origin} did not start:\n${stderr()}`);
 }
 
-async function launch(name: BenchServer['name'], cmd: string, args: string[], port: number): Promise<BenchServer> {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: REPO_ROOT });
+async function launch(name: ServerName, cmd: string, args: string[], port: number, env?: Record<string, string>): Promise<BenchServer> {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: REPO_ROOT, env: { ...process.env, ...env } });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
   const origin = `http://127.0.0.1:${port}`;
@@ -106,10 +111,31 @@ async function launch(name: BenchServer['name'], cmd: string, args: string[], po
  */
 export async function startBerth(profileDir?: string): Promise<BenchServer> {
   const port = await freePort();
+  return launch('Berth', process.execPath, berthArgs(port, profileDir), port);
+}
+
+/**
+ * Berth on S3 + PostgreSQL: the same s3rver (npm) and throwaway PostgreSQL
+ * cluster the tests use, so the figures measure those local stand-ins as
+ * much as Berth (s3rver keeps objects as files, in Node).
+ */
+export async function startBerthS3pg(): Promise<BenchServer> {
+  const [s3, pg] = await Promise.all([startS3(), startPostgres()]);
+  const port = await freePort();
+  const server = await launch('Berth S3+PG', process.execPath, berthArgs(port), port, s3pgEnv(s3, await pg.createDatabase('bench')));
+  return {
+    ...server,
+    async stop() {
+      await server.stop();
+      await Promise.all([s3.stop(), pg.stop()]);
+    },
+  };
+}
+
+function berthArgs(port: number, profileDir?: string): string[] {
   const data = benchDir('berth-bench-');
   const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const args = [...prof, ...binNodeFlags(), join(REPO_ROOT, 'bin/berth.js'), 'serve', '--addr', `127.0.0.1:${port}`, '--data', data, '--log-level', 'warn'];
-  return launch('Berth', process.execPath, args, port);
+  return [...prof, ...binNodeFlags(), join(REPO_ROOT, 'bin/berth.js'), 'serve', '--addr', `127.0.0.1:${port}`, '--data', data, '--log-level', 'warn'];
 }
 
 /** Distribution 2.8 configured like the `registry:2` image (in-memory blob descriptor cache), logs off, delete on. */
