@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, SignJWT } from 'jose';
@@ -71,6 +73,30 @@ describe('tokens from an external issuer', { skip: missingTools('openssl') }, ()
     assert.deepEqual(await pushImage(server.url, 'team/app', 'v2', bearer(byChain)), [201, 201, 201]);
     const tags = await fetch(`${server.url}/v2/team/app/tags/list`, { headers: bearer(byChain) });
     assert.deepEqual(((await tags.json()) as { tags: string[] }).tags, ['v1', 'v2']);
+  });
+
+  test('JWKS from a URL: keys fetched over http from loopback; a plain-http URL elsewhere is refused at start', async () => {
+    const jwks = readFileSync(join(dir, 'jwks.json'));
+    let fetched = 0;
+    const keys = createServer((_req, res) => {
+      fetched++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(jwks);
+    });
+    await new Promise<void>((r) => keys.listen(0, '127.0.0.1', r));
+    const config = (jwksUrl: string) =>
+      `auth:\n  external:\n    realm: https://auth.example.test/token\n    service: registry.example.test\n    issuer: corp-auth\n    jwks: ${jwksUrl}\n    algorithms: [ES256]\n`;
+    const remote = await startBerth({ config: config(`http://127.0.0.1:${(keys.address() as AddressInfo).port}/jwks.json`) });
+    try {
+      const token = await sign(pushApp, { kid: 'corp-1' }, jwksKey);
+      assert.deepEqual(await pushImage(remote.url, 'team/app', 'v1', bearer(token)), [201, 201, 201]);
+      assert.ok(fetched >= 1, 'the key set came from the URL');
+      const rogue = await sign(pushApp, { kid: 'corp-1' }, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+      assert.deepEqual(await pushImage(remote.url, 'team/app', 'v2', bearer(rogue)), [401, 401, 401]);
+    } finally {
+      await remote.stop();
+      keys.close();
+    }
+    await assert.rejects(startBerth({ config: config('http://keys.example.test/jwks.json') }), /jwks: fetch keys over https/);
   });
 
   test('attack: keys the token brings itself are not trusted', async () => {

@@ -7,7 +7,7 @@ import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
 import { berth, type CliResult } from '../helpers/cli.js';
 import { writeLayoutImage } from '../helpers/layout-image.js';
 
-const BIG = 256 * 1024 * 1024;
+const BIG = 1024 * 1024 * 1024;
 const MiB = 1024 * 1024;
 let server: BerthServer;
 let dirs: string[] = [];
@@ -18,7 +18,7 @@ const dir = (p: string) => {
   return d;
 };
 
-/** An OCI layout with one 256 MiB layer, written in 1 MiB pieces (the test must not hold it either). */
+/** An OCI layout with one 1 GiB layer, written in 1 MiB pieces (the test must not hold it either). */
 function bigLayout(): string {
   const d = dir('berth-big-src-');
   mkdirSync(join(d, 'blobs', 'sha256'), { recursive: true });
@@ -59,7 +59,7 @@ after(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-test('a 256 MiB blob streams through push and pull with flat client memory', async (t) => {
+test('a 1 GiB blob streams through push and pull with flat client memory', async (t) => {
   const env = { BERTH_HOME: dir('berth-big-home-'), DOCKER_CONFIG: dir('berth-big-dc-') };
   const small = dir('berth-small-src-');
   await writeLayoutImage(small, 'small', [{ f: 'x' }]);
@@ -73,10 +73,10 @@ test('a 256 MiB blob streams through push and pull with flat client memory', asy
   rmSync(src, { recursive: true, force: true });
   const pull = await berth(['pull', `${server.host}/mem/big:v1`], env, { measure: true });
   ok(pull);
-  assert.match(pull.stdout, /Downloading 268MB\/268MB/);
+  assert.match(pull.stdout, /Downloading 1\.07GB\/1\.07GB/);
 
   const mib = (n: number | undefined) => `${((n ?? 0) / MiB).toFixed(0)} MiB`;
-  t.diagnostic(`VmHWM: small pull ${mib(baseline.peakRss)}, 256 MiB push ${mib(push.peakRss)}, 256 MiB pull ${mib(pull.peakRss)}`);
+  t.diagnostic(`VmHWM: small pull ${mib(baseline.peakRss)}, 1 GiB push ${mib(push.peakRss)}, 1 GiB pull ${mib(pull.peakRss)}`);
   assert.ok(baseline.peakRss! > 0 && pull.peakRss! > 0, 'memory was measured');
   // Flat: the big transfers cost at most a few chunks over the baseline, nowhere near the blob's size.
   assert.ok(pull.peakRss! - baseline.peakRss! < 64 * MiB, `pull grew by ${mib(pull.peakRss! - baseline.peakRss!)}`);

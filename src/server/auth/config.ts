@@ -26,8 +26,11 @@ const ExternalConfigSchema = z
     realm: z.string().url(),
     service: z.string().min(1),
     issuer: z.string().min(1),
-    /** A JWKS file, or an https URL serving one. */
-    jwks: z.string().optional(),
+    /** A JWKS file, or an https URL serving one (plain http only on loopback: keys must not be open to a man in the middle). */
+    jwks: z
+      .string()
+      .refine((v) => !/^http:\/\//i.test(v) || isLoopbackUrl(v), 'jwks: fetch keys over https (plain http is allowed only from a loopback address)')
+      .optional(),
     /** PEM certificates: their keys verify tokens by `kid`, and `x5c` chains must end at one of them. */
     certs: z.string().optional(),
     algorithms: z.array(z.enum(['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA'])).default(['RS256', 'ES256']),
@@ -84,4 +87,13 @@ export function checkAccess(auth: AuthConfig | undefined, access: AccessRule[], 
       ctx.addIssue({ code: 'custom', path: ['access', i], message: 'a rule needs users, groups or anonymous: true' });
     }
   });
+}
+
+function isLoopbackUrl(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  } catch {
+    return false;
+  }
 }
