@@ -108,7 +108,9 @@ export class RegistryClient {
     }
     res = await send();
     if (res.status === 401) {
+      const again = parseChallenge(res.headers.get('www-authenticate'));
       await res.body?.cancel();
+      if (again?.params.error === 'insufficient_scope') throw this.denied(again.params.scope);
       throw this.unauthorized();
     }
     return res;
@@ -116,6 +118,12 @@ export class RegistryClient {
 
   private unauthorized(): AuthError {
     return new AuthError(`${this.registry}: authentication required or credentials rejected; run \`berth login ${this.registry}\``);
+  }
+
+  /** Signed in, but the account may not do this: logging in again would not help. */
+  private denied(scope: string | undefined): AuthError {
+    const what = scope ? ` (${scope})` : '';
+    return new AuthError(`${this.registry}: access denied${what}: the account you are logged in as lacks this permission; ask the registry's admin, or \`berth login ${this.registry}\` as another user`);
   }
 
   private async authHeader(scopes: string[]): Promise<Record<string, string>> {

@@ -17,10 +17,11 @@ before(async () => {
   const dir = tempDir('berth-bearer-');
   server = await startBerth({
     config: `auth:
-  htpasswd: ${htpasswdFile(dir, { ci: PASSWORD })}
+  htpasswd: ${htpasswdFile(dir, { ci: PASSWORD, reader: PASSWORD })}
   token: { issuer: berth, expiry: 5m }
 access:
   - { repos: "**", users: [ci], actions: [pull, push, delete] }
+  - { repos: "**", users: [reader], actions: [pull] }
 `,
   });
   src = tempDir('berth-src-');
@@ -63,5 +64,23 @@ describe('Bearer token flow against berth serve (Docker token spec)', () => {
     const pull = await berth(['pull', `${server.host}/a/app:v1`], env);
     assert.equal(pull.code, 4, pull.stderr);
     assert.match(pull.stderr, /berth login/);
+  });
+
+  test('signed in but not allowed: the error says access denied, not "log in"', async () => {
+    const env = { BERTH_HOME: tempDir('berth-home-'), DOCKER_CONFIG: tempDir() };
+    ok(await berth(['login', server.host, '-u', 'reader', '--password-stdin'], env, { input: PASSWORD }));
+    ok(await berth(['copy', `oci:${src}:app`, `local:${server.host}/r/app:v1`], env));
+    const push = await berth(['push', `${server.host}/r/app:v1`], env);
+    assert.equal(push.code, 4, push.stderr);
+    assert.match(push.stderr, /access denied \(repository:r\/app:[a-z,]*push[a-z,]*\)/);
+    assert.doesNotMatch(push.stderr, /credentials rejected/);
+    // Nothing landed: ci, who may pull everything, finds no such repository.
+    const challenge = (await fetch(`${server.url}/v2/r/app/tags/list`)).headers.get('www-authenticate')!;
+    const [, realm, service] = /realm="([^"]+)",service="([^"]+)"/.exec(challenge)!;
+    const basic = `Basic ${Buffer.from(`ci:${PASSWORD}`).toString('base64')}`;
+    const tokenRes = await fetch(`${realm}?service=${encodeURIComponent(service!)}&scope=repository:r/app:pull`, { headers: { authorization: basic } });
+    const { token } = (await tokenRes.json()) as { token: string };
+    const tags = await fetch(`${server.url}/v2/r/app/tags/list`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(tags.status, 404);
   });
 });
