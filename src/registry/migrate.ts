@@ -70,6 +70,7 @@ async function copyBlob(from: BlobStore, to: BlobStore, digest: Digest): Promise
     const [size] = await Promise.all([to.writeUpload(id, 0, hashing), pipeline(source, hashing)]);
     const actual = hash.digest('hex');
     if (actual !== hexOf(digest)) throw new Error(`source bytes hash to ${algorithmOf(digest)}:${actual}, not ${digest}: the source copy is corrupt`);
+    await to.sealUpload(id, size);
     await to.commitUpload(id, size, digest);
   } catch (e) {
     await to.abortUpload(id).catch(() => {});

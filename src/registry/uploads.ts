@@ -94,6 +94,7 @@ export async function completeUpload(
       await cancelUpload(ctx, id);
       throw e;
     });
+    await ctx.store.sealUpload(id, size);
     // The rename happens inside the transaction that claims the blob's row: see src/meta/gc-queries.ts.
     await ctx.meta.commitBlob(row.repositoryId, digest, size, ctx.now(), id, () => ctx.store.commitUpload(id, size, digest));
     return { digest, size };

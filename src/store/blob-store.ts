@@ -51,7 +51,14 @@ export interface BlobStore {
   writeUpload(id: UploadId, offset: number, body: Readable): Promise<number>;
   /** The first `size` bytes of an upload, to rebuild hash state on another replica. */
   readUpload(id: UploadId, size: number): Promise<Readable>;
-  /** Makes the first `size` bytes of the upload visible as `digest`, atomically. */
+  /**
+   * Makes the first `size` bytes of the upload durable where they are. Called
+   * before the metadata transaction that commits the blob, so the slow part
+   * (fsync of a file that may be gigabytes) never runs while that transaction
+   * holds the database (with SQLite: every other query waits for it).
+   */
+  sealUpload(id: UploadId, size: number): Promise<void>;
+  /** Makes the first `size` bytes of a sealed upload visible as `digest`, atomically. */
   commitUpload(id: UploadId, size: number, digest: Digest): Promise<void>;
   abortUpload(id: UploadId): Promise<void>;
 }

@@ -107,16 +107,19 @@ export class FilesystemStore implements BlobStore {
     return handle.createReadStream({ start: 0, end: size - 1, highWaterMark: 1 << 20 });
   }
 
-  async commitUpload(id: UploadId, size: number, digest: Digest): Promise<void> {
-    const src = this.uploadPath(id);
-    const handle = await open(src, 'r+');
+  async sealUpload(id: UploadId, size: number): Promise<void> {
+    const handle = await open(this.uploadPath(id), 'r+');
     try {
+      // Bytes past `size` are leftovers of a write that failed part way.
       await handle.truncate(size);
       if (this.opts.fsync) await handle.sync();
     } finally {
       await handle.close();
     }
-    await this.moveIntoPlace(src, this.blobPath(digest));
+  }
+
+  async commitUpload(id: UploadId, _size: number, digest: Digest): Promise<void> {
+    await this.moveIntoPlace(this.uploadPath(id), this.blobPath(digest));
   }
 
   async abortUpload(id: UploadId): Promise<void> {

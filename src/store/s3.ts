@@ -170,6 +170,9 @@ export class S3Store implements BlobStore {
     return out;
   }
 
+  /** Parts are durable once S3 acknowledged them; assembling waits for the commit, which claims the digest first. */
+  async sealUpload(): Promise<void> {}
+
   async commitUpload(id: UploadId, size: number, digest: Digest): Promise<void> {
     const key = this.blobKey(digest);
     // Content-addressed: a blob already there (a concurrent push of the same bytes) is this blob.
