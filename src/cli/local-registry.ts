@@ -19,7 +19,7 @@ export async function openLocalRegistry(name: string, flags: LocalFlags): Promis
     throw e;
   }
   const { store, metaDb } = await openBackends(config);
-  const ctx = new RegistryContext(store, new Metadata(metaDb.db), {
+  const ctx = new RegistryContext(store, new Metadata(metaDb.db, metaDb.reader), {
     maxManifestBytes: config.limits.maxManifestSize,
     maxListEntries: config.limits.maxListEntries,
     uploadExpiryMs: config.uploads.expiry,

@@ -125,3 +125,14 @@ function listen(meta: PostgresMetaDb, opts: ChangeFeedOptions): () => Promise<vo
     }
   };
 }
+
+/** Whether another connection (another process) committed since the last call: one cheap pragma, for a check on every cache lookup. */
+export function sqliteChanges(meta: SqliteMetaDb): () => boolean {
+  let seen = meta.sqlite.pragma('data_version', { simple: true });
+  return () => {
+    const now = meta.sqlite.pragma('data_version', { simple: true });
+    if (now === seen) return false;
+    seen = now;
+    return true;
+  };
+}

@@ -9,6 +9,14 @@ import { Lru } from '../util/lru.js';
 
 export interface MetaDb {
   db: Kysely<Database>;
+  /**
+   * For the hot reads outside transactions (HEAD blob, tag and manifest
+   * lookups, listings). With SQLite it is a second connection: Kysely runs
+   * one connection's queries one at a time, and WAL lets a reader see the
+   * last commit while a write transaction is open, so reads no longer queue
+   * behind commits. With PostgreSQL the pool already does this: it is `db`.
+   */
+  reader: Kysely<Database>;
   dialect: Dialect;
   close(): Promise<void>;
 }
@@ -20,15 +28,24 @@ export interface SqliteMetaDb extends MetaDb {
 
 export function openSqlite(path: string): SqliteMetaDb {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const sqlite = new SQLite(path);
+  const sqlite = connect(path);
   // WAL lets readers run beside the writer and a `berth gc` process beside `berth serve`;
   // synchronous=NORMAL in WAL mode loses nothing on a process crash.
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
+  if (path === ':memory:') return { db, reader: db, dialect: 'sqlite', sqlite, close: () => db.destroy() };
+  const readConnection = connect(path);
+  readConnection.pragma('query_only = ON');
+  const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(readConnection) }) });
+  return { db, reader, dialect: 'sqlite', sqlite, close: async () => void (await Promise.all([reader.destroy(), db.destroy()])) };
+}
+
+function connect(path: string): SQLite.Database {
+  const sqlite = new SQLite(path);
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
-  return { db, dialect: 'sqlite', sqlite, close: () => db.destroy() };
+  return sqlite;
 }
 
 /**

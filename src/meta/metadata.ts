@@ -66,12 +66,16 @@ type Db = Kysely<Database> | Transaction<Database>;
 
 /** Every query Berth makes, in one dialect-neutral place (SQLite and PostgreSQL). */
 export class Metadata {
-  constructor(readonly db: Kysely<Database>) {}
+  /** `reader` serves the hot reads outside transactions (see MetaDb.reader); everything else goes to `db`. */
+  constructor(
+    readonly db: Kysely<Database>,
+    private readonly reader: Kysely<Database> = db,
+  ) {}
 
   // Repositories
 
   async repositoryId(name: RepoName): Promise<RepoId | undefined> {
-    const row = await this.db.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();
+    const row = await this.reader.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();
     return row ? (Number(row.id) as RepoId) : undefined;
   }
 
@@ -86,7 +90,7 @@ export class Metadata {
 
   /** Repositories holding at least one manifest, in lexical order after `last`. */
   async repositories(limit: number, last?: string): Promise<string[]> {
-    let q = this.db
+    let q = this.reader
       .selectFrom('repositories')
       .select('name')
       .where((eb) => eb.exists(eb.selectFrom('manifests').select('digest').whereRef('manifests.repository_id', '=', 'repositories.id')))
@@ -103,7 +107,7 @@ export class Metadata {
   }
 
   async upload(id: UploadId): Promise<UploadRow | undefined> {
-    const r = await this.db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
+    const r = await this.reader.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
     if (!r) return undefined;
     return {
       id: r.id as UploadId,
@@ -191,7 +195,7 @@ export class Metadata {
   }
 
   async blobLink(repositoryId: RepoId, digest: Digest): Promise<BlobLink | undefined> {
-    const r = await this.db
+    const r = await this.reader
       .selectFrom('repository_blobs')
       .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
       .select(['blobs.size', 'repository_blobs.last_access_at'])
@@ -282,7 +286,7 @@ export class Metadata {
   }
 
   async manifest(repositoryId: RepoId, digest: Digest): Promise<ManifestRow | undefined> {
-    const r = await this.db
+    const r = await this.reader
       .selectFrom('manifests')
       .selectAll()
       .where('repository_id', '=', repositoryId)
@@ -292,7 +296,7 @@ export class Metadata {
   }
 
   async resolveTag(repositoryId: RepoId, tag: string): Promise<Digest | undefined> {
-    const r = await this.db
+    const r = await this.reader
       .selectFrom('tags')
       .select('digest')
       .where('repository_id', '=', repositoryId)
@@ -302,7 +306,7 @@ export class Metadata {
   }
 
   async tags(repositoryId: RepoId, limit: number, last?: string): Promise<string[]> {
-    let q = this.db.selectFrom('tags').select('name').where('repository_id', '=', repositoryId).orderBy('name').limit(limit);
+    let q = this.reader.selectFrom('tags').select('name').where('repository_id', '=', repositoryId).orderBy('name').limit(limit);
     if (last !== undefined) q = q.where('name', '>', last);
     return (await q.execute()).map((r) => r.name);
   }

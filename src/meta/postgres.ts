@@ -27,7 +27,7 @@ export function openPostgres(url: string, opts: { poolSize?: number } = {}): Pos
   // An idle client losing its server (a restart, a failover) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', pool, origin, close: () => db.destroy() };
+  return { db, reader: db, dialect: 'postgres', pool, origin, close: () => db.destroy() };
 }
 
 /** The URL with its password masked, for logs and messages. */

@@ -26,9 +26,25 @@ export class RegistryCaches {
   /** Tag list pages per repository, keyed by `n` and `last`. */
   private readonly tagPages = new Lru<RepoId, Map<string, string[]>>(1_000);
   private generation = 0;
+  private changedElsewhere: () => boolean = () => false;
 
   static key(repo: RepoId, name: string): string {
     return `${repo}\u0000${name}`;
+  }
+
+  /**
+   * `changed` says, cheaply and synchronously, whether another process wrote
+   * to the metadata since it was last asked (SQLite's `data_version`: a
+   * `berth gc` cron beside `berth serve`). Every lookup asks first, so a tag
+   * moved or deleted by that process is never served from memory.
+   */
+  checkWith(changed: () => boolean): void {
+    this.changedElsewhere = changed;
+  }
+
+  /** Call before a lookup: drops whatever another process may have changed. */
+  revalidate(): void {
+    if (this.changedElsewhere()) this.clearMutable();
   }
 
   /** Take before reading the database for a fill. */

@@ -31,6 +31,7 @@ export class RegistryContext {
   ) {}
 
   async repoId(name: RepoName): Promise<RepoId | undefined> {
+    this.caches.revalidate();
     const cached = this.caches.repoIds.get(name);
     if (cached !== undefined) return cached;
     const id = await this.meta.repositoryId(name);

@@ -24,6 +24,7 @@ async function page(limit: number, fetch: (limit: number) => Promise<string[]>):
 export async function listTags(ctx: RegistryContext, repo: RepoName, n: number | undefined, last: string | undefined): Promise<Page> {
   const repoId = await ctx.requireRepo(repo);
   return page(pageSize(ctx, n), async (limit) => {
+    ctx.caches.revalidate();
     const cached = ctx.caches.tagPage(repoId, limit, last);
     if (cached) return cached;
     const epoch = ctx.caches.epoch();

@@ -123,6 +123,7 @@ export async function deleteManifest(ctx: RegistryContext, repo: RepoName, ref: 
 
 export async function resolveTag(ctx: RegistryContext, repoId: RepoId, tag: string): Promise<Digest> {
   const key = RegistryCaches.key(repoId, tag);
+  ctx.caches.revalidate();
   const cached = ctx.caches.tags.get(key);
   if (cached) return cached;
   const epoch = ctx.caches.epoch();
@@ -134,6 +135,7 @@ export async function resolveTag(ctx: RegistryContext, repoId: RepoId, tag: stri
 
 export async function loadManifest(ctx: RegistryContext, repoId: RepoId, digest: Digest): Promise<StoredManifest | undefined> {
   const key = RegistryCaches.key(repoId, digest);
+  ctx.caches.revalidate();
   let row = ctx.caches.manifests.get(key);
   if (!row) {
     const epoch = ctx.caches.epoch();

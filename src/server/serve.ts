@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import { watchChanges } from '../meta/change-feed.js';
+import { sqliteChanges, watchChanges } from '../meta/change-feed.js';
 import { openLeases } from '../meta/lease.js';
 import { Metadata } from '../meta/metadata.js';
 import { RegistryContext } from '../registry/context.js';
@@ -40,7 +40,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const tls = config.tls && readTls(config.tls);
   const auth = await openAuth(config, logger, { tls: tls !== undefined });
   const { store, metaDb, describe } = await openBackends(config);
-  const ctx = new RegistryContext(store, new Metadata(metaDb.db), {
+  const ctx = new RegistryContext(store, new Metadata(metaDb.db, metaDb.reader), {
     maxManifestBytes: config.limits.maxManifestSize,
     maxListEntries: config.limits.maxListEntries,
     uploadExpiryMs: config.uploads.expiry,
@@ -56,6 +56,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const address = typeof bound === 'object' && bound ? `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}` : config.http.addr;
   ready = true;
 
+  if (metaDb.dialect === 'sqlite') ctx.caches.checkWith(sqliteChanges(metaDb));
   const stopWatching = watchChanges(metaDb, {
     onChange: () => ctx.caches.clearMutable(),
     intervalMs: CHANGE_FEED_INTERVAL_MS,

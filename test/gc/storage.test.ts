@@ -265,10 +265,13 @@ describe('retention', () => {
     assert.doesNotMatch(dry.stdout, /ret\/app:(t3|t4|keep-me) /);
     assert.deepEqual(await list(), [...tags].sort(), 'a dry run changes nothing');
 
+    assert.equal((await api.fetch('/v2/ret/app/manifests/t1', { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).status, 200, 'served (and now cached) before the real run');
     const real = await gcNow();
     assert.equal(real.code, 0, real.stderr);
     assert.match(real.stdout, /deleted tag ret\/app:t1 /);
+    // `berth gc` is another process: the server learns of its writes before its next lookup, not a poll later.
     assert.deepEqual(await list(), ['keep-me', 't3', 't4']);
+    assert.equal((await api.fetch('/v2/ret/app/manifests/t1', { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).status, 404);
     assert.equal((await api.fetch(`/v2/ret/app/manifests/${images[0]!.manifest.digest}`)).status, 404, 'the image went with its last tag');
     await pullAndVerify(api, images[3]!);
     const h = await getJson<{ moves: { actor: string | null }[] }>('/berth/v1/repositories/ret/app/tags/t1/history');
