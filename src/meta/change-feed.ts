@@ -128,9 +128,11 @@ function listen(meta: PostgresMetaDb, opts: ChangeFeedOptions): () => Promise<vo
 
 /** Whether another connection (another process) committed since the last call: one cheap pragma, for a check on every cache lookup. */
 export function sqliteChanges(meta: SqliteMetaDb): () => boolean {
-  let seen = meta.sqlite.pragma('data_version', { simple: true });
+  // Prepared once: `sqlite.pragma()` parses its SQL on every call, and this runs on every lookup.
+  const dataVersion = meta.sqlite.prepare('PRAGMA data_version').pluck();
+  let seen = dataVersion.get();
   return () => {
-    const now = meta.sqlite.pragma('data_version', { simple: true });
+    const now = dataVersion.get();
     if (now === seen) return false;
     seen = now;
     return true;
