@@ -89,10 +89,7 @@ export function runWrk(origin: string, script: string, opts: { threads: number; 
         const m = new RegExp(`^\\s*${pct}%\\s+([\\d.]+)(us|ms|s|m)`, 'm').exec(stdout);
         return m ? toMs(m[1]!, m[2]!) : NaN;
       };
-      // `times` prints two lines: the shell's own, then its children's (wrk): "0m1.23s 0m0.45s".
-      const timeLines = [...stdout.matchAll(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/gm)];
-      const child = timeLines[1];
-      const cpuSeconds = child ? Number(child[1]) * 60 + Number(child[2]) + Number(child[3]) * 60 + Number(child[4]) : NaN;
+      const cpuSeconds = childCpuSeconds(stdout);
       const non2xx = num(/Non-2xx or 3xx responses: (\d+)/) || 0;
       const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
       const socketErrors = sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
@@ -106,6 +103,16 @@ export function runWrk(origin: string, script: string, opts: { threads: number; 
       });
     });
   });
+}
+
+/**
+ * The CPU seconds (user + system) of the children of a `sh -c '...; times'`:
+ * `times` prints two lines, the shell's own and then its children's, "0m1.23s 0m0.45s".
+ * NaN when the line is missing.
+ */
+export function childCpuSeconds(stdout: string): number {
+  const child = [...stdout.matchAll(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/gm)][1];
+  return child ? Number(child[1]) * 60 + Number(child[2]) + Number(child[3]) * 60 + Number(child[4]) : NaN;
 }
 
 export const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;

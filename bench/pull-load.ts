@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { childCpuSeconds } from './measure.js';
 
 export interface PullResult {
   bytes: number;
@@ -28,8 +29,7 @@ function curlGroup(origin: string, paths: string[]): Promise<PullResult> {
       if (err) return rej(new Error(`curl pull failed: ${stderr || err.message}`));
       const sizes = [...stdout.matchAll(/^bytes=(\d+)$/gm)].map((m) => Number(m[1]));
       if (sizes.length !== paths.length) return rej(new Error(`curl pulled ${sizes.length} of ${paths.length} blobs`));
-      const child = [...stdout.matchAll(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/gm)][1];
-      const cpuSeconds = child ? Number(child[1]) * 60 + Number(child[2]) + Number(child[3]) * 60 + Number(child[4]) : NaN;
+      const cpuSeconds = childCpuSeconds(stdout);
       res({ bytes: sizes.reduce((a, b) => a + b, 0), cpuSeconds });
     }),
   );

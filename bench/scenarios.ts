@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { BenchClient, inParallel } from './client.js';
 import { headLoad } from './head-load.js';
 import { curlPull } from './pull-load.js';
-import { round, runWrk, withCpu, wrkScript, type CpuShare } from './measure.js';
+import { childCpuSeconds, round, runWrk, withCpu, wrkScript, type CpuShare } from './measure.js';
 import type { BenchServer } from './servers.js';
 import { benchDir } from './servers.js';
 import { bigBlobs, catalogImage, OCI_MANIFEST, smallImages, umociImage, type SmallImage } from './workload.js';
@@ -120,8 +120,7 @@ function timedCommand(cmd: string, args: string[]): Promise<{ seconds: number; c
   return new Promise((res, rej) =>
     execFile(file as string, argv as string[], { encoding: 'utf8', timeout: 300_000 }, (err, stdout, stderr) => {
       if (err) return rej(new Error(`${cmd} ${args.join(' ')} failed: ${stderr}`));
-      const child = [...stdout.matchAll(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/gm)][1];
-      const cpuSeconds = child ? Number(child[1]) * 60 + Number(child[2]) + Number(child[3]) * 60 + Number(child[4]) : NaN;
+      const cpuSeconds = childCpuSeconds(stdout);
       res({ seconds: (performance.now() - t0) / 1000, cpuSeconds });
     }),
   );
