@@ -3,6 +3,7 @@ import type { Metadata, RepoId } from '../meta/metadata.js';
 import type { RepoName } from '../oci/name.js';
 import { RegistryError } from '../oci/errors.js';
 import { RegistryCaches } from './caches.js';
+import { Gates } from './gates.js';
 import { HashStates } from './hash-states.js';
 import { StoragePolicy } from './policy.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
@@ -22,6 +23,8 @@ export class RegistryContext {
   readonly uploadLocks = new KeyedMutex<string>();
   /** Immutable tags, quotas, retention and GC settings; replaced once at startup from the config. */
   policy = new StoragePolicy();
+  /** Signature and scan policies consulted on every manifest read and tag move (empty: nothing enforced). */
+  readonly gates = new Gates();
 
   constructor(
     readonly store: BlobStore,

@@ -73,6 +73,7 @@ export async function putManifest(
   }
   const tags = 'tag' in ref ? [ref.tag] : extraTags.map((t) => parseTag(t));
   const facts = parseManifest(bytes, contentType);
+  await ctx.gates.checkTags(repo, tags, digest, facts.mediaType);
   const repoId = await ctx.ensureRepo(repo);
   await checkQuota(ctx, repo, digest, bytes.length);
   try {
@@ -100,8 +101,10 @@ export async function getManifest(ctx: RegistryContext, repo: RepoName, ref: Man
   const digest = 'digest' in ref ? ref.digest : await resolveTag(ctx, repoId, ref.tag);
   const found = await loadManifest(ctx, repoId, digest);
   if (!found) throw unknownManifest(ref);
+  const served = await negotiate(ctx, repoId, found, accept);
+  await ctx.gates.checkPull(repo, served.row);
   await recordPull(ctx, repoId, digest);
-  return negotiate(ctx, repoId, found, accept);
+  return served;
 }
 
 export async function deleteManifest(ctx: RegistryContext, repo: RepoName, ref: ManifestRef, actor: string | null): Promise<void> {
