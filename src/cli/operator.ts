@@ -18,6 +18,11 @@ export function localOptions(cmd: Command): Command {
  * Basic or Bearer challenges. An OCI error body's message becomes the error.
  */
 export async function getJson<T>(registry: string, path: string, scopes: string[], insecure = false): Promise<T> {
+  return (await getJsonPage<T>(registry, path, scopes, insecure)).value;
+}
+
+/** Like getJson, with the path of the next page when the answer has a `Link: <...>; rel="next"`. */
+export async function getJsonPage<T>(registry: string, path: string, scopes: string[], insecure = false): Promise<{ value: T; next?: string }> {
   const { Http } = await import('../client/http.js');
   const { RegistryClient } = await import('../client/registry.js');
   const client = new RegistryClient(registry, { http: new Http({ onNotice: (m) => process.stderr.write(`${m}\n`) }), insecure });
@@ -32,7 +37,8 @@ export async function getJson<T>(registry: string, path: string, scopes: string[
     }
     throw new Error(`${registry} answered ${r.status}: ${message}`);
   }
-  return JSON.parse(text) as T;
+  const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(r.headers.get('link') ?? '')?.[1];
+  return next ? { value: JSON.parse(text) as T, next } : { value: JSON.parse(text) as T };
 }
 
 export function bytes(n: number): string {

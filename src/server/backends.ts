@@ -15,8 +15,9 @@ export interface Backends {
 /**
  * Opens the configured blob store and metadata database, and brings the schema up to date.
  * The S3 and PostgreSQL drivers load only when configured: together they cost about 35 MiB of RSS.
+ * Worker threads open with `migrate: false`: the server migrated before it started them.
  */
-export async function openBackends(config: Config): Promise<Backends> {
+export async function openBackends(config: Config, opts: { migrate?: boolean } = {}): Promise<Backends> {
   const s3 = config.storage.s3;
   let store: BlobStore;
   let blobs: string;
@@ -35,7 +36,7 @@ export async function openBackends(config: Config): Promise<Backends> {
   const metaDb = pg && postgres ? postgres.openPostgres(pg.url, { poolSize: pg.poolSize }) : openSqlite(sqlitePath(config));
   const metadata = pg && postgres ? postgres.redactUrl(pg.url) : sqlitePath(config);
   try {
-    await migrate(metaDb);
+    if (opts.migrate !== false) await migrate(metaDb);
   } catch (e) {
     await metaDb.close();
     // Name the database (password masked): a bare ECONNREFUSED does not say which setting to fix.

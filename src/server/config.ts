@@ -52,6 +52,11 @@ export const ConfigSchema = z
       .object({ expiry: duration.default(24 * 3600_000), purgeInterval: duration.default(10 * 60_000) })
       .strict()
       .default({ expiry: 24 * 3600_000, purgeInterval: 10 * 60_000 }),
+    /** Worker threads for work whose cost grows with the registry (usage, later scans); each holds its own connections. */
+    workers: z
+      .object({ threads: z.number().int().positive().default(2), queue: z.number().int().positive().default(32) })
+      .strict()
+      .default({ threads: 2, queue: 32 }),
     gc: GcConfigSchema,
     ...StorageRulesSchema,
     log: z

@@ -13,6 +13,7 @@ import { policySettings } from './storage-config.js';
 import { StoragePolicy } from '../registry/policy.js';
 import { openAuth } from './auth/setup.js';
 import { isLoopback, readTls } from './tls.js';
+import { WorkerPool } from '../workers/pool.js';
 import type { Server as HttpsServer } from 'node:https';
 
 /** Upper bound on how long a replica may serve a tag or manifest another replica changed (docs/REPLICAS.md). */
@@ -47,8 +48,9 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   });
   ctx.policy = new StoragePolicy(policySettings(config));
 
+  const workers = new WorkerPool(config, { threads: config.workers.threads, maxQueue: config.workers.queue });
   let ready = false;
-  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, logger, ready: () => ready, https: tls });
+  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, logger, ready: () => ready, https: tls });
   auth?.install(app);
   const { host, port } = splitAddr(config.http.addr);
   await app.listen({ host, port });
@@ -103,6 +105,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       timer.unref();
       await app.close();
       clearTimeout(timer);
+      await workers.close();
       await metaDb.close();
     })());
   return { address, logger, close };
