@@ -46,7 +46,22 @@ export interface PutManifestOptions {
   storeBytes: () => Promise<void>;
   /** Tags that may be created but never moved to another digest. */
   isImmutable?: (tag: string) => boolean;
+  /** Last thing in the transaction: what must commit with the push or not at all (events, jobs). */
+  inTransaction?: (trx: Transaction<Database>) => Promise<void>;
 }
+
+/** What a delete removed, for whatever must commit with it (events, jobs). */
+export interface DeletedManifest {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  artifactType: string | null;
+  subject: Digest | null;
+  /** The tags that went (a tag delete: that one). */
+  tags: string[];
+}
+
+export type DeleteHook = (trx: Transaction<Database>, deleted: DeletedManifest) => Promise<void>;
 
 /** Thrown inside a transaction when a push would move an immutable tag. */
 export class ImmutableTagMove extends Error {
@@ -282,6 +297,7 @@ export class Metadata {
           .execute();
       }
       for (const tag of tags) await setTag(trx, repositoryId, tag, m.digest, now, actor, opts.isImmutable);
+      await opts.inTransaction?.(trx);
     });
   }
 
@@ -311,7 +327,7 @@ export class Metadata {
     return (await q.execute()).map((r) => r.name);
   }
 
-  async deleteTag(repositoryId: RepoId, tag: string, now: number, actor: string | null): Promise<Digest | undefined> {
+  async deleteTag(repositoryId: RepoId, tag: string, now: number, actor: string | null, inTransaction?: DeleteHook): Promise<Digest | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const r = await trx
         .deleteFrom('tags')
@@ -321,19 +337,24 @@ export class Metadata {
         .executeTakeFirst();
       if (!r) return undefined;
       await recordTagMove(trx, repositoryId, tag, r.digest, null, now, actor);
+      if (inTransaction) {
+        const m = await trx.selectFrom('manifests').selectAll().where('repository_id', '=', repositoryId).where('digest', '=', r.digest).executeTakeFirst();
+        if (m) await inTransaction(trx, { ...deletedFacts(toManifestRow(m)), tags: [tag] });
+      }
       return r.digest as Digest;
     });
   }
 
   /** Removes a manifest and every tag pointing at it. Resolves to the tags removed, or undefined when absent. */
-  async deleteManifest(repositoryId: RepoId, digest: Digest, now: number, actor: string | null): Promise<string[] | undefined> {
+  async deleteManifest(repositoryId: RepoId, digest: Digest, now: number, actor: string | null, inTransaction?: DeleteHook): Promise<string[] | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const r = await trx
         .deleteFrom('manifests')
         .where('repository_id', '=', repositoryId)
         .where('digest', '=', digest)
+        .returningAll()
         .executeTakeFirst();
-      if (Number(r.numDeletedRows) === 0) return undefined;
+      if (!r) return undefined;
       await trx.deleteFrom('manifest_refs').where('repository_id', '=', repositoryId).where('manifest_digest', '=', digest).execute();
       const tags = await trx
         .deleteFrom('tags')
@@ -342,6 +363,7 @@ export class Metadata {
         .returning('name')
         .execute();
       for (const t of tags) await recordTagMove(trx, repositoryId, t.name, digest, null, now, actor);
+      await inTransaction?.(trx, { ...deletedFacts(toManifestRow(r)), tags: tags.map((t) => t.name) });
       return tags.map((t) => t.name);
     });
   }
@@ -465,3 +487,11 @@ function toManifestRow(r: {
 }
 
 const unique = <T>(xs: T[]): T[] => [...new Set(xs)];
+
+const deletedFacts = (m: ManifestRow): Omit<DeletedManifest, 'tags'> => ({
+  digest: m.digest,
+  mediaType: m.mediaType,
+  size: m.size,
+  artifactType: m.artifactType,
+  subject: m.subject,
+});

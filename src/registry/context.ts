@@ -4,6 +4,7 @@ import type { RepoName } from '../oci/name.js';
 import { RegistryError } from '../oci/errors.js';
 import { RegistryCaches } from './caches.js';
 import { Gates } from './gates.js';
+import { RegistryEvents } from './events.js';
 import { HashStates } from './hash-states.js';
 import { StoragePolicy } from './policy.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
@@ -25,6 +26,8 @@ export class RegistryContext {
   policy = new StoragePolicy();
   /** Signature and scan policies consulted on every manifest read and tag move (empty: nothing enforced). */
   readonly gates = new Gates();
+  /** Manifest pushes and deletes, told inside their transactions (scan on push, replication, webhooks enqueue there). */
+  readonly events = new RegistryEvents();
 
   constructor(
     readonly store: BlobStore,

@@ -14,10 +14,14 @@ import { StoragePolicy } from '../registry/policy.js';
 import { openAuth } from './auth/setup.js';
 import { isLoopback, readTls } from './tls.js';
 import { WorkerPool } from '../workers/pool.js';
+import { JobQueue } from '../jobs/queue.js';
+import { JobRunner, type JobHandler } from '../jobs/runner.js';
 import type { Server as HttpsServer } from 'node:https';
 
 /** Upper bound on how long a replica may serve a tag or manifest another replica changed (docs/REPLICAS.md). */
 const CHANGE_FEED_INTERVAL_MS = 1000;
+/** Jobs that ran out of attempts are kept this long for inspection. */
+const DEAD_JOB_RETENTION_MS = 7 * 86_400_000;
 
 export interface RunningServer {
   /** The bound address, e.g. `127.0.0.1:5000`. */
@@ -65,9 +69,17 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
     onError: (err) => logger.warn({ err }, 'metadata change feed interrupted; caches are dropped until it is back'),
   });
   const leases = openLeases(metaDb);
+  const jobs = new JobQueue(metaDb.db, metaDb.dialect);
+  // Features that work in the background (scan on push, replication, webhooks) add their handlers here.
+  const handlers: JobHandler[] = [];
+  const runner = new JobRunner(jobs, leases, handlers, logger);
+  if (handlers.length > 0) runner.start();
   const purge = setInterval(() => {
     leases
-      .withLease('upload-purge', () => purgeStaleUploads(ctx))
+      .withLease('upload-purge', async () => {
+        await purgeStaleUploads(ctx);
+        await jobs.purgeDead(Date.now() - DEAD_JOB_RETENTION_MS);
+      })
       .catch((err: unknown) => logger.warn({ err }, 'purging stale uploads failed'));
   }, config.uploads.purgeInterval);
   purge.unref();
@@ -100,6 +112,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       auth?.close();
       clearInterval(purge);
       stopGc();
+      await runner.stop();
       await stopWatching();
       const timer = setTimeout(() => app.server.closeAllConnections(), config.http.shutdownTimeout);
       timer.unref();
