@@ -2,7 +2,7 @@ import type { BlobStore } from '../store/blob-store.js';
 import type { Metadata, RepoId } from '../meta/metadata.js';
 import type { RepoName } from '../oci/name.js';
 import { RegistryError } from '../oci/errors.js';
-import { RegistryCaches } from './caches.js';
+import { RegistryCaches, type CacheBudget } from './caches.js';
 import { Gates } from './gates.js';
 import { RegistryEvents } from './events.js';
 import { HashStates } from './hash-states.js';
@@ -15,11 +15,13 @@ export interface RegistryLimits {
   maxListEntries: number;
   /** An upload untouched this long is abandoned and its bytes removed. */
   uploadExpiryMs: number;
+  /** Bytes the in-memory caches may hold (default: DEFAULT_CACHE_BUDGET). */
+  cache?: CacheBudget;
 }
 
 /** What every registry use case works over. One per process; all state that matters is in store + meta. */
 export class RegistryContext {
-  readonly caches = new RegistryCaches();
+  readonly caches: RegistryCaches;
   readonly hashStates = new HashStates();
   readonly uploadLocks = new KeyedMutex<string>();
   /** Immutable tags, quotas, retention and GC settings; replaced once at startup from the config. */
@@ -34,7 +36,9 @@ export class RegistryContext {
     readonly meta: Metadata,
     readonly limits: RegistryLimits,
     readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.caches = new RegistryCaches(limits.cache);
+  }
 
   async repoId(name: RepoName): Promise<RepoId | undefined> {
     this.caches.revalidate();

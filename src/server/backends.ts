@@ -4,6 +4,10 @@ import type { BlobStore } from '../store/blob-store.js';
 import { FilesystemStore } from '../store/filesystem.js';
 import { blobRoot, sqlitePath, type Config } from './config.js';
 import { s3StoreOptions } from './s3-config.js';
+import { policySettings } from './storage-config.js';
+import { Metadata } from '../meta/metadata.js';
+import { RegistryContext } from '../registry/context.js';
+import { StoragePolicy } from '../registry/policy.js';
 
 export interface Backends {
   store: BlobStore;
@@ -43,4 +47,17 @@ export async function openBackends(config: Config, opts: { migrate?: boolean } =
     throw new Error(`metadata database ${metadata}: ${(e as Error).message}`, { cause: e });
   }
   return { store, metaDb, describe: { blobs, metadata } };
+}
+
+/** The registry's use cases over opened backends, with the limits and storage policy the config sets. */
+export function registryContext(config: Config, backends: Pick<Backends, 'store' | 'metaDb'>): RegistryContext {
+  const { store, metaDb } = backends;
+  const ctx = new RegistryContext(store, new Metadata(metaDb.db, metaDb.reader), {
+    maxManifestBytes: config.limits.maxManifestSize,
+    maxListEntries: config.limits.maxListEntries,
+    uploadExpiryMs: config.uploads.expiry,
+    cache: { manifestBytes: config.cache.manifests, metadataBytes: config.cache.metadata },
+  });
+  ctx.policy = new StoragePolicy(policySettings(config));
+  return ctx;
 }

@@ -1,16 +1,12 @@
 import { pino, type Logger } from 'pino';
 import { sqliteChanges, watchChanges } from '../meta/change-feed.js';
 import { openLeases } from '../meta/lease.js';
-import { Metadata } from '../meta/metadata.js';
-import { RegistryContext } from '../registry/context.js';
 import { purgeStaleUploads } from '../registry/uploads.js';
 import { openAccess } from './access.js';
 import { buildApp } from './app.js';
-import { openBackends } from './backends.js';
+import { openBackends, registryContext } from './backends.js';
 import type { Config } from './config.js';
 import { scheduleGc } from './scheduled-gc.js';
-import { policySettings } from './storage-config.js';
-import { StoragePolicy } from '../registry/policy.js';
 import { openAuth } from './auth/setup.js';
 import { isLoopback, readTls } from './tls.js';
 import { WorkerPool } from '../workers/pool.js';
@@ -45,12 +41,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const tls = config.tls && readTls(config.tls);
   const auth = await openAuth(config, logger, { tls: tls !== undefined });
   const { store, metaDb, describe } = await openBackends(config);
-  const ctx = new RegistryContext(store, new Metadata(metaDb.db, metaDb.reader), {
-    maxManifestBytes: config.limits.maxManifestSize,
-    maxListEntries: config.limits.maxListEntries,
-    uploadExpiryMs: config.uploads.expiry,
-  });
-  ctx.policy = new StoragePolicy(policySettings(config));
+  const ctx = registryContext(config, { store, metaDb });
 
   const workers = new WorkerPool(config, { threads: config.workers.threads, maxQueue: config.workers.queue });
   let ready = false;
