@@ -6,6 +6,7 @@ import { isRegistryError, RegistryError } from '../oci/errors.js';
 import type { RegistryContext } from '../registry/context.js';
 import type { Authorizer } from './access.js';
 import { sendError } from './http.js';
+import { isClientGone, watchBody } from './body-watchdog.js';
 import { handleV2 } from './routes/v2.js';
 import { registerBerthApi } from './routes/berth-api.js';
 import type { WorkerPool } from '../workers/pool.js';
@@ -19,6 +20,8 @@ export interface AppOptions {
   ready: () => boolean;
   /** Serve HTTPS with this PEM certificate and key. */
   https?: { cert: Buffer; key: Buffer };
+  /** A request body that sends nothing for this long is cut off (0: never). */
+  bodyIdleMs?: number;
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -62,6 +65,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('X-Request-Id', req.id);
+    if (req.method === 'PATCH' || req.method === 'PUT' || req.method === 'POST') watchBody(req.raw, opts.bodyIdleMs ?? 0);
   });
   app.addHook('onResponse', async (req, reply) => {
     req.log.info(
@@ -90,6 +94,12 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   });
 
   app.setErrorHandler((err, req, reply) => {
+    if (isClientGone(err, req.raw)) {
+      req.log.info({ reason: (err as Error).message }, 'client went away before the request finished');
+      reply.hijack();
+      reply.raw.destroy();
+      return;
+    }
     if (isRegistryError(err)) {
       if (err.status >= 500) req.log.error({ err }, 'request failed');
       return sendError(reply, err);
@@ -99,8 +109,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       return sendError(reply, new RegistryError('UNSUPPORTED', (err as Error).message, { status }));
     }
     req.log.error({ err }, 'internal error');
-    const body = { errors: [{ code: 'UNKNOWN', message: 'internal server error; see the server log for request ' + req.id }] };
-    return reply.code(500).type('application/json').send(JSON.stringify(body));
+    return sendError(reply, new RegistryError('UNKNOWN', `internal server error; see the server log for request ${req.id}`));
   });
 
   return app;

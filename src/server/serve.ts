@@ -45,9 +45,10 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
 
   const workers = new WorkerPool(config, { threads: config.workers.threads, maxQueue: config.workers.queue });
   let ready = false;
-  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, logger, ready: () => ready, https: tls });
+  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, logger, ready: () => ready, https: tls, bodyIdleMs: config.http.bodyIdleTimeout });
   auth?.install(app);
   const { host, port } = splitAddr(config.http.addr);
+  app.server.maxConnections = config.http.maxConnections;
   await app.listen({ host, port });
   const bound = app.server.address();
   const address = typeof bound === 'object' && bound ? `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}` : config.http.addr;
