@@ -80,7 +80,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       .catch((err: unknown) => logger.warn({ err }, 'purging stale uploads failed'));
   }, config.uploads.purgeInterval);
   purge.unref();
-  const stopGc = scheduleGc(ctx, leases, config.gc.interval, logger);
+  const stopGc = scheduleGc(workers, leases, config.gc.interval, logger);
 
   if (!isLoopback(host)) {
     if (auth && !tls) {
