@@ -7,6 +7,7 @@ import { buildApp } from './app.js';
 import { openBackends, registryContext } from './backends.js';
 import { blobRoot, sqlitePath, type Config } from './config.js';
 import { freeSpace, Health, sameFile } from './health.js';
+import { monitorLoop } from './loop-monitor.js';
 import { scheduleGc } from './scheduled-gc.js';
 import { openAuth } from './auth/setup.js';
 import { isLoopback, readTls } from './tls.js';
@@ -19,6 +20,8 @@ import type { Server as HttpsServer } from 'node:https';
 const CHANGE_FEED_INTERVAL_MS = 1000;
 /** How often free space is looked at (the database and data directory are checked before every write). */
 const HEALTH_INTERVAL_MS = 2000;
+/** The window of the event loop delay figures in the log. */
+const LOOP_WINDOW_MS = 1000;
 /** Jobs that ran out of attempts are kept this long for inspection. */
 const DEAD_JOB_RETENTION_MS = 7 * 86_400_000;
 
@@ -49,6 +52,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const workers = new WorkerPool(config, { threads: config.workers.threads, maxQueue: config.workers.queue });
   const health = healthOf(config, logger);
   const stopHealth = health.start(HEALTH_INTERVAL_MS);
+  const stopLoopMonitor = monitorLoop(logger, LOOP_WINDOW_MS);
   let ready = false;
   const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, health, logger, ready: () => ready, https: tls, bodyIdleMs: config.http.bodyIdleTimeout });
   auth?.install(app);
@@ -110,6 +114,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       clearInterval(purge);
       stopGc();
       stopHealth();
+      stopLoopMonitor();
       await runner.stop();
       await stopWatching();
       const timer = setTimeout(() => app.server.closeAllConnections(), config.http.shutdownTimeout);
