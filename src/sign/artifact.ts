@@ -26,17 +26,21 @@ export function blobOf(bytes: Buffer, mediaType: string, annotations?: Record<st
 /** The OCI empty descriptor's content (`{}`), the config of every artifact. */
 export const EMPTY_CONFIG = blobOf(Buffer.from('{}'), MediaType.ociEmpty);
 
-/** An OCI 1.1 artifact manifest attached to `subject` (what `oras attach` and newer cosign push). */
-export function artifactManifest(artifactType: string, layers: BlobBytes[], subject: Descriptor, annotations: Record<string, string>): BuiltArtifact {
+/** An OCI 1.1 artifact manifest attached to `subject` (what `oras attach` and newer cosign push); its config is EMPTY_CONFIG. */
+export function artifactManifestOf(artifactType: string, layers: Descriptor[], subject: Descriptor, annotations: Record<string, string>): BuiltArtifact['manifest'] {
   const json = {
     schemaVersion: 2,
     mediaType: MediaType.ociManifest,
     artifactType,
     config: EMPTY_CONFIG.desc,
-    layers: layers.map((l) => l.desc),
+    layers,
     subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
     annotations,
   };
   const bytes = Buffer.from(JSON.stringify(json));
-  return { manifest: { bytes, mediaType: MediaType.ociManifest, digest: sha256Digest(bytes) }, blobs: [EMPTY_CONFIG, ...layers] };
+  return { bytes, mediaType: MediaType.ociManifest, digest: sha256Digest(bytes) };
+}
+
+export function artifactManifest(artifactType: string, layers: BlobBytes[], subject: Descriptor, annotations: Record<string, string>): BuiltArtifact {
+  return { manifest: artifactManifestOf(artifactType, layers.map((l) => l.desc), subject, annotations), blobs: [EMPTY_CONFIG, ...layers] };
 }
