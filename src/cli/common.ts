@@ -6,6 +6,7 @@ import { LayoutError } from '../local/layout.js';
 import { LocalStore } from '../local/store.js';
 import { ReferenceError } from '../oci/reference.js';
 import { KeyFileError } from '../sign/cosign-key.js';
+import { SignatureIntegrityError } from '../sign/gather.js';
 import { GpgError } from '../sign/gpg.js';
 import type { TransportContext } from '../transport/location.js';
 
@@ -51,7 +52,7 @@ export function exitCodeFor(e: unknown): number {
   if (e instanceof ReferenceError || e instanceof KeyFileError || e instanceof GpgError) return Exit.usage;
   if (e instanceof AuthError) return Exit.auth;
   if (e instanceof NetworkError) return Exit.network;
-  if (e instanceof DigestMismatchError) return Exit.integrity;
+  if (e instanceof DigestMismatchError || e instanceof SignatureIntegrityError) return Exit.integrity;
   if (e instanceof RemoteError) {
     if (e.status === 401 || e.status === 403) return Exit.auth;
     if (e.status === 404) return Exit.notFound;

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { checkSignatures, type SignatureCheck } from '../sign/verify.js';
-import { findSignatures } from '../transport/referrers.js';
+import { findSignatures } from '../sign/gather.js';
 import { clientOptions, context, Exit, out, printJson, run, type ClientFlags } from './common.js';
-import { loadTrustedKeys } from './signing-keys.js';
+import { loadTrustedKeys } from '../sign/trusted-keys.js';
 import { collect, keyValues, openTarget } from './target.js';
 
 interface VerifyFlags extends ClientFlags {

@@ -15,6 +15,20 @@ export interface Database {
   uploads: UploadTable;
   /** SQLite only: who runs a scheduled job until when (PostgreSQL uses advisory locks). */
   leases: LeaseTable;
+  signatures: SignatureTable;
+}
+
+/** Simple signatures stored through the registry signature extension; each belongs to one manifest of one repository. */
+export interface SignatureTable {
+  repository_id: number;
+  manifest_digest: string;
+  /** sha256 of `content`: the same signature is stored once. */
+  content_digest: string;
+  /** The client's `<digest>@<id>` name. */
+  name: string;
+  content: Buffer;
+  created_at: number;
+  actor: string | null;
 }
 
 export interface RepositoryTable {

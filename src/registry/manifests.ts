@@ -6,6 +6,7 @@ import { parseManifest, type ManifestFacts } from '../oci/manifest.js';
 import { isIndexType, MediaType } from '../oci/mediatypes.js';
 import { isTag, parseTag, type RepoName } from '../oci/name.js';
 import { ImmutableTagMove, MissingReferences, type ManifestRow, type RepoId } from '../meta/metadata.js';
+import { deleteAttachmentsOf } from './attachment-cleanup.js';
 import { RegistryCaches } from './caches.js';
 import type { RegistryContext } from './context.js';
 import { checkQuota } from './quota.js';
@@ -122,6 +123,7 @@ export async function deleteManifest(ctx: RegistryContext, repo: RepoName, ref: 
   ctx.caches.forgetManifest(repoId, ref.digest);
   if (!tags) throw unknownManifest(ref);
   for (const t of tags) ctx.caches.forgetTag(repoId, t);
+  await deleteAttachmentsOf(ctx, repoId, ref.digest, actor);
 }
 
 export async function resolveTag(ctx: RegistryContext, repoId: RepoId, tag: string): Promise<Digest> {

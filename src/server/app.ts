@@ -8,6 +8,7 @@ import type { Authorizer } from './access.js';
 import { sendError } from './http.js';
 import { handleV2 } from './routes/v2.js';
 import { registerBerthApi } from './routes/berth-api.js';
+import { registerSignatureExtension } from './routes/signature-extension.js';
 
 export interface AppOptions {
   ctx: RegistryContext;
@@ -78,6 +79,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.route({ method: [...METHODS], url: '/v2', handler: (req, reply) => handleV2(opts.ctx, opts.auth, req, reply) });
   app.route({ method: [...METHODS], url: '/v2/*', handler: (req, reply) => handleV2(opts.ctx, opts.auth, req, reply) });
   registerBerthApi(app, opts.ctx, opts.auth);
+  registerSignatureExtension(app, opts.ctx, opts.auth);
   app.get('/healthz', async (_req, reply) => reply.type('application/json').send('{"status":"ok"}'));
   app.get('/readyz', async (_req, reply) =>
     opts.ready() ? reply.type('application/json').send('{"status":"ready"}') : reply.code(503).type('application/json').send('{"status":"not ready"}'),

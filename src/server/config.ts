@@ -8,6 +8,7 @@ import { duration, size } from './config-units.js';
 import { GcConfigSchema, StorageRulesSchema } from './storage-config.js';
 import { AccessConfigSchema, AuthConfigSchema, checkAccess } from './auth/config.js';
 import { TlsConfigSchema } from './tls.js';
+import { PolicyConfigSchema } from './policy-config.js';
 
 
 export const ConfigSchema = z
@@ -64,6 +65,7 @@ export const ConfigSchema = z
     auth: AuthConfigSchema.optional(),
     access: AccessConfigSchema,
     tls: TlsConfigSchema.optional(),
+    policy: PolicyConfigSchema,
   })
   .strict()
   .superRefine((c, ctx) => checkAccess(c.auth, c.access, ctx));

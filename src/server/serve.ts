@@ -10,6 +10,7 @@ import { openBackends } from './backends.js';
 import type { Config } from './config.js';
 import { scheduleGc } from './scheduled-gc.js';
 import { policySettings } from './storage-config.js';
+import { installSignaturePolicy } from './policy-config.js';
 import { StoragePolicy } from '../registry/policy.js';
 import { openAuth } from './auth/setup.js';
 import { isLoopback, readTls } from './tls.js';
@@ -46,6 +47,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
     uploadExpiryMs: config.uploads.expiry,
   });
   ctx.policy = new StoragePolicy(policySettings(config));
+  await installSignaturePolicy(ctx, config.policy);
 
   let ready = false;
   const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, logger, ready: () => ready, https: tls });

@@ -1,13 +1,10 @@
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/descriptor.js';
-import { algorithmOf, type Digest } from '../oci/digest.js';
+import type { Digest } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
-import { DigestMismatchError } from '../client/errors.js';
-import { classicSignatures, mergeSignatures, validDescriptor } from '../sign/cosign-classic.js';
-import { COSIGN_TAG_SUFFIXES, MAX_PAYLOAD_BYTES, MAX_SIGNATURES_EXAMINED, SignatureMediaType } from '../sign/media-types.js';
+import { mergeSignatures } from '../sign/cosign-classic.js';
+import { COSIGN_TAG_SUFFIXES, SignatureMediaType } from '../sign/media-types.js';
 import { digestTag } from '../sign/tags.js';
-import type { FoundSignature } from '../sign/verify.js';
 import type { AttachmentStore } from './attachments.js';
 import type { Manifest } from './image.js';
 
@@ -40,49 +37,6 @@ export async function findAttached(store: AttachmentStore, subject: Descriptor, 
     for (const d of listed) referrers.push(await findAttached(store, d, depth + 1));
   }
   return { subject, tags, referrers, simpleSignatures: await store.simpleSignatures(subject) };
-}
-
-/**
- * Every signature of `subject` in `store`, in the three places they live,
- * unverified: at most MAX_SIGNATURES_EXAMINED of each kind, payloads and
- * bundles read only up to MAX_PAYLOAD_BYTES and checked against their digest.
- */
-export async function findSignatures(store: AttachmentStore, subject: Descriptor): Promise<FoundSignature[]> {
-  const found: FoundSignature[] = [];
-  const sig = await store.manifestByTag(`${digestTag(subject.digest)}.sig`);
-  if (sig) {
-    const where = `${store.description}:${digestTag(subject.digest)}.sig`;
-    for (const s of classicSignatures(sig.bytes).signatures) {
-      const payload = await readSmall(store, s.payload);
-      if (payload) found.push({ kind: 'cosign', where, payload, signature: s.signature });
-    }
-  }
-  const bundles = (await store.referrers(subject.digest)).filter((d) => d.artifactType === SignatureMediaType.bundleV03).slice(0, MAX_SIGNATURES_EXAMINED);
-  for (const d of bundles) {
-    const layer = (JSON.parse((await store.manifest(d)).bytes.toString('utf8')) as { layers?: unknown[] }).layers?.map(validDescriptor).find((l) => l?.mediaType === SignatureMediaType.bundleV03);
-    const bundle = layer && (await readSmall(store, layer));
-    if (bundle) found.push({ kind: 'bundle', where: `${store.description}@${d.digest}`, bundle });
-  }
-  for (const signature of (await store.simpleSignatures(subject)).slice(0, MAX_SIGNATURES_EXAMINED)) {
-    found.push({ kind: 'gpg', where: `${store.description} simple signature`, signature });
-  }
-  return found;
-}
-
-/** A small blob's bytes, verified against its digest; undefined when it is larger than a payload may be. */
-async function readSmall(store: AttachmentStore, desc: Descriptor): Promise<Buffer | undefined> {
-  if (desc.size > MAX_PAYLOAD_BYTES) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of await store.blob(desc)) {
-    size += (c as Buffer).length;
-    if (size > MAX_PAYLOAD_BYTES) return undefined;
-    chunks.push(c as Buffer);
-  }
-  const bytes = Buffer.concat(chunks);
-  const actual = `${algorithmOf(desc.digest)}:${createHash(algorithmOf(desc.digest)).update(bytes).digest('hex')}`;
-  if (actual !== desc.digest) throw new DigestMismatchError(`${store.description}: blob ${desc.digest} hashes to ${actual}`);
-  return bytes;
 }
 
 export interface AttachmentCopy {

@@ -7,6 +7,7 @@ import { parseManifestRef } from '../../registry/manifests.js';
 import { usageReport, whatIfDelete } from '../../registry/usage.js';
 import type { Authorizer } from '../access.js';
 import { query, type Reply, type Req } from '../http.js';
+import { isSignaturesPath, signaturesOf } from './signatures-api.js';
 
 const HISTORY = /^\/berth\/v1\/repositories\/(.+)\/tags\/([^/]+)\/history$/;
 
@@ -17,7 +18,7 @@ const HISTORY = /^\/berth\/v1\/repositories\/(.+)\/tags\/([^/]+)\/history$/;
  */
 export function registerBerthApi(app: FastifyInstance, ctx: RegistryContext, auth: Authorizer): void {
   app.get('/berth/v1/usage', (req, reply) => usage(ctx, auth, req, reply));
-  app.get('/berth/v1/repositories/*', (req, reply) => history(ctx, auth, req, reply));
+  app.get('/berth/v1/repositories/*', (req, reply) => (isSignaturesPath(req) ? signaturesOf(ctx, auth, req, reply) : history(ctx, auth, req, reply)));
 }
 
 async function usage(ctx: RegistryContext, auth: Authorizer, req: Req, reply: Reply): Promise<Reply> {

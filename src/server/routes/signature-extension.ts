@@ -1,0 +1,57 @@
+import type { FastifyInstance } from 'fastify';
+import type { Readable } from 'node:stream';
+import { parseDigest } from '../../oci/digest.js';
+import { RegistryError } from '../../oci/errors.js';
+import { parseRepoName } from '../../oci/name.js';
+import type { RegistryContext } from '../../registry/context.js';
+import { addSignature, listSignatures, MAX_SIGNATURE_BODY_BYTES } from '../../registry/signatures.js';
+import type { Authorizer } from '../access.js';
+import { API_VERSION_HEADER, body, contentLength, type Reply, type Req } from '../http.js';
+
+const PATH = /^\/extensions\/v2\/(.+)\/signatures\/([^/]+)$/;
+
+/**
+ * The registry signature extension containers/image uses (skopeo, podman,
+ * buildah): `GET` lists a manifest's simple signatures, `PUT` adds one.
+ * Authorised exactly like the manifest it belongs to: pull to read, push to add.
+ */
+export function registerSignatureExtension(app: FastifyInstance, ctx: RegistryContext, auth: Authorizer): void {
+  app.route({ method: ['GET', 'PUT'], url: '/extensions/v2/*', handler: (req, reply) => handle(ctx, auth, req, reply) });
+}
+
+async function handle(ctx: RegistryContext, auth: Authorizer, req: Req, reply: Reply): Promise<Reply> {
+  reply.headers(API_VERSION_HEADER);
+  const m = PATH.exec(req.url.split('?', 1)[0]!);
+  if (!m) throw new RegistryError('UNSUPPORTED', 'expected /extensions/v2/NAME/signatures/DIGEST', { status: 404 });
+  const repo = parseRepoName(m[1]!);
+  const digest = parseDigest(decodeURIComponent(m[2]!));
+  if (req.method === 'GET') {
+    await auth.authorize(req, { type: 'repository', name: repo, actions: ['pull'] });
+    const signatures = (await listSignatures(ctx, repo, digest)).map((s) => ({ schemaVersion: 2, name: s.name, type: 'atomic', content: s.content.toString('base64') }));
+    return reply.code(200).type('application/json').send(JSON.stringify({ signatures }));
+  }
+  const who = await auth.authorize(req, { type: 'repository', name: repo, actions: ['pull', 'push'] });
+  const bytes = await readBounded(body(req), contentLength(req));
+  await addSignature(ctx, repo, digest, bytes, who.subject);
+  return reply.code(201).header('Content-Length', '0').send();
+}
+
+/** The body, refused with 413 as soon as it is known to be larger than a signature can be (by Content-Length, or while it streams). */
+async function readBounded(stream: Readable, declared: number | undefined): Promise<Buffer> {
+  const tooBig = () => new RegistryError('SIZE_INVALID', `a signature body may be at most ${MAX_SIGNATURE_BODY_BYTES} bytes`, { status: 413, detail: { limit: MAX_SIGNATURE_BODY_BYTES } });
+  if (declared !== undefined && declared > MAX_SIGNATURE_BODY_BYTES) {
+    stream.resume();
+    throw tooBig();
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > MAX_SIGNATURE_BODY_BYTES) {
+      stream.destroy();
+      throw tooBig();
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
+}
