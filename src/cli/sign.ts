@@ -80,7 +80,7 @@ async function signCosign(store: AttachmentStore, subject: Descriptor, signer: C
   done.push({ kind: 'cosign', digest: subject.digest, tag, manifest: built?.manifest.digest ?? existing!.digest, message: `Pushing signature to: ${store.description}:${tag}` });
   // Newer cosign's form needs the referrers API on a registry; a layout keeps it in the fallback tag.
   if (await store.takesBundles()) {
-    const referrer = bundleReferrer(signBundle(subject.digest, signer.privateKey, signer.publicKey, annotations), subject, new Date());
+    const referrer = bundleReferrer(await signBundle(subject.digest, signer.privateKey, signer.publicKey, annotations), subject, new Date());
     const how = await pushArtifact(store, referrer, { subject: subject.digest });
     done.push({ kind: 'bundle', digest: subject.digest, manifest: referrer.manifest.digest, via: how, message: `Attached Sigstore bundle ${referrer.manifest.digest} to ${subject.digest} (${how === 'api' ? 'referrers API' : 'referrers tag'})` });
   }

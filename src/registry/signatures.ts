@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import * as openpgp from 'openpgp';
 import type { Digest } from '../oci/digest.js';
 import { isObject } from '../oci/descriptor.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepoName } from '../oci/name.js';
 import { SignatureQueries, type StoredSignature } from '../meta/signature-queries.js';
-import { MAX_SIMPLE_SIGNATURE_BYTES } from '../sign/gpg.js';
+import { isOpenPgpMessage, MAX_SIMPLE_SIGNATURE_BYTES } from '../sign/gpg.js';
 import { MAX_SIGNATURES_EXAMINED } from '../sign/media-types.js';
 import type { RegistryContext } from './context.js';
 import { loadManifest } from './manifests.js';
@@ -33,7 +32,7 @@ export async function listSignatures(ctx: RegistryContext, repo: RepoName, diges
  */
 export async function addSignature(ctx: RegistryContext, repo: RepoName, digest: Digest, body: Buffer, actor: string | null): Promise<'added' | 'exists'> {
   const sig = parseBody(body, digest);
-  await requireOpenPgpMessage(sig.content);
+  if (!(await isOpenPgpMessage(sig.content))) throw invalid('content is not an OpenPGP message (simple signing signatures are OpenPGP signed messages)');
   const repoId = await ctx.requireRepo(repo);
   const result = await new SignatureQueries(ctx.meta.db).add(
     repoId,
@@ -62,14 +61,6 @@ function parseBody(body: Buffer, digest: Digest): { name: string; content: Buffe
   if (content.length === 0) throw invalid('content is empty');
   if (content.length > MAX_SIMPLE_SIGNATURE_BYTES) throw new RegistryError('SIZE_INVALID', `a signature may be at most ${MAX_SIMPLE_SIGNATURE_BYTES} bytes`, { status: 413 });
   return { name: json.name, content };
-}
-
-async function requireOpenPgpMessage(content: Buffer): Promise<void> {
-  try {
-    await openpgp.readMessage({ binaryMessage: content });
-  } catch {
-    throw invalid('content is not an OpenPGP message (simple signing signatures are OpenPGP signed messages)');
-  }
 }
 
 const unknown = (digest: Digest) => new RegistryError('MANIFEST_UNKNOWN', `manifest ${digest} is not in this repository; push it before its signatures`, { detail: { digest } });

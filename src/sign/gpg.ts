@@ -1,4 +1,7 @@
-import * as openpgp from 'openpgp';
+import type * as OpenPgp from 'openpgp';
+
+// Loaded on first use: it is the largest module of the client, and most commands never sign.
+const load = () => import('openpgp');
 
 /**
  * containers/image's "simple signing" with OpenPGP (what `skopeo copy
@@ -24,7 +27,8 @@ export interface GpgVerified {
 const armored = (bytes: Buffer) => bytes.subarray(0, 64).toString('latin1').includes('-----BEGIN PGP');
 
 /** Public keys from a file `gpg --export [--armor]` wrote (one or several). */
-export async function readGpgPublicKeys(bytes: Buffer, source: string): Promise<openpgp.Key[]> {
+export async function readGpgPublicKeys(bytes: Buffer, source: string): Promise<OpenPgp.Key[]> {
+  const openpgp = await load();
   try {
     return armored(bytes) ? await openpgp.readKeys({ armoredKeys: bytes.toString('utf8') }) : await openpgp.readKeys({ binaryKeys: bytes });
   } catch (e) {
@@ -33,8 +37,9 @@ export async function readGpgPublicKeys(bytes: Buffer, source: string): Promise<
 }
 
 /** A private key from `gpg --export-secret-keys [--armor]`, unlocked with `passphrase` when it is protected. */
-export async function readGpgPrivateKey(bytes: Buffer, source: string, passphrase: string | undefined): Promise<openpgp.PrivateKey> {
-  let key: openpgp.PrivateKey;
+export async function readGpgPrivateKey(bytes: Buffer, source: string, passphrase: string | undefined): Promise<OpenPgp.PrivateKey> {
+  const openpgp = await load();
+  let key: OpenPgp.PrivateKey;
   try {
     key = armored(bytes) ? await openpgp.readPrivateKey({ armoredKey: bytes.toString('utf8') }) : await openpgp.readPrivateKey({ binaryKey: bytes });
   } catch (e) {
@@ -49,7 +54,8 @@ export async function readGpgPrivateKey(bytes: Buffer, source: string, passphras
   }
 }
 
-export async function gpgSign(payload: Buffer, key: openpgp.PrivateKey): Promise<Buffer> {
+export async function gpgSign(payload: Buffer, key: OpenPgp.PrivateKey): Promise<Buffer> {
+  const openpgp = await load();
   const message = await openpgp.createMessage({ binary: payload });
   return Buffer.from(await openpgp.sign({ message, signingKeys: key, format: 'binary' }));
 }
@@ -59,8 +65,9 @@ export async function gpgSign(payload: Buffer, key: openpgp.PrivateKey): Promise
  * authenticates. Throws GpgError when it is no signed message, is not signed
  * by one of the keys, does not verify, or has expired.
  */
-export async function gpgVerify(signature: Buffer, keys: openpgp.Key[]): Promise<GpgVerified> {
+export async function gpgVerify(signature: Buffer, keys: OpenPgp.Key[]): Promise<GpgVerified> {
   if (signature.length > MAX_SIMPLE_SIGNATURE_BYTES) throw new GpgError(`signature of ${signature.length} bytes exceeds ${MAX_SIMPLE_SIGNATURE_BYTES}`);
+  const openpgp = await load();
   let message;
   try {
     message = await openpgp.readMessage({ binaryMessage: signature });
@@ -83,4 +90,13 @@ export async function gpgVerify(signature: Buffer, keys: openpgp.Key[]): Promise
   }
 }
 
-export const gpgFingerprint = (key: openpgp.Key): string => key.getFingerprint().toUpperCase();
+export const gpgFingerprint = (key: OpenPgp.Key): string => key.getFingerprint().toUpperCase();
+
+/** Whether `bytes` parse as an OpenPGP message at all (what the signature extension accepts). */
+export async function isOpenPgpMessage(bytes: Buffer): Promise<boolean> {
+  const openpgp = await load();
+  return openpgp.readMessage({ binaryMessage: bytes }).then(
+    () => true,
+    () => false,
+  );
+}

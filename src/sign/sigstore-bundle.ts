@@ -1,5 +1,5 @@
 import { sign, verify, type KeyObject } from 'node:crypto';
-import { bundleFromJSON, bundleToJSON, toDSSEBundle, type SerializedBundle } from '@sigstore/bundle';
+import type { SerializedBundle } from '@sigstore/bundle';
 import type { Descriptor } from '../oci/descriptor.js';
 import { isObject } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
@@ -41,7 +41,8 @@ export function statement(digest: Digest, annotations: Record<string, string>): 
 }
 
 /** A signed bundle for `digest`, as JSON bytes. */
-export function signBundle(digest: Digest, privateKey: KeyObject, publicKey: KeyObject, annotations: Record<string, string>): Buffer {
+export async function signBundle(digest: Digest, privateKey: KeyObject, publicKey: KeyObject, annotations: Record<string, string>): Promise<Buffer> {
+  const { bundleToJSON, toDSSEBundle } = await import('@sigstore/bundle');
   const artifact = statement(digest, annotations);
   const signature = sign('sha256', pae(SignatureMediaType.inToto, artifact), { key: privateKey, dsaEncoding: 'der' });
   const bundle = toDSSEBundle({ artifact, artifactType: SignatureMediaType.inToto, signature, keyHint: keyHint(publicKey) });
@@ -61,7 +62,8 @@ export function bundleReferrer(bundle: Buffer, subject: Descriptor, now: Date): 
  * Checks the envelope's signature with `publicKey` and only then reads the
  * statement. Throws BundleError for anything malformed or not verifying.
  */
-export function verifyBundle(bytes: Buffer, publicKey: KeyObject): BundleClaims {
+export async function verifyBundle(bytes: Buffer, publicKey: KeyObject): Promise<BundleClaims> {
+  const { bundleFromJSON } = await import('@sigstore/bundle');
   let bundle;
   try {
     bundle = bundleFromJSON(JSON.parse(bytes.toString('utf8')) as SerializedBundle);

@@ -61,7 +61,7 @@ async function checkOne(f: FoundSignature, keys: TrustedKeys, expect: Expectatio
         const errors: string[] = [];
         for (const key of keys.cosign) {
           try {
-            const claims = verifyBundle(f.bundle, key);
+            const claims = await verifyBundle(f.bundle, key);
             return judge(base, keyFingerprint(key), { digests: claims.digests, annotations: claims.annotations }, expect);
           } catch (e) {
             if (!(e instanceof BundleError)) throw e;
