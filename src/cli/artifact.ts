@@ -19,7 +19,7 @@ export function registerArtifact(program: Command): void {
         const ctx = context(flags);
         const target = await openTarget(ctx, input);
         try {
-          const { layers } = parseManifest(target.manifest.bytes, target.manifest.mediaType);
+          const { layers } = parseManifest(target.manifest!.bytes, target.manifest!.mediaType);
           await mkdir(flags.output, { recursive: true });
           const written: { file: string; digest: string; size: number }[] = [];
           for (const l of layers) {

@@ -38,13 +38,14 @@ export function registerSign(program: Command): void {
         const cosign = flags.key ? await loadCosignSigner(flags.key) : undefined;
         const gpg = flags.gpgKey ? await loadGpgSigner(flags.gpgKey) : undefined;
         const ctx = context(flags);
-        const target = await openTarget(ctx, input);
+        const target = await openTarget(ctx, input, { resolveOnly: !flags.recursive });
         try {
           const identity = identityOf(flags.identity, target.reference, input);
           // Refuse before writing anything when the destination cannot hold what was asked for.
           const unsupported = gpg && (await target.store.simpleSignaturesUnsupported());
           if (unsupported) throw new Error(unsupported);
-          const subjects = [target.subject, ...(flags.recursive && isIndexType(target.manifest.mediaType) ? parseManifest(target.manifest.bytes, target.manifest.mediaType).manifests : [])];
+          const m = target.manifest;
+          const subjects = [target.subject, ...(m && isIndexType(m.mediaType) ? parseManifest(m.bytes, m.mediaType).manifests : [])];
           const written: Record<string, unknown>[] = [];
           for (const subject of subjects) {
             if (cosign) written.push(...(await signCosign(target.store, subject, cosign, identity, annotations)));

@@ -96,14 +96,14 @@ export async function putManifest(
   return result;
 }
 
-export async function getManifest(ctx: RegistryContext, repo: RepoName, ref: ManifestRef, accept: string[]): Promise<StoredManifest> {
+export async function getManifest(ctx: RegistryContext, repo: RepoName, ref: ManifestRef, accept: string[], head = false): Promise<StoredManifest> {
   const repoId = await ctx.repoId(repo);
   if (repoId === undefined) throw new RegistryError('NAME_UNKNOWN', `repository "${repo}" is not known to this registry`);
   const digest = 'digest' in ref ? ref.digest : await resolveTag(ctx, repoId, ref.tag);
   const found = await loadManifest(ctx, repoId, digest);
   if (!found) throw unknownManifest(ref);
   const served = await negotiate(ctx, repoId, found, accept);
-  await ctx.gates.checkPull(repo, served.row);
+  await ctx.gates.checkPull(repo, served.row, head);
   await recordPull(ctx, repoId, digest);
   return served;
 }

@@ -159,9 +159,10 @@ class SignaturePullGate implements PullGate {
   readonly name = 'signature policy (pull)';
   constructor(private readonly policy: SignaturePolicy) {}
 
-  async checkPull(repo: RepoName, manifest: ManifestRow): Promise<void> {
+  async checkPull(repo: RepoName, manifest: ManifestRow, head: boolean): Promise<void> {
     const rule = this.policy.ruleFor(repo, 'pull');
-    if (!rule) return;
+    // A HEAD serves no content; it is how signers (cosign, berth sign) learn the digest they are to sign.
+    if (!rule || head) return;
     const repoId = await this.policy.ctx.requireRepo(repo);
     if (!(await this.policy.needsSignature(repoId, manifest))) return;
     await this.policy.require(repo, repoId, manifest.digest, rule, 'serve');

@@ -4,7 +4,7 @@ import { deleteManifest, getManifest, parseManifestRef, putManifest, readManifes
 import { body, contentLength, header, queryAll, type Reply, type Req } from '../http.js';
 
 export async function fetchManifest(ctx: RegistryContext, req: Req, reply: Reply, repo: RepoName, ref: string): Promise<Reply> {
-  const m = await getManifest(ctx, repo, parseManifestRef(ref, false), acceptList(header(req, 'accept')));
+  const m = await getManifest(ctx, repo, parseManifestRef(ref, false), acceptList(header(req, 'accept')), req.method === 'HEAD');
   reply.code(200).headers({
     'Content-Type': m.row.mediaType,
     'Content-Length': String(m.bytes.length),
