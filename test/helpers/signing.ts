@@ -39,6 +39,15 @@ export async function cosignKeys(dir: string, prefix = 'cosign', password = 'tes
   return { key: join(dir, `${prefix}.key`), pub: join(dir, `${prefix}.pub`), password };
 }
 
+/** The same image pushed with `berth copy`, for registries without monolithic uploads (Distribution 2.8). */
+export async function copyImageIn(server: { host: string }, ref: string, content: string, env: Record<string, string>): Promise<string> {
+  const layout = join(tempDir('berth-img-'), 'layout');
+  const built = await writeLayoutImage(layout, 'v', [{ 'etc/content': content }]);
+  const r = await berth(['copy', `oci:${layout}:v`, `${server.host}/${ref}`], env);
+  if (r.code !== 0) throw new Error(`berth copy: ${r.stderr}`);
+  return built.manifestDigest;
+}
+
 /** Builds a one-layer image offline (a real gzip'd tar layer and config) and pushes it over HTTP; resolves to its digest. */
 export async function pushImage(server: { url: string }, ref: string, content: string): Promise<string> {
   const layout = join(tempDir('berth-img-'), 'layout');
