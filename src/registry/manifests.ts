@@ -7,6 +7,7 @@ import { isIndexType, MediaType } from '../oci/mediatypes.js';
 import { isTag, parseTag, type RepoName } from '../oci/name.js';
 import { ImmutableTagMove, MissingReferences, type ManifestRow, type RepoId } from '../meta/metadata.js';
 import { deleteAttachmentsOf } from './attachment-cleanup.js';
+import { readBounded } from './bounded-body.js';
 import { RegistryCaches } from './caches.js';
 import type { RegistryContext } from './context.js';
 import { checkQuota } from './quota.js';
@@ -34,24 +35,8 @@ export function parseManifestRef(value: string, forPush: boolean): ManifestRef {
 }
 
 /** Reads a manifest body, refusing (413) anything over the configured limit before buffering it. */
-export async function readManifestBody(ctx: RegistryContext, body: Readable, declaredLength: number | undefined): Promise<Buffer> {
-  const max = ctx.limits.maxManifestBytes;
-  const tooBig = () => new RegistryError('SIZE_INVALID', `manifest exceeds the ${max} byte limit`, { status: 413, detail: { limit: max } });
-  if (declaredLength !== undefined && declaredLength > max) {
-    body.resume();
-    throw tooBig();
-  }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > max) {
-      body.destroy();
-      throw tooBig();
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, total);
+export function readManifestBody(ctx: RegistryContext, body: Readable, declaredLength: number | undefined): Promise<Buffer> {
+  return readBounded(body, declaredLength, ctx.limits.maxManifestBytes, 'manifest');
 }
 
 /**

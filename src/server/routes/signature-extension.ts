@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import type { Readable } from 'node:stream';
 import { parseDigest } from '../../oci/digest.js';
 import { RegistryError } from '../../oci/errors.js';
 import { parseRepoName } from '../../oci/name.js';
 import type { RegistryContext } from '../../registry/context.js';
+import { readBounded } from '../../registry/bounded-body.js';
 import { addSignature, listSignatures, MAX_SIGNATURE_BODY_BYTES } from '../../registry/signatures.js';
 import type { Authorizer } from '../access.js';
 import { API_VERSION_HEADER, body, contentLength, type Reply, type Req } from '../http.js';
@@ -31,27 +31,7 @@ async function handle(ctx: RegistryContext, auth: Authorizer, req: Req, reply: R
     return reply.code(200).type('application/json').send(JSON.stringify({ signatures }));
   }
   const who = await auth.authorize(req, { type: 'repository', name: repo, actions: ['pull', 'push'] });
-  const bytes = await readBounded(body(req), contentLength(req));
+  const bytes = await readBounded(body(req), contentLength(req), MAX_SIGNATURE_BODY_BYTES, 'a signature body');
   await addSignature(ctx, repo, digest, bytes, who.subject);
   return reply.code(201).header('Content-Length', '0').send();
-}
-
-/** The body, refused with 413 as soon as it is known to be larger than a signature can be (by Content-Length, or while it streams). */
-async function readBounded(stream: Readable, declared: number | undefined): Promise<Buffer> {
-  const tooBig = () => new RegistryError('SIZE_INVALID', `a signature body may be at most ${MAX_SIGNATURE_BODY_BYTES} bytes`, { status: 413, detail: { limit: MAX_SIGNATURE_BODY_BYTES } });
-  if (declared !== undefined && declared > MAX_SIGNATURE_BODY_BYTES) {
-    stream.resume();
-    throw tooBig();
-  }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > MAX_SIGNATURE_BODY_BYTES) {
-      stream.destroy();
-      throw tooBig();
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, total);
 }
