@@ -9,6 +9,7 @@ import { blobRoot, sqlitePath, type Config } from './config.js';
 import { freeSpace, Health, sameFile } from './health.js';
 import { monitorLoop } from './loop-monitor.js';
 import { scheduleGc } from './scheduled-gc.js';
+import { installSignaturePolicy } from './policy-config.js';
 import { openAuth } from './auth/setup.js';
 import { isLoopback, readTls } from './tls.js';
 import { WorkerPool } from '../workers/pool.js';
@@ -48,6 +49,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const auth = await openAuth(config, logger, { tls: tls !== undefined });
   const { store, metaDb, describe } = await openBackends(config);
   const ctx = registryContext(config, { store, metaDb });
+  await installSignaturePolicy(ctx, config.policy);
 
   const workers = new WorkerPool(config, { threads: config.workers.threads, maxQueue: config.workers.queue });
   const health = healthOf(config, logger);
