@@ -1,6 +1,6 @@
 import { RegistryContext } from '../registry/context.js';
-import { openBackends, registryContext } from '../server/backends.js';
-import { ConfigError, loadConfig, type Config } from '../server/config.js';
+import { openBackends, registryContext } from '../config/backends.js';
+import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import type { LocalFlags } from './operator.js';
 
 /** Opens the store and metadata a `berth serve` with the same flags would use. */

@@ -64,7 +64,7 @@ async function fileOf(flags: FileFlags): Promise<string> {
   if (flags.file) return resolve(flags.file);
   if (flags.config) {
     // Loaded on demand: the config schema (zod, YAML) is not needed by the other verbs.
-    const { loadConfig } = await import('../server/config.js');
+    const { loadConfig } = await import('../config/config.js');
     const path = loadConfig({ file: flags.config }).auth?.htpasswd;
     if (!path) fail(`${flags.config} has no auth.htpasswd`);
     return resolve(path!);

@@ -1,8 +1,8 @@
 import { workerData } from 'node:worker_threads';
 import { isRegistryError } from '../oci/errors.js';
 import { RegistryContext } from '../registry/context.js';
-import { openBackends, registryContext } from '../server/backends.js';
-import type { Config } from '../server/config.js';
+import { openBackends, registryContext } from '../config/backends.js';
+import type { Config } from '../config/config.js';
 import { TASKS, type TaskName, type TaskOutcome } from './tasks.js';
 
 let context: Promise<RegistryContext> | undefined;

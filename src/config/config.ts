@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { PostgresConfigSchema } from './postgres-config.js';
-import { S3ConfigSchema } from './s3-config.js';
-import { duration, size } from './config-units.js';
-import { GcConfigSchema, StorageRulesSchema } from './storage-config.js';
-import { AccessConfigSchema, AuthConfigSchema, checkAccess } from './auth/config.js';
+import { PostgresConfigSchema } from './postgres.js';
+import { S3ConfigSchema } from './s3.js';
+import { duration, size } from './units.js';
+import { GcConfigSchema, StorageRulesSchema } from './storage.js';
+import { AccessConfigSchema, AuthConfigSchema, checkAccess } from './auth.js';
 import { TlsConfigSchema } from './tls.js';
-import { PolicyConfigSchema } from './policy-config.js';
+import { PolicyConfigSchema } from './policy.js';
 
 
 export const ConfigSchema = z

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../config-units.js';
+import { duration } from './units.js';
 
 /** `usage`: a repository's shared and unique bytes (they reveal what other repositories hold); for operators. */
 export const ACTIONS = ['pull', 'push', 'delete', 'usage'] as const;
