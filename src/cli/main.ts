@@ -7,6 +7,7 @@ import { registerUsage } from './usage.js';
 import { registerHistory } from './history.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerUser } from './user.js';
+import { registerNotifications } from './notifications.js';
 
 const program = new Command();
 program.name('berth').description('An OCI container registry and image toolkit').version('0.1.0');
@@ -17,6 +18,7 @@ registerUsage(program);
 registerHistory(program);
 registerMigrate(program);
 registerUser(program);
+registerNotifications(program);
 registerClientCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
