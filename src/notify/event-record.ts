@@ -25,7 +25,6 @@ export interface EventRecord {
     mediaType?: string;
     size?: number;
     digest?: string;
-    artifactType?: string;
     length?: number;
     repository?: string;
     fromRepository?: string;
@@ -79,7 +78,6 @@ function target(e: RegistryEvent): EventRecord['target'] {
     mediaType: e.mediaType,
     ...(e.size > 0 ? { size: e.size } : {}),
     digest: e.digest,
-    ...(e.artifactType ? { artifactType: e.artifactType } : {}),
     ...(e.size > 0 ? { length: e.size } : {}),
     repository: e.repository,
     ...(e.fromRepository ? { fromRepository: e.fromRepository } : {}),
