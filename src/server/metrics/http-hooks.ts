@@ -5,9 +5,10 @@ import { operationOf, V2_TEMPLATES } from './route-label.js';
 
 /**
  * Counts every request by route template, method and status, with its
- * latency and the bytes it moved on its connection. Bytes are the socket's
- * counters before and after (the request's own headers are read before it
- * starts), so chunked uploads count too and no body is wrapped in another stream.
+ * latency and the bytes it moved, without wrapping any body in another
+ * stream: bytes sent are the connection's count before and after; bytes
+ * received are the Content-Length, or for a chunked body (podman's PATCH)
+ * what the connection read while the request ran.
  */
 export function installHttpMetrics(app: FastifyInstance, metrics: Metrics): void {
   const before = new WeakMap<object, { read: number; written: number }>();
@@ -24,7 +25,8 @@ export function installHttpMetrics(app: FastifyInstance, metrics: Metrics): void
     const start = before.get(req);
     const status = reply.statusCode;
     const op = notes && operationOf(notes.route.kind, req.method, status, notes.mounted === true);
-    const bytesIn = start ? req.socket.bytesRead - start.read : 0;
+    const declared = Number(req.headers['content-length']);
+    const bytesIn = declared >= 0 ? declared : start ? req.socket.bytesRead - start.read : 0;
     const bytesOut = start ? req.socket.bytesWritten - start.written : 0;
     metrics.request(route, req.method, status, reply.elapsedTime / 1000, bytesIn, bytesOut, op);
     done();

@@ -59,7 +59,7 @@ export class Metrics implements NotifyObserver {
     this.requests = new Counter({ name: 'berth_http_requests_total', help: 'HTTP requests answered, by route template, method and status.', labelNames: ['route', 'method', 'status'], registers });
     this.duration = new Histogram({ name: 'berth_http_request_duration_seconds', help: 'Time from request to the last byte of the answer.', labelNames: ['route', 'method'], buckets: LATENCY_BUCKETS, registers });
     this.inFlight = new Gauge({ name: 'berth_http_requests_in_flight', help: 'Requests being answered now.', registers });
-    this.received = new Counter({ name: 'berth_http_received_bytes_total', help: 'Bytes read from clients after the request line and headers (bodies, chunk framing), by route template.', labelNames: ['route'], registers });
+    this.received = new Counter({ name: 'berth_http_received_bytes_total', help: 'Request body bytes read from clients, by route template.', labelNames: ['route'], registers });
     this.sent = new Counter({ name: 'berth_http_sent_bytes_total', help: 'Bytes written to clients, headers and bodies, by route template.', labelNames: ['route'], registers });
     this.operations = {
       pushes: new Counter({ name: 'berth_pushes_total', help: 'Manifests and blobs pushed (blobs: uploads completed).', labelNames: ['kind'], registers }),
