@@ -47,7 +47,7 @@ export interface RunningServer {
 
 export function makeLogger(config: Config): Logger {
   // Colour only for a person at a terminal; one line per entry either way.
-  const transport = config.log.format === 'pretty' ? { target: 'pino-pretty', options: { colorize: process.stdout.isTTY === true, singleLine: true } } : undefined;
+  const transport = config.log.format === 'pretty' ? { target: 'pino-pretty', options: { colorize: process.stdout.isTTY === true, singleLine: true, translateTime: "UTC:yyyy-mm-dd'T'HH:MM:ss.l'Z'", ignore: 'pid,hostname,service' } } : undefined;
   return pino({
     level: config.log.level,
     base: { service: 'berth' },
