@@ -7,9 +7,14 @@ export interface MetricsCost {
   scenario: string;
   on: Measurement;
   off: Measurement;
-  /** on/off: 1.00 means no cost. */
+  /** on/off throughput: 1.00 means no cost. */
   ratio: number;
+  /** on/off requests per second of server CPU: the same, less sensitive to other load on the machine. */
+  cpuRatio: number;
 }
+
+/** Requests answered per second of server CPU. */
+const perCpu = (m: Measurement): number => (m.cpu && m.cpu.server > 0 ? m.value / m.cpu.server : NaN);
 
 /** Rounds per scenario, alternating which server goes first; the median round counts. */
 const ROUNDS = 3;
@@ -39,7 +44,8 @@ export async function metricsCost(work: Workload, all: Scenario[]): Promise<Metr
       }
       rounds.sort((x, y) => x.on.value / x.off.value - y.on.value / y.off.value);
       const median = rounds[Math.floor(ROUNDS / 2)]!;
-      out.push({ scenario: s.id, ...median, ratio: Math.round((median.on.value / median.off.value) * 100) / 100 });
+      const r2 = (n: number) => Math.round(n * 100) / 100;
+      out.push({ scenario: s.id, ...median, ratio: r2(median.on.value / median.off.value), cpuRatio: r2(perCpu(median.on) / perCpu(median.off)) });
     }
     return out;
   } finally {
@@ -51,6 +57,10 @@ export async function metricsCost(work: Workload, all: Scenario[]): Promise<Metr
 export function formatMetricsCost(rows: MetricsCost[]): string {
   return [
     'Metrics cost (Berth with metrics on vs metrics.enabled: false, median of 3 alternating rounds):',
-    ...rows.map((r) => `  ${r.scenario}: on ${r.on.value} req/s (p99 ${r.on.extra?.p99ms} ms), off ${r.off.value} req/s (p99 ${r.off.extra?.p99ms} ms), on/off ${r.ratio.toFixed(2)}`),
+    ...rows.map(
+      (r) =>
+        `  ${r.scenario}: on ${r.on.value} req/s (${Math.round(perCpu(r.on))} per server CPU-second, p99 ${r.on.extra?.p99ms} ms), ` +
+        `off ${r.off.value} req/s (${Math.round(perCpu(r.off))} per CPU-second, p99 ${r.off.extra?.p99ms} ms); on/off ${r.ratio.toFixed(2)}, per CPU ${r.cpuRatio.toFixed(2)}`,
+    ),
   ].join('\n');
 }

@@ -139,6 +139,15 @@ describe('webhooks: Distribution notifications, delivered from the outbox', () =
     assert.equal(r.flaky!.deliveries[0]!.headers['x-berth-signature-256'], undefined, 'no secret, no signature');
   });
 
+  test('a push that fails tells nothing: events commit with the change or not at all', async () => {
+    const missing = randomBlob(100);
+    const orphan = imageManifest(imageConfig('arm64'), [missing]);
+    assert.equal((await api.pushManifest('hooks/app', 'broken', orphan)).status, 400);
+    const after = await pushImage(api, 'hooks/after', 'v1');
+    await until('the next push arrives', async () => (r.signed!.events().some((e) => e.target.digest === after.manifest.digest) ? true : undefined));
+    assert.ok(!r.signed!.events().some((e) => e.target.digest === orphan.digest || e.target.tag === 'broken'));
+  });
+
   test('pulls (GET and HEAD, as Distribution counts them) are told; an endpoint ignoring pulls gets none', async () => {
     const before = r.signed!.events().length;
     assert.equal((await api.fetch('/v2/hooks/app/manifests/v1', { headers: { Accept: OCI_MANIFEST } })).status, 200);
