@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
-import { descriptor, imageConfig, imageIndex, imageManifest, randomBlob, type Blob } from '../helpers/oci.js';
+import { blob, descriptor, imageConfig, imageIndex, imageManifest, randomBlob, type Blob } from '../helpers/oci.js';
 import { errorCode, Raw } from '../helpers/registry-client.js';
 import { berth, configFile, deleteManifest, makeImage, onFilesystem, pullAndVerify, pushLikeAClient, storageEnv } from './helpers.js';
 
@@ -266,6 +266,11 @@ describe('retention', () => {
     assert.deepEqual(await list(), [...tags].sort(), 'a dry run changes nothing');
 
     assert.equal((await api.fetch('/v2/ret/app/manifests/t1', { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).status, 200, 'served (and now cached) before the real run');
+    // A signature-like artifact attached to t1's image goes with the image.
+    const empty = blob('{}');
+    assert.equal((await api.pushBlob('ret/app', empty)).status, 201);
+    const attached = imageManifest(empty, [], { artifactType: 'application/vnd.example.sig', subject: descriptor(images[0]!.manifest, 'application/vnd.oci.image.manifest.v1+json') });
+    assert.equal((await api.pushManifest('ret/app', attached.digest, attached)).status, 201);
     const real = await gcNow();
     assert.equal(real.code, 0, real.stderr);
     assert.match(real.stdout, /deleted tag ret\/app:t1 /);
@@ -273,6 +278,7 @@ describe('retention', () => {
     assert.deepEqual(await list(), ['keep-me', 't3', 't4']);
     assert.equal((await api.fetch('/v2/ret/app/manifests/t1', { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).status, 404);
     assert.equal((await api.fetch(`/v2/ret/app/manifests/${images[0]!.manifest.digest}`)).status, 404, 'the image went with its last tag');
+    assert.equal((await api.fetch(`/v2/ret/app/manifests/${attached.digest}`)).status, 404, 'and what was attached to it');
     await pullAndVerify(api, images[3]!);
     const h = await getJson<{ moves: { actor: string | null }[] }>('/berth/v1/repositories/ret/app/tags/t1/history');
     assert.equal(h.moves.at(-1)!.actor, 'berth-retention');
