@@ -54,8 +54,8 @@ function human(r: UsageReport): string {
   );
   for (const p of r.repositories.filter((x) => x.images)) {
     lines.push('', columns(
-      ['IMAGE', 'TAGS', 'LOGICAL', 'SHARED', 'UNIQUE', 'LAST PUSHED', 'LAST PULLED'],
-      p.images!.map((i) => [i.digest.slice(0, 19), i.tags.join(',') || '<none>', bytes(i.logicalBytes), maybe(i.sharedBytes), maybe(i.uniqueBytes), i.lastPushed, i.lastPulled ?? '-']),
+      ['IMAGE', 'TAGS', 'SIGNED', 'LOGICAL', 'SHARED', 'UNIQUE', 'LAST PUSHED', 'LAST PULLED'],
+      p.images!.map((i) => [i.digest.slice(0, 19), i.tags.join(',') || '<none>', i.signed ? 'yes' : 'no', bytes(i.logicalBytes), maybe(i.sharedBytes), maybe(i.uniqueBytes), i.lastPushed, i.lastPulled ?? '-']),
     ));
   }
   if (r.repositories.some((p) => p.uniqueBytes === undefined)) lines.push('', 'SHARED and UNIQUE (-) need the usage permission on the repository: ask the registry\'s admin.');
