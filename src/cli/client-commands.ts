@@ -13,6 +13,7 @@ import { registerPull } from './pull.js';
 import { registerPush } from './push.js';
 import { registerRef } from './ref.js';
 import { registerRmi } from './rmi.js';
+import { registerSbom } from './sbom.js';
 import { registerStore } from './store.js';
 import { registerTag } from './tag.js';
 import { registerTags } from './tags.js';
@@ -22,7 +23,7 @@ export function registerClientCommands(program: Command): void {
   for (const register of [
     registerPull, registerPush, registerCopy, registerLogin, registerLogout, registerImages, registerTag, registerRmi,
     registerInspect, registerDigest, registerManifest, registerTags, registerCatalog, registerDelete, registerDf,
-    registerStore, registerRef,
+    registerStore, registerRef, registerSbom,
   ]) {
     register(program);
   }

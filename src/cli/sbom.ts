@@ -1,0 +1,57 @@
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { formatReference } from '../oci/reference.js';
+import { takeInventory } from '../scan/inventory.js';
+import { attachDocument } from '../scan/sbom/attach.js';
+import { CYCLONEDX_MEDIA_TYPE, cycloneDx } from '../scan/sbom/cyclonedx.js';
+import { SPDX_MEDIA_TYPE, spdxDocument } from '../scan/sbom/spdx.js';
+import { clientFor } from '../transport/location.js';
+import { clientOptions, context, Exit, run } from './common.js';
+import { imageReadOptions, limitsOf, openImage, type ImageFlags } from './scan-common.js';
+
+interface SbomFlags extends ImageFlags {
+  format: string;
+  output?: string;
+  attach?: boolean;
+}
+
+const FORMATS = {
+  cyclonedx: { make: cycloneDx, mediaType: CYCLONEDX_MEDIA_TYPE },
+  spdx: { make: spdxDocument, mediaType: SPDX_MEDIA_TYPE },
+} as const;
+
+export function registerSbom(program: Command): void {
+  imageReadOptions(clientOptions(program.command('sbom').argument('<ref>', 'REF (local store, else its registry), docker://REF, oci:DIR[:tag], oci-archive:FILE, docker-archive:FILE')))
+    .description('list what an image contains (OS and language packages with purls, licences and layers) as CycloneDX or SPDX JSON')
+    .option('--format <format>', 'cyclonedx (1.6) or spdx (2.3)', 'cyclonedx')
+    .option('-o, --output <file>', 'write the document here instead of stdout')
+    .option('--attach', 'push the document to the registry as an OCI referrer of the image, so it travels with it')
+    .action(
+      run('sbom', async (input: string, flags: SbomFlags) => {
+        const format = FORMATS[flags.format as keyof typeof FORMATS];
+        if (!format) {
+          process.stderr.write(`berth sbom: unknown --format "${flags.format}": use cyclonedx or spdx\n`);
+          return Exit.usage;
+        }
+        const ctx = context(flags);
+        const { src, image, ref } = await openImage(ctx, input, flags);
+        try {
+          const inventory = await takeInventory(image, { limits: limitsOf(flags) });
+          for (const w of inventory.warnings) process.stderr.write(`warning: ${w}\n`);
+          const name = ref ? formatReference({ registry: ref.registry, repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}) }) : src.description;
+          const doc = format.make(inventory, { name, digest: image.digest });
+          if (flags.output) await writeFile(flags.output, doc);
+          else if (!flags.attach) process.stdout.write(`${doc}\n`);
+          if (flags.attach) {
+            if (!ref) throw new Error(`--attach needs an image in a registry; ${src.description} is not one`);
+            const subject = { mediaType: image.manifestMediaType, digest: image.digest, size: image.manifestSize };
+            const digest = await attachDocument(clientFor(ctx, ref.registry), ref, subject, Buffer.from(doc), format.mediaType);
+            process.stderr.write(`attached ${flags.format} SBOM to ${ref.registry}/${ref.repository}@${image.digest} as ${digest}\n`);
+          }
+        } finally {
+          await src.close();
+          await ctx.http.close();
+        }
+      }),
+    );
+}
