@@ -14,6 +14,8 @@ import { registerPush } from './push.js';
 import { registerRef } from './ref.js';
 import { registerRmi } from './rmi.js';
 import { registerSbom } from './sbom.js';
+import { registerScan } from './scan.js';
+import { registerDb } from './db.js';
 import { registerStore } from './store.js';
 import { registerTag } from './tag.js';
 import { registerTags } from './tags.js';
@@ -23,7 +25,7 @@ export function registerClientCommands(program: Command): void {
   for (const register of [
     registerPull, registerPush, registerCopy, registerLogin, registerLogout, registerImages, registerTag, registerRmi,
     registerInspect, registerDigest, registerManifest, registerTags, registerCatalog, registerDelete, registerDf,
-    registerStore, registerRef, registerSbom,
+    registerStore, registerRef, registerSbom, registerScan, registerDb,
   ]) {
     register(program);
   }

@@ -1,10 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { formatReference } from '../oci/reference.js';
-import { takeInventory } from '../scan/inventory.js';
-import { attachDocument } from '../scan/sbom/attach.js';
-import { CYCLONEDX_MEDIA_TYPE, cycloneDx } from '../scan/sbom/cyclonedx.js';
-import { SPDX_MEDIA_TYPE, spdxDocument } from '../scan/sbom/spdx.js';
 import { clientFor } from '../transport/location.js';
 import { clientOptions, context, Exit, run } from './common.js';
 import { imageReadOptions, limitsOf, openImage, type ImageFlags } from './scan-common.js';
@@ -15,9 +11,16 @@ interface SbomFlags extends ImageFlags {
   attach?: boolean;
 }
 
+// Loaded on demand: the other verbs should not pay for the SBOM libraries at startup.
 const FORMATS = {
-  cyclonedx: { make: cycloneDx, mediaType: CYCLONEDX_MEDIA_TYPE },
-  spdx: { make: spdxDocument, mediaType: SPDX_MEDIA_TYPE },
+  cyclonedx: async () => {
+    const m = await import('../scan/sbom/cyclonedx.js');
+    return { make: m.cycloneDx, mediaType: m.CYCLONEDX_MEDIA_TYPE };
+  },
+  spdx: async () => {
+    const m = await import('../scan/sbom/spdx.js');
+    return { make: m.spdxDocument, mediaType: m.SPDX_MEDIA_TYPE };
+  },
 } as const;
 
 export function registerSbom(program: Command): void {
@@ -28,11 +31,13 @@ export function registerSbom(program: Command): void {
     .option('--attach', 'push the document to the registry as an OCI referrer of the image, so it travels with it')
     .action(
       run('sbom', async (input: string, flags: SbomFlags) => {
-        const format = FORMATS[flags.format as keyof typeof FORMATS];
-        if (!format) {
+        const load = FORMATS[flags.format as keyof typeof FORMATS];
+        if (!load) {
           process.stderr.write(`berth sbom: unknown --format "${flags.format}": use cyclonedx or spdx\n`);
           return Exit.usage;
         }
+        const format = await load();
+        const { takeInventory } = await import('../scan/inventory.js');
         const ctx = context(flags);
         const { src, image, ref } = await openImage(ctx, input, flags);
         try {
@@ -45,6 +50,7 @@ export function registerSbom(program: Command): void {
           if (flags.attach) {
             if (!ref) throw new Error(`--attach needs an image in a registry; ${src.description} is not one`);
             const subject = { mediaType: image.manifestMediaType, digest: image.digest, size: image.manifestSize };
+            const { attachDocument } = await import('../scan/sbom/attach.js');
             const digest = await attachDocument(clientFor(ctx, ref.registry), ref, subject, Buffer.from(doc), format.mediaType);
             process.stderr.write(`attached ${flags.format} SBOM to ${ref.registry}/${ref.repository}@${image.digest} as ${digest}\n`);
           }

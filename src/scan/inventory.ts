@@ -13,7 +13,8 @@ import type { OsInfo } from './os.js';
 import { OS_TARGETS, purlOf, type FoundPackage, type Package, type TargetKind } from './package.js';
 import { configSecrets } from './secrets/config.js';
 import type { SecretMatch } from './secrets/rules.js';
-import { walkLayers, DEFAULT_LIMITS, type WalkLimits } from './walk.js';
+import { DEFAULT_LIMITS, type WalkLimits } from './limits.js';
+import { walkLayers } from './walk.js';
 import { Warnings } from './warnings.js';
 
 export const PACKAGE_ANALYSERS: Analyser[] = [osRelease, dpkg, apk, nodeModules, npmLock, python, goBinary];

@@ -5,16 +5,8 @@ import type { Descriptor } from '../oci/descriptor.js';
 import type { Analyser, Analysis, FileVersion, StreamReader, WholeFileAnalyser } from './analyser.js';
 import { decompressedTar, LayerReadError } from './decompress.js';
 import { LayerHistory } from './layer-history.js';
+import type { WalkLimits } from './limits.js';
 import type { Warnings } from './warnings.js';
-
-export interface WalkLimits {
-  /** Tar entries read over all layers; past it the scan stops with a warning (a tar bomb of tiny files). */
-  maxEntries: number;
-  /** Uncompressed file bytes over all layers (a decompression bomb). */
-  maxBytes: number;
-}
-
-export const DEFAULT_LIMITS: WalkLimits = { maxEntries: 500_000, maxBytes: 32 * 2 ** 30 };
 
 /** The layers of one image, opened one at a time in order. */
 export interface LayerInput {

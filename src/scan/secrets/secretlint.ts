@@ -2,7 +2,8 @@ import { lintSource } from '@secretlint/core';
 import { creator as recommended } from '@secretlint/secretlint-rule-preset-recommend';
 import type { RawMatch } from './rules.js';
 
-const CONFIG = { rules: [{ id: recommended.meta.id, rule: recommended }] };
+// AWS access key IDs are reported too (the preset looks only for secret keys unless told).
+const CONFIG = { rules: [{ id: recommended.meta.id, rule: recommended, rules: [{ id: '@secretlint/secretlint-rule-aws', options: { enableIDScanRule: true } }] }] };
 
 /**
  * Literal anchors of every rule in secretlint's recommended preset: a text
@@ -26,7 +27,18 @@ export async function secretlintMatches(text: string, name: string, opts: { pref
   });
   return result.messages
     .filter((m) => m.type === 'message' && m.messageId !== 'IGNORE_MESSAGE')
-    .map((m) => ({ rule: kebab(m.messageId ?? m.ruleId), start: m.range[0], end: m.range[1] }));
+    .map((m) => ({ rule: kebab(m.messageId ?? m.ruleId), start: m.range[0], end: tokenEnd(text, m.range[1]) }));
+}
+
+/**
+ * Some rules report a span that ends inside the secret (the AWS secret
+ * key rule measures its capture group from the start of the whole match):
+ * masking runs on to the end of the token, so no tail of a secret shows.
+ */
+function tokenEnd(text: string, end: number): number {
+  let i = end;
+  while (i < text.length && !/[\s"'`,;]/.test(text[i]!)) i++;
+  return i;
 }
 
 const extname = (name: string): string => {
