@@ -31,16 +31,20 @@ export function cycloneDx(inventory: Inventory, subject: SbomSubject, now = new 
       new CDX.Models.Component(CDX.Enums.ComponentType.OperatingSystem, inventory.os.family, { version: inventory.os.version, bomRef: `os:${inventory.os.family}@${inventory.os.version}`, description: inventory.os.name }),
     );
   }
-  const seen = new Set<string>();
+  // One component per purl; a package found in several places (node_modules and a lock file) lists each.
+  const byPurl = new Map<string, CDX.Models.Component>();
   for (const target of inventory.targets) {
     for (const pkg of target.packages) {
-      if (seen.has(pkg.purl)) continue;
-      seen.add(pkg.purl);
-      const c = componentOf(pkg, inventory);
+      let c = byPurl.get(pkg.purl);
+      if (!c) {
+        byPurl.set(pkg.purl, (c = componentOf(pkg, inventory)));
+        if (OS_TARGETS.has(target.kind) && pkg.source) c.properties.add(new CDX.Models.Property('berth:source-package', `${pkg.source.name} ${pkg.source.version}`));
+        bom.components.add(c);
+        image.dependencies.add(c.bomRef);
+      } else {
+        c.properties.add(new CDX.Models.Property('berth:path', pkg.path));
+      }
       c.properties.add(new CDX.Models.Property('berth:target', target.name));
-      if (OS_TARGETS.has(target.kind) && pkg.source) c.properties.add(new CDX.Models.Property('berth:source-package', `${pkg.source.name} ${pkg.source.version}`));
-      bom.components.add(c);
-      image.dependencies.add(c.bomRef);
     }
   }
   const serializer = new CDX.Serialize.JsonSerializer(new CDX.Serialize.JSON.Normalize.Factory(CDX.Spec.Spec1dot6));
