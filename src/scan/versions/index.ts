@@ -17,7 +17,7 @@ export function compareSemver(a: string, b: string): number {
 /** PEP 440 through @renovatebot/pep440 (pip's own rules). */
 export function comparePep440(a: string, b: string): number {
   if (!pep440.valid(a) || !pep440.valid(b)) throw new VersionError(`"${pep440.valid(a) ? b : a}" is not a PEP 440 version`);
-  return pep440.compare(a, b);
+  return Math.sign(pep440.compare(a, b));
 }
 
 /** The version order of an OSV ecosystem (`Debian:12` is Debian's), or undefined for ecosystems Berth does not match. */
