@@ -3,7 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { REPO_ROOT, tempDir } from '../helpers/berth.js';
+import { REPO_ROOT, startBerth, tempDir } from '../helpers/berth.js';
+import { sha256 } from '../helpers/layout-image.js';
+import { tarBytes } from '../helpers/scan-image.js';
 import { berth } from '../helpers/cli.js';
 import { missingTools } from '../helpers/tools.js';
 import { writeScanImage, type LayerEntry } from '../helpers/scan-image.js';
@@ -154,6 +156,40 @@ describe('berth sbom on images made of this machine\'s real package data', () =>
     assert.equal(curl.externalRefs?.[0]?.referenceLocator, 'pkg:apk/alpine/curl@8.5.0-r0?arch=x86_64&distro=alpine-3.19.1');
     assert.equal(curl.licenseDeclared, 'curl');
     assert.match(curl.sourceInfo ?? '', /^lib\/apk\/db\/installed in layer 2 \(sha256:/);
+  });
+
+  test('a zstd-compressed layer is read (fzstd, since Node 20 has no zstd)', { skip: missingTools('zstd') }, async () => {
+    const plain = await tarBytes({ 'etc/os-release': 'ID=alpine\nVERSION_ID=3.19.1\n', 'lib/apk/db/installed': 'P:zlib\nV:1.3.1-r0\nA:x86_64\nL:Zlib\no:zlib\n\n' });
+    const zst = execFileSync('zstd', ['-q', '-c'], { input: plain });
+    const dir = join(work, 'zstd');
+    await writeScanImage(dir, 'v1', [{}], { rawLayers: { 0: { bytes: zst, diffId: sha256(plain) } } });
+    const doc = await sbom(`oci:${dir}:v1`);
+    assert.ok(doc.components.some((c) => c.purl === 'pkg:apk/alpine/zlib@1.3.1-r0?arch=x86_64&distro=alpine-3.19.1'), JSON.stringify(doc.components));
+  });
+
+  test('--attach pushes the SBOM as a referrer of the image, listed by the registry under its artifactType', async () => {
+    const server = await startBerth();
+    try {
+      const e = env();
+      const ref = `${server.host}/team/alpine:v1`;
+      const copy = await berth(['copy', `oci:${join(work, 'alpine')}:v1`, ref], e);
+      assert.equal(copy.code, 0, copy.stderr);
+      for (const format of ['cyclonedx', 'spdx']) {
+        const r = await berth(['sbom', ref, '--format', format, '--attach'], e);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, new RegExp(`attached ${format} SBOM to ${server.host}/team/alpine@sha256:`));
+      }
+      const digest = (await berth(['digest', `docker://${ref}`], e)).stdout.trim();
+      const referrers = (await (await fetch(`${server.url}/v2/team/alpine/referrers/${digest}`)).json()) as { manifests: { artifactType: string; digest: string }[] };
+      assert.deepEqual(referrers.manifests.map((m) => m.artifactType).sort(), ['application/spdx+json', 'application/vnd.cyclonedx+json']);
+      const cdx = referrers.manifests.find((m) => m.artifactType === 'application/vnd.cyclonedx+json')!;
+      const manifest = (await (await fetch(`${server.url}/v2/team/alpine/manifests/${cdx.digest}`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } })).json()) as { subject: { digest: string }; layers: { digest: string }[] };
+      assert.equal(manifest.subject.digest, digest);
+      const doc = (await (await fetch(`${server.url}/v2/team/alpine/blobs/${manifest.layers[0]!.digest}`)).json()) as Cdx;
+      assert.ok(doc.components.some((c) => c.name === 'curl'), 'the attached document is the SBOM of that image');
+    } finally {
+      await server.stop();
+    }
   });
 
   test('CycloneDX output passes the CycloneDX library\'s own JSON schema validation', async () => {
