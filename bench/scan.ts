@@ -47,8 +47,8 @@ export async function scanBench(advisories: number, packages: number): Promise<S
       const count = Math.round(advisories * share);
       for (let i = 0; i < count; i++, n++) {
         const mine = ours[eco];
-        // One advisory in twenty names a package of the image; the rest name other packages.
-        const name = mine && i % 20 === 0 ? mine[(i / 20) % mine.length]! : `other-${eco}-${i}`;
+        // One advisory in 200 names a package of the image (a few per package, as for a real Debian image); the rest name others.
+        const name = mine && i % 200 === 0 ? mine[(i / 200) % mine.length]! : `other-${eco}-${i}`;
         const fixed = eco.startsWith('Debian') ? '99:1.0-1' : eco === 'Alpine:v3.19' ? '99.0-r0' : '99.0.0';
         const record = {
           id: `BENCH-${n}`,

@@ -52,7 +52,7 @@ export async function imageInputOf(src: ImageSource, platform: PlatformSpec = ho
   };
 }
 
-export function parseConfig(bytes: Buffer): ImageConfig {
+function parseConfig(bytes: Buffer): ImageConfig {
   try {
     const json = JSON.parse(bytes.toString('utf8')) as unknown;
     if (typeof json === 'object' && json !== null && !Array.isArray(json)) return json as ImageConfig;

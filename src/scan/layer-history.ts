@@ -8,12 +8,10 @@ export interface PathVersion {
   analysis?: Analysis;
 }
 
-/** How a version left the final filesystem: a whiteout deleted it, or a later layer wrote the path again. */
+/** Whether a version is in the final filesystem; if not, the layer whose whiteout deleted it or that wrote the path again. */
 export interface Fate {
   present: boolean;
-  /** The layer that deleted or replaced it. */
   removedIn?: number;
-  how?: 'deleted' | 'replaced';
 }
 
 interface Whiteout {
@@ -60,8 +58,7 @@ export class LayerHistory {
     const replacedIn = this.versionsOf(path).find((v) => v.layer > layer)?.layer;
     const deletedIn = this.whiteouts.find((w) => w.layer > layer && (w.opaque ? isBelow(path, w.path) : w.path === path || isBelow(path, w.path)))?.layer;
     if (replacedIn === undefined && deletedIn === undefined) return { present: true };
-    if (deletedIn !== undefined && (replacedIn === undefined || deletedIn <= replacedIn)) return { present: false, removedIn: deletedIn, how: 'deleted' };
-    return { present: false, removedIn: replacedIn!, how: 'replaced' };
+    return { present: false, removedIn: Math.min(deletedIn ?? Infinity, replacedIn ?? Infinity) };
   }
 
   /** The version of `path` in the final filesystem, if a regular file is there. */

@@ -1,8 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
-import { sha256 } from './layout-image.js';
+import { layoutWriter, sha256 } from './layout-image.js';
 
 /** One tar entry of a test layer: a file (bytes), a symlink, a hard link, a directory. */
 export type LayerEntry =
@@ -44,13 +44,7 @@ export interface ScanImageOptions {
  * manifest digest and the layer digests in order.
  */
 export async function writeScanImage(dir: string, tag: string, layers: Layer[], opts: ScanImageOptions = {}): Promise<{ digest: string; layers: string[] }> {
-  mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
-  writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  const put = (b: Buffer) => {
-    const d = sha256(b);
-    writeFileSync(join(dir, 'blobs', 'sha256', d.slice(7)), b);
-    return { digest: d, size: b.length };
-  };
+  const put = layoutWriter(dir);
   const blobs: { bytes: Buffer; diffId: string }[] = [];
   for (const [i, layer] of layers.entries()) {
     const raw = opts.rawLayers?.[i];

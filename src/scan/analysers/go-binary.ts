@@ -62,7 +62,7 @@ interface BuildInfo {
 }
 
 /** Parses the section from its magic on; Go < 1.18 binaries point into the data segment instead and are not read. */
-export function parseBuildInfo(data: Buffer): BuildInfo | { unsupported: string } {
+function parseBuildInfo(data: Buffer): BuildInfo | { unsupported: string } {
   if (data.length < HEADER_BYTES) return { unsupported: 'Go build info is cut short' };
   if ((data[15]! & FLAG_INLINE) === 0) return { unsupported: 'a Go binary built before Go 1.18; its module list is not read' };
   const version = readString(data, HEADER_BYTES);

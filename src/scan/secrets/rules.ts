@@ -99,6 +99,6 @@ const RULES: Record<string, { title: string; severity: Severity }> = {
   'dotenv-secret': { title: 'Secret in a .env file', severity: 'MEDIUM' },
 };
 
-export function ruleInfo(rule: string): { title: string; severity: Severity } {
+function ruleInfo(rule: string): { title: string; severity: Severity } {
   return RULES[rule] ?? { title: rule.replace(/-/g, ' '), severity: 'HIGH' };
 }

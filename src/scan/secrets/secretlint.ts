@@ -16,7 +16,7 @@ const ANCHORS =
   /A3T[A-Z0-9]|AKIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ASIA|SECRET|[Ss]ecret|ACCOUNT|[Aa]ccount|private_key|PRIVATE KEY|_authToken|npm_|x-oauth-basic|xox[bpaor]-|xapp-|hooks\.slack\.com|:\/\/[-\w]+:[-\w]+@|SG\.|shp(?:pa|ca|at|ss)_|gh[pousr]_|github_pat_|glpat-|glc_|glsa_|sk-|gsk_|hf_|lin_api_|ntn_|ops_|hv[sbr]\.|vc[piark]_|dapi|dckr_pat_|figd_/;
 const ANCHORS_ANY_CASE = /mongodb|mysql|postgres/i;
 
-export const couldMatch = (text: string): boolean => ANCHORS.test(text) || ANCHORS_ANY_CASE.test(text);
+const couldMatch = (text: string): boolean => ANCHORS.test(text) || ANCHORS_ANY_CASE.test(text);
 
 /** secretlint's findings as spans; its messages are dropped, since they quote the secret. */
 export async function secretlintMatches(text: string, name: string, opts: { prefilter?: boolean } = {}): Promise<RawMatch[]> {
@@ -48,7 +48,7 @@ const extname = (name: string): string => {
 };
 
 /** `AWSAccessKeyID` -> `aws-access-key-id`, `GITHUB_TOKEN` -> `github-token`. */
-export function kebab(id: string): string {
+function kebab(id: string): string {
   return id
     .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2')
