@@ -4,7 +4,7 @@ import { fullName, type Package } from './package.js';
 import type { Severity } from './severity.js';
 import { compareFor } from './versions/index.js';
 import type { AffectedRow, VulnDb } from './vulndb/database.js';
-import { normalisePackageName } from './vulndb/osv.js';
+import { normalisePackageName, type Advisory } from './vulndb/osv.js';
 import { evaluate } from './vulndb/ranges.js';
 
 export interface Vulnerability {
@@ -49,6 +49,27 @@ function osvCoordinates(pkg: Package, inventory: Inventory): { ecosystems: strin
 /** Every advisory of `db` that affects a package of the inventory, per target; `unparsable` counts ranges skipped. */
 export function matchInventory(inventory: Inventory, db: VulnDb): { results: TargetVulnerabilities[]; unparsable: number } {
   const unparsable = { count: 0 };
+  // Binary packages of one source (libc6, libc-bin, … from glibc) ask the same question: answer it once.
+  const verdicts = new Map<string, { row: AffectedRow; fixed: string | undefined }[]>();
+  const advisories = new Map<string, Advisory | undefined>();
+  const advisory = (id: string) => {
+    if (!advisories.has(id)) advisories.set(id, db.advisory(id));
+    return advisories.get(id);
+  };
+  const affectedBy = (ecosystem: string, name: string, version: string) => {
+    const key = `${ecosystem}\0${name}\0${version}`;
+    let list = verdicts.get(key);
+    if (!list) {
+      const compare = compareFor(ecosystem);
+      list = [];
+      for (const row of compare ? db.affecting(ecosystem, name) : []) {
+        const verdict = evaluate(version, row, compare!, unparsable);
+        if (verdict.affected) list.push({ row, fixed: verdict.fixed });
+      }
+      verdicts.set(key, list);
+    }
+    return list;
+  };
   const results = inventory.targets.map((target) => {
     const vulnerabilities: Vulnerability[] = [];
     for (const pkg of target.packages) {
@@ -56,14 +77,10 @@ export function matchInventory(inventory: Inventory, db: VulnDb): { results: Tar
       if (!at) continue;
       const seen = new Set<string>();
       for (const ecosystem of at.ecosystems) {
-        const compare = compareFor(ecosystem);
-        if (!compare) continue;
-        for (const row of db.affecting(ecosystem, at.name)) {
+        for (const { row, fixed } of affectedBy(ecosystem, at.name, at.version)) {
           if (seen.has(row.advisoryId)) continue;
-          const verdict = evaluate(at.version, row, compare, unparsable);
-          if (!verdict.affected) continue;
           seen.add(row.advisoryId);
-          const v = describe(db, row, pkg, verdict.fixed);
+          const v = describe(advisory, row, pkg, fixed);
           if (v) vulnerabilities.push(v);
         }
       }
@@ -74,8 +91,8 @@ export function matchInventory(inventory: Inventory, db: VulnDb): { results: Tar
   return { results, unparsable: unparsable.count };
 }
 
-function describe(db: VulnDb, row: AffectedRow, pkg: Package, fixed: string | undefined): Vulnerability | undefined {
-  const advisory = db.advisory(row.advisoryId);
+function describe(lookup: (id: string) => Advisory | undefined, row: AffectedRow, pkg: Package, fixed: string | undefined): Vulnerability | undefined {
+  const advisory = lookup(row.advisoryId);
   if (!advisory) return undefined;
   let severity = advisory.severity;
   let severitySource: Vulnerability['severitySource'] = advisory.cvss ? 'cvss' : severity !== 'UNKNOWN' ? 'advisory' : 'none';
@@ -87,7 +104,7 @@ function describe(db: VulnDb, row: AffectedRow, pkg: Package, fixed: string | un
   let cvss = advisory.cvss;
   if (severity === 'UNKNOWN') {
     for (const alias of advisory.aliases) {
-      const other = db.advisory(alias);
+      const other = lookup(alias);
       if (other && other.severity !== 'UNKNOWN') {
         severity = other.severity;
         severitySource = 'alias';
