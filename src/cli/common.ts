@@ -5,10 +5,13 @@ import { Http, NetworkError } from '../client/http.js';
 import { LayoutError } from '../local/layout.js';
 import { LocalStore } from '../local/store.js';
 import { ReferenceError } from '../oci/reference.js';
+import { KeyFileError } from '../sign/cosign-key.js';
+import { SignatureIntegrityError } from '../sign/gather.js';
+import { GpgError } from '../sign/gpg.js';
 import type { TransportContext } from '../transport/location.js';
 
 /** Exit codes scripts can rely on. */
-export const Exit = { ok: 0, failure: 1, usage: 2, notFound: 3, auth: 4, network: 5, integrity: 6 } as const;
+export const Exit = { ok: 0, failure: 1, usage: 2, notFound: 3, auth: 4, network: 5, integrity: 6, unsigned: 7, untrusted: 8, mismatch: 9 } as const;
 
 export interface ClientFlags {
   json?: boolean;
@@ -46,10 +49,10 @@ export function run<A extends unknown[]>(name: string, body: (...args: A) => Pro
 }
 
 export function exitCodeFor(e: unknown): number {
-  if (e instanceof ReferenceError) return Exit.usage;
+  if (e instanceof ReferenceError || e instanceof KeyFileError || e instanceof GpgError) return Exit.usage;
   if (e instanceof AuthError) return Exit.auth;
   if (e instanceof NetworkError) return Exit.network;
-  if (e instanceof DigestMismatchError) return Exit.integrity;
+  if (e instanceof DigestMismatchError || e instanceof SignatureIntegrityError) return Exit.integrity;
   if (e instanceof RemoteError) {
     if (e.status === 401 || e.status === 403) return Exit.auth;
     if (e.status === 404) return Exit.notFound;

@@ -1,9 +1,6 @@
-import { Metadata } from '../meta/metadata.js';
 import { RegistryContext } from '../registry/context.js';
-import { StoragePolicy } from '../registry/policy.js';
-import { openBackends } from '../server/backends.js';
-import { ConfigError, loadConfig, type Config } from '../server/config.js';
-import { policySettings } from '../server/storage-config.js';
+import { openBackends, registryContext } from '../config/backends.js';
+import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import type { LocalFlags } from './operator.js';
 
 /** Opens the store and metadata a `berth serve` with the same flags would use. */
@@ -19,11 +16,6 @@ export async function openLocalRegistry(name: string, flags: LocalFlags): Promis
     throw e;
   }
   const { store, metaDb } = await openBackends(config);
-  const ctx = new RegistryContext(store, new Metadata(metaDb.db, metaDb.reader), {
-    maxManifestBytes: config.limits.maxManifestSize,
-    maxListEntries: config.limits.maxListEntries,
-    uploadExpiryMs: config.uploads.expiry,
-  });
-  ctx.policy = new StoragePolicy(policySettings(config));
+  const ctx = registryContext(config, { store, metaDb });
   return { ctx, config, close: () => metaDb.close() };
 }

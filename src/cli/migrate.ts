@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Backends } from '../server/backends.js';
+import type { Backends } from '../config/backends.js';
 
 interface MigrateFlags {
   from: string;
@@ -21,7 +21,7 @@ export function registerMigrate(program: Command): void {
       let to: Backends | undefined;
       // Loaded here, not at the top: every other verb would pay for the S3 SDK, pg and Kysely at start.
       const { migrateRegistry } = await import('../registry/migrate.js');
-      const { openBackends } = await import('../server/backends.js');
+      const { openBackends } = await import('../config/backends.js');
       try {
         const [fromConfig, toConfig] = [await load(flags.from), await load(flags.to)];
         from = await openBackends(fromConfig);
@@ -58,7 +58,7 @@ export function registerMigrate(program: Command): void {
 }
 
 async function load(file: string) {
-  const { ConfigError, loadConfig } = await import('../server/config.js');
+  const { ConfigError, loadConfig } = await import('../config/config.js');
   try {
     return loadConfig({ file, env: {} });
   } catch (e) {

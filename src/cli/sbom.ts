@@ -1,7 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { formatReference } from '../oci/reference.js';
-import { clientFor } from '../transport/location.js';
 import { clientOptions, context, Exit, run } from './common.js';
 import { imageReadOptions, limitsOf, openImage, type ImageFlags } from './scan-common.js';
 
@@ -48,11 +47,13 @@ export function registerSbom(program: Command): void {
           if (flags.output) await writeFile(flags.output, doc);
           else if (!flags.attach) process.stdout.write(`${doc}\n`);
           if (flags.attach) {
-            if (!ref) throw new Error(`--attach needs an image in a registry; ${src.description} is not one`);
+            if (!src.attachments) throw new Error(`--attach needs a registry, local:REF or oci:DIR; ${src.description} has no place for referrers`);
+            // Issue 12's artifact push: the referrers API where the registry has it, else the sha256-<hex> tag.
+            const [{ artifactManifest, blobOf }, { pushArtifact }, { CREATED_ANNOTATION }] = await Promise.all([import('../sign/artifact.js'), import('../transport/attachments.js'), import('../sign/media-types.js')]);
             const subject = { mediaType: image.manifestMediaType, digest: image.digest, size: image.manifestSize };
-            const { attachDocument } = await import('../scan/sbom/attach.js');
-            const digest = await attachDocument(clientFor(ctx, ref.registry), ref, subject, Buffer.from(doc), format.mediaType);
-            process.stderr.write(`attached ${flags.format} SBOM to ${ref.registry}/${ref.repository}@${image.digest} as ${digest}\n`);
+            const built = artifactManifest(format.mediaType, [blobOf(Buffer.from(doc), format.mediaType)], subject, { [CREATED_ANNOTATION]: new Date().toISOString() });
+            const how = await pushArtifact(src.attachments(), built, { subject: image.digest });
+            process.stderr.write(`attached ${flags.format} SBOM to ${src.description}@${image.digest} as ${built.manifest.digest} (${how === 'api' ? 'referrers API' : 'referrers tag'})\n`);
           }
         } finally {
           await src.close();

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Reference } from '../oci/reference.js';
-import { size } from '../server/config-units.js';
+import { size } from '../config/units.js';
 import { imageInputOf, type ImageInput } from '../scan/image-input.js';
 import { DEFAULT_LIMITS, type WalkLimits } from '../scan/limits.js';
 import type { ImageSource } from '../transport/image.js';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { duration } from '../server/config-units.js';
+import { duration } from '../config/units.js';
 import { formatReference } from '../oci/reference.js';
 import { loadIgnoreFile } from '../scan/ignore.js';
 import { takeInventory } from '../scan/inventory.js';

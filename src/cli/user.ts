@@ -1,4 +1,4 @@
-import bcrypt from 'bcryptjs';
+import { hashSync } from '@node-rs/bcrypt';
 import type { Command } from 'commander';
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -28,7 +28,7 @@ export function registerUser(program: Command): void {
       const cost = Number(flags.cost);
       if (!Number.isInteger(cost) || cost < 4 || cost > 31) fail('--cost must be an integer from 4 to 31');
       // `$2y$` is what Apache writes and what every htpasswd reader accepts; the hash itself is identical to `$2b$`.
-      const hash = bcrypt.hashSync(password!, cost).replace(/^\$2[ab]\$/, '$2y$');
+      const hash = hashSync(password!, cost).replace(/^\$2[ab]\$/, '$2y$');
       const existed = await edit(await fileOf(flags), (lines) => {
         const i = lines.findIndex((l) => l.startsWith(`${name}:`));
         if (i >= 0) lines[i] = `${name}:${hash}`;
@@ -64,7 +64,7 @@ async function fileOf(flags: FileFlags): Promise<string> {
   if (flags.file) return resolve(flags.file);
   if (flags.config) {
     // Loaded on demand: the config schema (zod, YAML) is not needed by the other verbs.
-    const { loadConfig } = await import('../server/config.js');
+    const { loadConfig } = await import('../config/config.js');
     const path = loadConfig({ file: flags.config }).auth?.htpasswd;
     if (!path) fail(`${flags.config} has no auth.htpasswd`);
     return resolve(path!);

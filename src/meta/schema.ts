@@ -10,11 +10,36 @@ export interface Database {
   repository_blobs: RepositoryBlobTable;
   manifests: ManifestTable;
   manifest_refs: ManifestRefTable;
+  manifest_annotations: ManifestAnnotationTable;
   tags: TagTable;
   tag_history: TagHistoryTable;
   uploads: UploadTable;
   /** SQLite only: who runs a scheduled job until when (PostgreSQL uses advisory locks). */
   leases: LeaseTable;
+  jobs: JobTable;
+  job_queues: JobQueueTable;
+  /** Blobs found damaged while served, until fsck has looked at them. */
+  suspect_blobs: SuspectBlobTable;
+  signatures: SignatureTable;
+}
+
+export interface SuspectBlobTable {
+  digest: string;
+  reason: string;
+  noted_at: number;
+}
+
+/** Simple signatures stored through the registry signature extension; each belongs to one manifest of one repository. */
+export interface SignatureTable {
+  repository_id: number;
+  manifest_digest: string;
+  /** sha256 of `content`: the same signature is stored once. */
+  content_digest: string;
+  /** The client's `<digest>@<id>` name. */
+  name: string;
+  content: Buffer;
+  created_at: number;
+  actor: string | null;
 }
 
 export interface RepositoryTable {
@@ -47,12 +72,18 @@ export interface ManifestTable {
   size: number;
   artifact_type: string | null;
   subject: string | null;
-  /** JSON of the manifest's annotations, for the referrers API. */
-  annotations: string | null;
   created_at: number;
   /** Last push of this manifest, or of an index naming it. */
   pushed_at: Generated<number>;
   pulled_at: number | null;
+}
+
+/** The annotations of referrers (manifests with a subject), as JSON, for the referrers API; `chars` is their length. */
+export interface ManifestAnnotationTable {
+  repository_id: number;
+  digest: string;
+  chars: number;
+  annotations: string;
 }
 
 /** Edges from a manifest to what it needs: blobs (config, layers) and child manifests. */
@@ -88,6 +119,9 @@ export interface UploadTable {
   /** The request writing a chunk now, and until when its claim holds unless renewed. */
   writer: string | null;
   writer_until: number | null;
+  /** Who opened it: the user (null: anonymous), and from which address. */
+  owner: string | null;
+  client: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -96,4 +130,32 @@ export interface LeaseTable {
   name: string;
   holder: string;
   expires_at: number;
+}
+
+export interface JobTable {
+  id: Generated<number>;
+  queue: string;
+  /** What the job is about (a digest, an event id): at most one ready job per queue and key. */
+  key: string;
+  /** JSON. */
+  payload: string;
+  state: 'ready' | 'running' | 'dead';
+  attempts: Generated<number>;
+  /** Not before this time (backoff after a failure). */
+  run_at: number;
+  lease_holder: string | null;
+  /** A running job whose lease has passed is taken over: its holder died or hung. */
+  lease_until: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface JobQueueTable {
+  queue: string;
+  succeeded: Generated<number>;
+  failed: Generated<number>;
+  last_success_at: number | null;
+  last_error: string | null;
+  last_error_at: number | null;
 }

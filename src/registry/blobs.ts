@@ -2,8 +2,9 @@ import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepoName } from '../oci/name.js';
-import { BlobNotFoundError, type ByteRange } from '../store/blob-store.js';
+import { BlobNotFoundError, BlobSizeMismatchError, type ByteRange } from '../store/blob-store.js';
 import type { RegistryContext } from './context.js';
+import { checkQuota } from './quota.js';
 
 export interface BlobHead {
   digest: Digest;
@@ -28,12 +29,22 @@ export async function statBlob(ctx: RegistryContext, repo: RepoName, digest: Dig
   throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in repository "${repo}"`, { detail: { digest } });
 }
 
-export async function readBlob(ctx: RegistryContext, digest: Digest, range?: ByteRange): Promise<Readable> {
+/**
+ * Exactly the indexed bytes of a blob (invariant 1). Bytes missing or of
+ * another length in the store are refused before anything is sent, and the
+ * blob is noted for `berth fsck`.
+ */
+export async function readBlob(ctx: RegistryContext, blob: BlobHead, range?: ByteRange): Promise<Readable> {
   try {
-    return await ctx.store.read(digest, range);
+    return await ctx.store.read(blob.digest, range, blob.size);
   } catch (e) {
     if (e instanceof BlobNotFoundError) {
-      throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is indexed but missing from storage`, { detail: { digest } });
+      await ctx.meta.noteSuspect(blob.digest, 'missing from storage', ctx.now());
+      throw new RegistryError('BLOB_UNKNOWN', `blob ${blob.digest} is indexed but missing from storage; the operator should run berth fsck`, { detail: { digest: blob.digest } });
+    }
+    if (e instanceof BlobSizeMismatchError) {
+      await ctx.meta.noteSuspect(blob.digest, e.message, ctx.now());
+      throw new RegistryError('UNKNOWN', `blob ${blob.digest} is damaged in storage and was not served; the operator should run berth fsck`, { detail: { digest: blob.digest } });
     }
     throw e;
   }
@@ -66,11 +77,15 @@ export async function mountFromAnywhere(
 /**
  * Cross-repository mount. Resolves to the blob when `from` holds it; to
  * undefined when it cannot be mounted, so the caller opens a normal upload.
+ * A mount that would take the namespace over its quota is refused (DENIED),
+ * as an upload of the same blob would be.
  */
 export async function mountBlob(ctx: RegistryContext, repo: RepoName, digest: Digest, from: RepoName): Promise<BlobHead | undefined> {
   const fromId = await ctx.repoId(from);
-  if (fromId === undefined || !(await ctx.meta.blobLink(fromId, digest))) return undefined;
-  const repoId = await ctx.ensureRepo(repo);
-  const size = await ctx.meta.mountBlob(repoId, digest, ctx.now());
+  const source = fromId === undefined ? undefined : await ctx.meta.blobLink(fromId, digest);
+  if (!source) return undefined;
+  // A mount stores nothing new, but it makes the namespace hold the blob: it counts like an upload.
+  await checkQuota(ctx, repo, digest, source.size);
+  const size = await ctx.withRepo(repo, (repoId) => ctx.meta.mountBlob(repoId, digest, ctx.now()));
   return size === undefined ? undefined : { digest, size };
 }

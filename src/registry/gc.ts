@@ -2,8 +2,12 @@ import type { Digest } from '../oci/digest.js';
 import { GcQueries } from '../meta/gc-queries.js';
 import type { RegistryContext } from './context.js';
 import { applyRetention, type RetentionAction } from './retention.js';
+import { deleteAttachmentsOf } from './attachment-cleanup.js';
+import type { RepoId } from '../meta/metadata.js';
 
 const PAGE = 500;
+/** Tag history's `actor` for attachment tags GC removes with their subject. */
+const GC_ACTOR = 'berth-gc';
 /** An index freed in one pass frees its children in the next; deeper nesting waits for the next run. */
 const MAX_UNTAGGED_PASSES = 5;
 
@@ -11,18 +15,21 @@ export interface GcReport {
   dryRun: boolean;
   graceMs: number;
   retention: RetentionAction[];
-  manifests: { repository: string; digest: Digest; size: number }[];
+  manifests: { repository: string; repositoryId: RepoId; digest: Digest; size: number }[];
   linksRemoved: number;
   blobs: { digest: Digest; size: number }[];
   /** Bytes removed from the store (in a dry run: that would be). */
   freedBytes: number;
+  /** Repository rows that held nothing (left by uploads that never completed). */
+  repositoriesRemoved: number;
 }
 
 /**
  * Garbage collection from the metadata index, safe beside live pushes on any
  * number of processes (the argument is in src/meta/gc-queries.ts). Order:
  * retention, untagged manifests (when the policy says so), unreferenced links
- * older than the grace period, then blobs nothing holds. A dry run deletes
+ * older than the grace period, blobs nothing holds, then repositories that
+ * hold nothing. A dry run deletes
  * nothing and reports the blobs the sweep would remove now; blobs that only
  * become garbage once this run's retention and manifest deletes happen are
  * not in it.
@@ -30,9 +37,10 @@ export interface GcReport {
 export async function collectGarbage(ctx: RegistryContext, opts: { dryRun: boolean }): Promise<GcReport> {
   const q = new GcQueries(ctx.meta.db);
   const { graceMs, deleteUntagged } = ctx.policy.settings.gc;
-  const report: GcReport = { dryRun: opts.dryRun, graceMs, retention: [], manifests: [], linksRemoved: 0, blobs: [], freedBytes: 0 };
+  const report: GcReport = { dryRun: opts.dryRun, graceMs, retention: [], manifests: [], linksRemoved: 0, blobs: [], freedBytes: 0, repositoriesRemoved: 0 };
   report.retention = await applyRetention(ctx, opts.dryRun);
   if (deleteUntagged) report.manifests = await removeUntagged(ctx, q, opts.dryRun);
+  if (!opts.dryRun) for (const m of report.manifests) await deleteAttachmentsOf(ctx, m.repositoryId, m.digest, GC_ACTOR);
   const cutoff = ctx.now() - graceMs;
   if (!opts.dryRun) report.linksRemoved = await q.sweepLinks(cutoff);
   let after = '';
@@ -47,6 +55,8 @@ export async function collectGarbage(ctx: RegistryContext, opts: { dryRun: boole
     if (page.length < PAGE) break;
     after = page[page.length - 1]!.digest;
   }
+  if (!opts.dryRun) report.repositoriesRemoved = await q.sweepRepositories(cutoff);
+  if (report.repositoriesRemoved > 0) ctx.caches.clearMutable();
   return report;
 }
 
@@ -60,7 +70,7 @@ async function removeUntagged(ctx: RegistryContext, q: GcQueries, dryRun: boolea
     for (const m of candidates) {
       if (!dryRun && !(await q.deleteUntagged(m.repositoryId, m.digest, cutoff))) continue;
       ctx.caches.forgetManifest(m.repositoryId, m.digest);
-      removed.push({ repository: names.get(m.repositoryId) ?? `#${m.repositoryId}`, digest: m.digest, size: m.size });
+      removed.push({ repository: names.get(m.repositoryId) ?? `#${m.repositoryId}`, repositoryId: m.repositoryId, digest: m.digest, size: m.size });
       progress++;
     }
     if (progress === 0) break;

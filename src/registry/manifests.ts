@@ -5,10 +5,13 @@ import { RegistryError } from '../oci/errors.js';
 import { parseManifest, type ManifestFacts } from '../oci/manifest.js';
 import { isIndexType, MediaType } from '../oci/mediatypes.js';
 import { isTag, parseTag, type RepoName } from '../oci/name.js';
-import { ImmutableTagMove, MissingReferences, type ManifestRow, type RepoId } from '../meta/metadata.js';
+import { ImmutableTagMove, MissingReferences, type DeletedManifest, type DeleteHook, type ManifestRow, type RepoId } from '../meta/metadata.js';
+import { deleteAttachmentsOf } from './attachment-cleanup.js';
+import { readBounded } from './bounded-body.js';
 import { RegistryCaches } from './caches.js';
 import type { RegistryContext } from './context.js';
 import { checkQuota } from './quota.js';
+import { readBlob } from './blobs.js';
 import { recordPull, refuseImmutable, refuseImmutableDelete } from './tag-rules.js';
 
 export interface StoredManifest {
@@ -22,6 +25,9 @@ export interface PushResult {
   tags: string[];
 }
 
+/** Bigger manifests are streamed to clients, not held in memory (see manifestBody). */
+const MAX_HELD_MANIFEST = 1 << 20;
+
 /** A manifest reference from a URL: a digest, or else a tag. */
 export type ManifestRef = { digest: Digest } | { tag: string };
 
@@ -33,24 +39,8 @@ export function parseManifestRef(value: string, forPush: boolean): ManifestRef {
 }
 
 /** Reads a manifest body, refusing (413) anything over the configured limit before buffering it. */
-export async function readManifestBody(ctx: RegistryContext, body: Readable, declaredLength: number | undefined): Promise<Buffer> {
-  const max = ctx.limits.maxManifestBytes;
-  const tooBig = () => new RegistryError('SIZE_INVALID', `manifest exceeds the ${max} byte limit`, { status: 413, detail: { limit: max } });
-  if (declaredLength !== undefined && declaredLength > max) {
-    body.resume();
-    throw tooBig();
-  }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > max) {
-      body.destroy();
-      throw tooBig();
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, total);
+export function readManifestBody(ctx: RegistryContext, body: Readable, declaredLength: number | undefined): Promise<Buffer> {
+  return readBounded(body, declaredLength, ctx.limits.maxManifestBytes, 'manifest');
 }
 
 /**
@@ -74,13 +64,20 @@ export async function putManifest(
   const tags = 'tag' in ref ? [ref.tag] : extraTags.map((t) => parseTag(t));
   const facts = parseManifest(bytes, contentType);
   await ctx.gates.checkTags(repo, tags, digest, facts.mediaType);
-  const repoId = await ctx.ensureRepo(repo);
   await checkQuota(ctx, repo, digest, bytes.length);
+  const now = ctx.now();
+  const event = { action: 'push' as const, repository: repo, digest, mediaType: facts.mediaType, size: bytes.length, artifactType: facts.artifactType ?? null, subject: facts.subject?.digest ?? null, actor, at: now };
+  const inTransaction = ctx.events.hook(() => (tags.length ? tags.map((tag) => ({ ...event, tag })) : [event]));
+  let repoId: RepoId;
   try {
-    await ctx.meta.putManifest(repoId, toNewManifest(digest, bytes.length, facts), tags, ctx.now(), actor, {
-      // Bytes before commit (metadata never points at content the store lacks), after the claim GC respects.
-      storeBytes: () => ctx.store.put(digest, bytes),
-      isImmutable: (tag) => ctx.policy.isImmutable(repo, tag),
+    repoId = await ctx.withRepo(repo, async (id) => {
+      await ctx.meta.putManifest(id, toNewManifest(digest, bytes.length, facts), tags, now, actor, {
+        // Bytes before commit (metadata never points at content the store lacks), after the claim GC respects.
+        storeBytes: () => ctx.store.put(digest, bytes),
+        isImmutable: (tag) => ctx.policy.isImmutable(repo, tag),
+        ...(inTransaction ? { inTransaction } : {}),
+      });
+      return id;
     });
   } catch (e) {
     if (e instanceof MissingReferences) throw missingReferences(e);
@@ -95,16 +92,35 @@ export async function putManifest(
   return result;
 }
 
-export async function getManifest(ctx: RegistryContext, repo: RepoName, ref: ManifestRef, accept: string[]): Promise<StoredManifest> {
+/** A manifest to serve: its facts, and its exact bytes (held when small, streamed from the store when not). */
+export interface ServedManifest {
+  row: ManifestRow;
+  body(): Promise<Buffer | Readable>;
+}
+
+export async function getManifest(ctx: RegistryContext, repo: RepoName, ref: ManifestRef, accept: string[], head = false): Promise<ServedManifest> {
   const repoId = await ctx.repoId(repo);
   if (repoId === undefined) throw new RegistryError('NAME_UNKNOWN', `repository "${repo}" is not known to this registry`);
   const digest = 'digest' in ref ? ref.digest : await resolveTag(ctx, repoId, ref.tag);
-  const found = await loadManifest(ctx, repoId, digest);
+  const found = await manifestRow(ctx, repoId, digest);
   if (!found) throw unknownManifest(ref);
-  const served = await negotiate(ctx, repoId, found, accept);
-  await ctx.gates.checkPull(repo, served.row);
+  const row = await negotiate(ctx, repoId, found, accept);
+  await ctx.gates.checkPull(repo, row, head);
   await recordPull(ctx, repoId, digest);
-  return served;
+  return { row, body: () => manifestBody(ctx, row) };
+}
+
+/**
+ * A manifest's bytes for a response. Up to MAX_HELD_MANIFEST they are held
+ * (and cached); a bigger one, which only an unusual or hostile client
+ * pushes, is streamed from the store, so forty of them pulled at once cost
+ * no more memory than forty small ones.
+ */
+async function manifestBody(ctx: RegistryContext, row: ManifestRow): Promise<Buffer | Readable> {
+  const cached = ctx.caches.manifestBytes.get(row.digest);
+  if (cached) return cached;
+  if (row.size > MAX_HELD_MANIFEST) return readBlob(ctx, { digest: row.digest, size: row.size });
+  return manifestBytes(ctx, row);
 }
 
 export async function deleteManifest(ctx: RegistryContext, repo: RepoName, ref: ManifestRef, actor: string | null): Promise<void> {
@@ -112,16 +128,26 @@ export async function deleteManifest(ctx: RegistryContext, repo: RepoName, ref: 
   if (repoId === undefined) throw new RegistryError('NAME_UNKNOWN', `repository "${repo}" is not known to this registry`);
   const now = ctx.now();
   await refuseImmutableDelete(ctx, repo, repoId, ref);
+  const hook = deleteHook(ctx, repo, now, actor);
   if ('tag' in ref) {
-    const removed = await ctx.meta.deleteTag(repoId, ref.tag, now, actor);
+    const removed = await ctx.meta.deleteTag(repoId, ref.tag, now, actor, hook);
     ctx.caches.forgetTag(repoId, ref.tag);
     if (!removed) throw unknownManifest(ref);
     return;
   }
-  const tags = await ctx.meta.deleteManifest(repoId, ref.digest, now, actor);
+  const tags = await ctx.meta.deleteManifest(repoId, ref.digest, now, actor, hook);
   ctx.caches.forgetManifest(repoId, ref.digest);
   if (!tags) throw unknownManifest(ref);
   for (const t of tags) ctx.caches.forgetTag(repoId, t);
+  await deleteAttachmentsOf(ctx, repoId, ref.digest, actor);
+}
+
+/** Delete events: one per tag that went, or one for the digest alone when it had none. */
+function deleteHook(ctx: RegistryContext, repo: RepoName, now: number, actor: string | null): DeleteHook | undefined {
+  return ctx.events.hook(({ tags, ...facts }: DeletedManifest) => {
+    const event = { action: 'delete' as const, repository: repo, ...facts, actor, at: now };
+    return tags.length ? tags.map((tag) => ({ ...event, tag })) : [event];
+  });
 }
 
 export async function resolveTag(ctx: RegistryContext, repoId: RepoId, tag: string): Promise<Digest> {
@@ -137,21 +163,28 @@ export async function resolveTag(ctx: RegistryContext, repoId: RepoId, tag: stri
 }
 
 export async function loadManifest(ctx: RegistryContext, repoId: RepoId, digest: Digest): Promise<StoredManifest | undefined> {
+  const row = await manifestRow(ctx, repoId, digest);
+  return row && { row, bytes: await manifestBytes(ctx, row) };
+}
+
+async function manifestRow(ctx: RegistryContext, repoId: RepoId, digest: Digest): Promise<ManifestRow | undefined> {
   const key = RegistryCaches.key(repoId, digest);
   ctx.caches.revalidate();
-  let row = ctx.caches.manifests.get(key);
-  if (!row) {
-    const epoch = ctx.caches.epoch();
-    row = await ctx.meta.manifest(repoId, digest);
-    if (!row) return undefined;
-    ctx.caches.fill(ctx.caches.manifests, key, row, epoch);
-  }
-  let bytes = ctx.caches.manifestBytes.get(digest);
-  if (!bytes) {
-    bytes = await readAll(await ctx.store.read(digest));
-    ctx.caches.manifestBytes.set(digest, bytes);
-  }
-  return { row, bytes };
+  const cached = ctx.caches.manifests.get(key);
+  if (cached) return cached;
+  const epoch = ctx.caches.epoch();
+  const row = await ctx.meta.manifest(repoId, digest);
+  if (row) ctx.caches.fill(ctx.caches.manifests, key, row, epoch);
+  return row;
+}
+
+/** The bytes, from the cache or read whole from the store (in turns with other big reads: ctx.manifestMemory). */
+async function manifestBytes(ctx: RegistryContext, row: ManifestRow): Promise<Buffer> {
+  const cached = ctx.caches.manifestBytes.get(row.digest);
+  if (cached) return cached;
+  const bytes = await ctx.manifestMemory.use(row.size, async () => readAll(await readBlob(ctx, { digest: row.digest, size: row.size })));
+  ctx.caches.manifestBytes.set(row.digest, bytes);
+  return bytes;
 }
 
 /**
@@ -159,16 +192,16 @@ export async function loadManifest(ctx: RegistryContext, repoId: RepoId, digest:
  * clients: one that cannot take an index (its Accept lists image manifest
  * types only) gets the linux/amd64 child, as Distribution does.
  */
-async function negotiate(ctx: RegistryContext, repoId: RepoId, m: StoredManifest, accept: string[]): Promise<StoredManifest> {
-  if (!isIndexType(m.row.mediaType) || accept.length === 0) return m;
-  if (accept.some((a) => a === m.row.mediaType || a === '*/*' || a === 'application/*')) return m;
+async function negotiate(ctx: RegistryContext, repoId: RepoId, row: ManifestRow, accept: string[]): Promise<ManifestRow> {
+  if (!isIndexType(row.mediaType) || accept.length === 0) return row;
+  if (accept.some((a) => a === row.mediaType || a === '*/*' || a === 'application/*')) return row;
   const wantsImage = accept.includes(MediaType.dockerManifest) || accept.includes(MediaType.ociManifest);
-  if (!wantsImage) return m;
-  const index = JSON.parse(m.bytes.toString('utf8')) as { manifests?: { digest?: string; platform?: { os?: string; architecture?: string } }[] };
+  if (!wantsImage) return row;
+  const index = JSON.parse((await manifestBytes(ctx, row)).toString('utf8')) as { manifests?: { digest?: string; platform?: { os?: string; architecture?: string } }[] };
   const child = index.manifests?.find((d) => d.platform?.os === 'linux' && d.platform.architecture === 'amd64');
-  if (!child?.digest || !isDigest(child.digest)) return m;
-  const resolved = await loadManifest(ctx, repoId, child.digest);
-  return resolved && accept.includes(resolved.row.mediaType) ? resolved : m;
+  if (!child?.digest || !isDigest(child.digest)) return row;
+  const resolved = await manifestRow(ctx, repoId, child.digest);
+  return resolved && accept.includes(resolved.mediaType) ? resolved : row;
 }
 
 function toNewManifest(digest: Digest, size: number, facts: ManifestFacts) {

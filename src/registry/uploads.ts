@@ -1,14 +1,15 @@
 import { randomUUID, type Hash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { finished, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { algorithmOf, hexOf, type Algorithm, type Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepoName } from '../oci/name.js';
-import type { UploadRow } from '../meta/metadata.js';
+import type { UploadOrigin, UploadRow } from '../meta/metadata.js';
 import type { UploadId } from '../store/blob-store.js';
 import type { RegistryContext } from './context.js';
 import { HashStates } from './hash-states.js';
 import { checkQuota } from './quota.js';
+import { removeUploadLeftovers } from './leftovers.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Uploads are hashed with sha256 while they stream; a sha512 close rebuilds from the stored bytes. */
@@ -36,11 +37,23 @@ export function parseUploadId(value: string): UploadId {
   return value as UploadId;
 }
 
-export async function startUpload(ctx: RegistryContext, repo: RepoName): Promise<UploadStatus> {
-  const repoId = await ctx.ensureRepo(repo);
+/**
+ * Opens a session, refusing (429) one more than `maxUploadSessions` per user,
+ * or per address for anonymous clients: every open session holds storage
+ * until it completes or expires. Concurrent requests may overshoot the cap by
+ * as many as arrive at once.
+ */
+export async function startUpload(ctx: RegistryContext, repo: RepoName, origin: UploadOrigin): Promise<UploadStatus> {
+  const open = await ctx.meta.openUploads(origin);
+  if (open >= ctx.limits.maxUploadSessions) {
+    const who = origin.owner ?? `address ${origin.client}`;
+    throw new RegistryError('TOOMANYREQUESTS', `${who} has ${open} upload sessions open (the limit is ${ctx.limits.maxUploadSessions}); finish or cancel (DELETE) some, or wait for them to expire`, {
+      headers: { 'Retry-After': '60' },
+    });
+  }
   const id = randomUUID() as UploadId;
   await ctx.store.startUpload(id);
-  await ctx.meta.createUpload(id, repoId, ctx.now());
+  await ctx.withRepo(repo, (repoId) => ctx.meta.createUpload(id, repoId, ctx.now(), origin));
   return { id, size: 0 };
 }
 
@@ -108,6 +121,7 @@ export async function uploadWhole(
   digest: Digest,
   body: Readable,
   declaredLength: number | undefined,
+  origin: UploadOrigin,
 ): Promise<{ digest: Digest; size: number }> {
   if (declaredLength !== undefined) {
     // Refused before a byte is stored; the check at commit still covers chunked bodies.
@@ -116,7 +130,7 @@ export async function uploadWhole(
       throw e;
     });
   }
-  const { id } = await startUpload(ctx, repo);
+  const { id } = await startUpload(ctx, repo, origin);
   try {
     return await completeUpload(ctx, repo, id, digest, body, undefined, declaredLength);
   } catch (e) {
@@ -126,11 +140,14 @@ export async function uploadWhole(
 }
 
 export async function deleteUpload(ctx: RegistryContext, repo: RepoName, id: UploadId): Promise<void> {
-  const row = await uploadStatus(ctx, repo, id);
+  await uploadStatus(ctx, repo, id);
   await cancelUpload(ctx, id);
 }
 
-/** Removes uploads idle for longer than the expiry; safe to run on any replica at any time. */
+/**
+ * Removes uploads idle for longer than the expiry, and what crashes left in
+ * the uploads area; safe to run on any replica at any time.
+ */
 export async function purgeStaleUploads(ctx: RegistryContext): Promise<number> {
   const ids = await ctx.meta.staleUploads(ctx.now() - ctx.limits.uploadExpiryMs, 1000);
   for (const id of ids) {
@@ -139,7 +156,7 @@ export async function purgeStaleUploads(ctx: RegistryContext): Promise<number> {
       if (await ctx.meta.deleteUpload(id)) await ctx.store.abortUpload(id);
     });
   }
-  return ids.length;
+  return ids.length + (await removeUploadLeftovers(ctx));
 }
 
 async function cancelUpload(ctx: RegistryContext, id: UploadId): Promise<void> {
@@ -216,9 +233,19 @@ function hashing(body: Readable, hash: Hash): Readable {
       cb(null, chunk);
     },
   });
-  // pipeline() destroys `t` with an error when the body breaks off, so a
-  // truncated request rejects the store's write instead of looking complete.
-  pipeline(body, t).catch(() => {});
+  // A body that breaks off destroys `t`, so a truncated request rejects the
+  // store's write instead of looking complete.
+  finished(body, (err) => {
+    if (err) t.destroy(err);
+  });
+  // A store that fails (a full disk) must not take the connection down with
+  // it: the rest of the body is read and dropped, so the client gets the
+  // error response instead of a reset.
+  t.on('error', () => {
+    body.unpipe(t);
+    body.resume();
+  });
+  body.pipe(t);
   return t;
 }
 

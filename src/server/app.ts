@@ -6,9 +6,12 @@ import { isRegistryError, RegistryError } from '../oci/errors.js';
 import type { RegistryContext } from '../registry/context.js';
 import type { Authorizer } from './access.js';
 import { sendError } from './http.js';
+import { isClientGone, watchBody } from './body-watchdog.js';
+import { isNoSpace, type Health } from './health.js';
 import { handleV2 } from './routes/v2.js';
 import { registerBerthApi } from './routes/berth-api.js';
 import type { WorkerPool } from '../workers/pool.js';
+import { registerSignatureExtension } from './routes/signature-extension.js';
 
 export interface AppOptions {
   ctx: RegistryContext;
@@ -19,6 +22,10 @@ export interface AppOptions {
   ready: () => boolean;
   /** Serve HTTPS with this PEM certificate and key. */
   https?: { cert: Buffer; key: Buffer };
+  /** A request body that sends nothing for this long is cut off (0: never). */
+  bodyIdleMs?: number;
+  /** Whether writes may go ahead; /readyz reports its problems. */
+  health: Health;
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -62,6 +69,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('X-Request-Id', req.id);
+    if (req.method === 'PATCH' || req.method === 'PUT' || req.method === 'POST') watchBody(req.raw, opts.bodyIdleMs ?? 0);
   });
   app.addHook('onResponse', async (req, reply) => {
     req.log.info(
@@ -77,30 +85,43 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     );
   });
 
-  app.route({ method: [...METHODS], url: '/v2', handler: (req, reply) => handleV2(opts.ctx, opts.auth, req, reply) });
-  app.route({ method: [...METHODS], url: '/v2/*', handler: (req, reply) => handleV2(opts.ctx, opts.auth, req, reply) });
+  app.route({ method: [...METHODS], url: '/v2', handler: (req, reply) => handleV2(opts, req, reply) });
+  app.route({ method: [...METHODS], url: '/v2/*', handler: (req, reply) => handleV2(opts, req, reply) });
   registerBerthApi(app, opts);
+  registerSignatureExtension(app, opts);
   app.get('/healthz', async (_req, reply) => reply.type('application/json').send('{"status":"ok"}'));
-  app.get('/readyz', async (_req, reply) =>
-    opts.ready() ? reply.type('application/json').send('{"status":"ready"}') : reply.code(503).type('application/json').send('{"status":"not ready"}'),
-  );
+  app.get('/readyz', async (_req, reply) => {
+    const problems = opts.health.problems().map(({ check, message }) => ({ check, message }));
+    const ready = opts.ready() && problems.length === 0;
+    return reply.code(ready ? 200 : 503).type('application/json').send(JSON.stringify(ready ? { status: 'ready' } : { status: 'not ready', problems }));
+  });
 
   app.setNotFoundHandler((req, reply) => {
     sendError(reply, new RegistryError('UNSUPPORTED', `no such endpoint: ${req.method} ${req.url.split('?', 1)[0]!.slice(0, 200)}`, { status: 404 }));
   });
 
   app.setErrorHandler((err, req, reply) => {
+    if (isClientGone(err, req.raw)) {
+      req.log.info({ reason: (err as Error).message }, 'client went away before the request finished');
+      reply.hijack();
+      reply.raw.destroy();
+      return;
+    }
     if (isRegistryError(err)) {
       if (err.status >= 500) req.log.error({ err }, 'request failed');
       return sendError(reply, err);
+    }
+    if (isNoSpace(err)) {
+      req.log.error({ err }, 'storage is full');
+      void opts.health.refresh();
+      return sendError(reply, new RegistryError('UNAVAILABLE', 'storage is full; the partial upload was removed: free space on the registry and push again', { status: 507 }));
     }
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) {
       return sendError(reply, new RegistryError('UNSUPPORTED', (err as Error).message, { status }));
     }
     req.log.error({ err }, 'internal error');
-    const body = { errors: [{ code: 'UNKNOWN', message: 'internal server error; see the server log for request ' + req.id }] };
-    return reply.code(500).type('application/json').send(JSON.stringify(body));
+    return sendError(reply, new RegistryError('UNKNOWN', `internal server error; see the server log for request ${req.id}`));
   });
 
   return app;

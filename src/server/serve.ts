@@ -1,23 +1,30 @@
 import { pino, type Logger } from 'pino';
 import { sqliteChanges, watchChanges } from '../meta/change-feed.js';
 import { openLeases } from '../meta/lease.js';
-import { Metadata } from '../meta/metadata.js';
-import { RegistryContext } from '../registry/context.js';
 import { purgeStaleUploads } from '../registry/uploads.js';
 import { openAccess } from './access.js';
 import { buildApp } from './app.js';
-import { openBackends } from './backends.js';
-import type { Config } from './config.js';
+import { openBackends, registryContext } from '../config/backends.js';
+import { blobRoot, sqlitePath, type Config } from '../config/config.js';
+import { freeSpace, Health, sameFile } from './health.js';
+import { monitorLoop } from './loop-monitor.js';
 import { scheduleGc } from './scheduled-gc.js';
-import { policySettings } from './storage-config.js';
-import { StoragePolicy } from '../registry/policy.js';
+import { installSignaturePolicy } from '../config/policy.js';
 import { openAuth } from './auth/setup.js';
 import { isLoopback, readTls } from './tls.js';
 import { WorkerPool } from '../workers/pool.js';
+import { JobQueue } from '../jobs/queue.js';
+import { JobRunner, type JobHandler } from '../jobs/runner.js';
 import type { Server as HttpsServer } from 'node:https';
 
 /** Upper bound on how long a replica may serve a tag or manifest another replica changed (docs/REPLICAS.md). */
 const CHANGE_FEED_INTERVAL_MS = 1000;
+/** How often free space is looked at (the database and data directory are checked before every write). */
+const HEALTH_INTERVAL_MS = 2000;
+/** The window of the event loop delay figures in the log. */
+const LOOP_WINDOW_MS = 1000;
+/** Jobs that ran out of attempts are kept this long for inspection. */
+const DEAD_JOB_RETENTION_MS = 7 * 86_400_000;
 
 export interface RunningServer {
   /** The bound address, e.g. `127.0.0.1:5000`. */
@@ -41,18 +48,18 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const tls = config.tls && readTls(config.tls);
   const auth = await openAuth(config, logger, { tls: tls !== undefined });
   const { store, metaDb, describe } = await openBackends(config);
-  const ctx = new RegistryContext(store, new Metadata(metaDb.db, metaDb.reader), {
-    maxManifestBytes: config.limits.maxManifestSize,
-    maxListEntries: config.limits.maxListEntries,
-    uploadExpiryMs: config.uploads.expiry,
-  });
-  ctx.policy = new StoragePolicy(policySettings(config));
+  const ctx = registryContext(config, { store, metaDb });
+  await installSignaturePolicy(ctx, config.policy);
 
   const workers = new WorkerPool(config, { threads: config.workers.threads, maxQueue: config.workers.queue });
+  const health = healthOf(config, logger);
+  const stopHealth = health.start(HEALTH_INTERVAL_MS);
+  const stopLoopMonitor = monitorLoop(logger, LOOP_WINDOW_MS);
   let ready = false;
-  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, logger, ready: () => ready, https: tls });
+  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, health, logger, ready: () => ready, https: tls, bodyIdleMs: config.http.bodyIdleTimeout });
   auth?.install(app);
   const { host, port } = splitAddr(config.http.addr);
+  app.server.maxConnections = config.http.maxConnections;
   await app.listen({ host, port });
   const bound = app.server.address();
   const address = typeof bound === 'object' && bound ? `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}` : config.http.addr;
@@ -65,13 +72,21 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
     onError: (err) => logger.warn({ err }, 'metadata change feed interrupted; caches are dropped until it is back'),
   });
   const leases = openLeases(metaDb);
+  const jobs = new JobQueue(metaDb.db, metaDb.dialect);
+  // Features that work in the background (scan on push, replication, webhooks) add their handlers here.
+  const handlers: JobHandler[] = [];
+  const runner = new JobRunner(jobs, leases, handlers, logger);
+  if (handlers.length > 0) runner.start();
   const purge = setInterval(() => {
     leases
-      .withLease('upload-purge', () => purgeStaleUploads(ctx))
+      .withLease('upload-purge', async () => {
+        await purgeStaleUploads(ctx);
+        await jobs.purgeDead(Date.now() - DEAD_JOB_RETENTION_MS);
+      })
       .catch((err: unknown) => logger.warn({ err }, 'purging stale uploads failed'));
   }, config.uploads.purgeInterval);
   purge.unref();
-  const stopGc = scheduleGc(ctx, leases, config.gc.interval, logger);
+  const stopGc = scheduleGc(workers, leases, config.gc.interval, logger);
 
   if (!isLoopback(host)) {
     if (auth && !tls) {
@@ -100,6 +115,9 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       auth?.close();
       clearInterval(purge);
       stopGc();
+      stopHealth();
+      stopLoopMonitor();
+      await runner.stop();
       await stopWatching();
       const timer = setTimeout(() => app.server.closeAllConnections(), config.http.shutdownTimeout);
       timer.unref();
@@ -109,6 +127,18 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       await metaDb.close();
     })());
   return { address, logger, close };
+}
+
+/** What keeps the registry from taking writes safely: the files it opened must still be the ones there, and the disk not full. */
+function healthOf(config: Config, logger: Logger): Health {
+  const identity = [];
+  const periodic = [];
+  if (!config.metadata.postgres) identity.push(sameFile(sqlitePath(config), 'the metadata database'));
+  if (!config.storage.s3) {
+    identity.push(sameFile(blobRoot(config), 'the data directory'));
+    if (config.storage.filesystem.minFree > 0) periodic.push(freeSpace(blobRoot(config), config.storage.filesystem.minFree));
+  }
+  return new Health(identity, periodic, logger);
 }
 
 export function splitAddr(addr: string): { host: string; port: number } {

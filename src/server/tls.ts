@@ -1,9 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { z } from 'zod';
-
-export const TlsConfigSchema = z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict();
-export type TlsConfig = z.output<typeof TlsConfigSchema>;
+import type { TlsConfig } from '../config/tls.js';
 
 export interface TlsFiles {
   cert: Buffer;

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/descriptor.js';
 import { identifierOf, type Reference } from '../oci/reference.js';
 import type { RegistryClient } from '../client/registry.js';
+import { RegistryAttachments } from './registry-attachments.js';
 import type { ImageSink, ImageSource, Manifest, PutBlobOptions } from './image.js';
 
 export class RemoteSource implements ImageSource {
@@ -27,6 +28,10 @@ export class RemoteSource implements ImageSource {
 
   async mountCandidates(registry: string): Promise<string[]> {
     return registry === this.ref.registry ? [this.ref.repository] : [];
+  }
+
+  attachments(): RegistryAttachments {
+    return new RegistryAttachments(this.client, this.ref.repository);
   }
 
   async close(): Promise<void> {}
@@ -67,4 +72,8 @@ export class RemoteSink implements ImageSink {
 
   async commit(): Promise<void> {}
   async abort(): Promise<void> {}
+
+  attachments(): RegistryAttachments {
+    return new RegistryAttachments(this.client, this.ref.repository);
+  }
 }

@@ -1,6 +1,6 @@
 import { Piscina } from 'piscina';
 import { RegistryError } from '../oci/errors.js';
-import type { Config } from '../server/config.js';
+import type { Config } from '../config/config.js';
 import type { TaskInput, TaskName, TaskOutcome, TaskOutput } from './tasks.js';
 
 export interface WorkerPoolOptions {

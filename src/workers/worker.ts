@@ -1,11 +1,8 @@
 import { workerData } from 'node:worker_threads';
-import { Metadata } from '../meta/metadata.js';
 import { isRegistryError } from '../oci/errors.js';
 import { RegistryContext } from '../registry/context.js';
-import { StoragePolicy } from '../registry/policy.js';
-import { openBackends } from '../server/backends.js';
-import type { Config } from '../server/config.js';
-import { policySettings } from '../server/storage-config.js';
+import { openBackends, registryContext } from '../config/backends.js';
+import type { Config } from '../config/config.js';
 import { TASKS, type TaskName, type TaskOutcome } from './tasks.js';
 
 let context: Promise<RegistryContext> | undefined;
@@ -13,12 +10,7 @@ let context: Promise<RegistryContext> | undefined;
 /** The worker thread's own connections, opened on its first task and held until the thread exits. */
 async function open(config: Config): Promise<RegistryContext> {
   const { store, metaDb } = await openBackends(config, { migrate: false });
-  const ctx = new RegistryContext(store, new Metadata(metaDb.db, metaDb.reader), {
-    maxManifestBytes: config.limits.maxManifestSize,
-    maxListEntries: config.limits.maxListEntries,
-    uploadExpiryMs: config.uploads.expiry,
-  });
-  ctx.policy = new StoragePolicy(policySettings(config));
+  const ctx = registryContext(config, { store, metaDb });
   return ctx;
 }
 

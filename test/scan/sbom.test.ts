@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { REPO_ROOT, startBerth, tempDir } from '../helpers/berth.js';
 import { sha256 } from '../helpers/layout-image.js';
 import { tarBytes } from '../helpers/scan-image.js';

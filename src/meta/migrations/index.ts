@@ -3,6 +3,9 @@ import type { Dialect } from '../dialect.js';
 import * as initial from './001-initial.js';
 import * as replicas from './002-replicas.js';
 import * as storage from './003-storage.js';
+import * as jobs from './004-jobs.js';
+import * as hardening from './005-hardening.js';
+import * as signatures from './006-signatures.js';
 
 /** Versioned schema changes, applied in order by Kysely's migrator (which takes a lock, so replicas may start together). */
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -10,5 +13,8 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '001-initial': { up: (db: Kysely<any>) => initial.up(db, dialect) },
     '002-replicas': { up: (db: Kysely<any>) => replicas.up(db, dialect) },
     '003-storage': { up: (db: Kysely<any>) => storage.up(db) },
+    '004-jobs': { up: (db: Kysely<any>) => jobs.up(db, dialect) },
+    '005-hardening': { up: (db: Kysely<any>) => hardening.up(db) },
+    '006-signatures': { up: (db: Kysely<any>) => signatures.up(db, dialect) },
   };
 }

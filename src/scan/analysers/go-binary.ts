@@ -1,4 +1,4 @@
-import { found, nothing, type Analysis, type FileVersion, type StreamingAnalyser, type StreamReader } from '../analyser.js';
+import { found, nothing, type Analysis, type StreamingAnalyser, type StreamReader } from '../analyser.js';
 import type { FoundPackage } from '../package.js';
 
 const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
@@ -18,7 +18,7 @@ export const goBinary: StreamingAnalyser = {
   name: 'gobinary',
   kind: 'stream',
   required: (_path, size, mode) => (mode & 0o111) !== 0 && size > 1024,
-  open: (file) => new BuildInfoReader(file),
+  open: () => new BuildInfoReader(),
 };
 
 class BuildInfoReader implements StreamReader {
@@ -26,8 +26,6 @@ class BuildInfoReader implements StreamReader {
   private tail = Buffer.alloc(0);
   private info?: Buffer;
   private done = false;
-
-  constructor(private readonly file: FileVersion) {}
 
   write(chunk: Buffer): boolean {
     if (this.seen === 0 && !chunk.subarray(0, 4).equals(ELF_MAGIC)) return false;

@@ -1,6 +1,6 @@
 import picomatch from 'picomatch';
 import type { Action } from '../access.js';
-import { ACTIONS, type AccessRule } from './config.js';
+import { ACTIONS, type AccessRule } from '../../config/auth.js';
 
 interface CompiledRule {
   matches: (repo: string) => boolean;

@@ -1,6 +1,6 @@
 import { RegistryError } from '../../oci/errors.js';
 import { parseRepoName } from '../../oci/name.js';
-import { ACTIONS } from './config.js';
+import { ACTIONS } from '../../config/auth.js';
 import type { AccessPolicy } from './policy.js';
 
 /** One entry of a token's `access` claim (and of a requested `scope`). */

@@ -1,7 +1,7 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTHeaderParameters, type JWTPayload } from 'jose';
-import type { ExternalConfig } from './config.js';
+import type { ExternalConfig } from '../../config/auth.js';
 import { libtrustKeyId, type SigningKey } from './keys.js';
 import { type Grant } from './scope.js';
 

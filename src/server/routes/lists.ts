@@ -21,8 +21,13 @@ export async function catalog(ctx: RegistryContext, req: Req, reply: Reply, visi
 
 export async function referrers(ctx: RegistryContext, req: Req, reply: Reply, repo: RepoName, ref: string): Promise<Reply> {
   const artifactType = query(req, 'artifactType');
-  const { index, filtered } = await listReferrers(ctx, repo, parseDigest(ref), artifactType);
+  const subject = parseDigest(ref);
+  const { index, filtered, next } = await listReferrers(ctx, repo, subject, artifactType, query(req, 'last'));
   if (filtered) reply.header('OCI-Filters-Applied', 'artifactType');
+  if (next !== undefined) {
+    const params = new URLSearchParams(artifactType !== undefined ? { artifactType, last: next } : { last: next });
+    reply.header('Link', `</v2/${repo}/referrers/${subject}?${params.toString()}>; rel="next"`);
+  }
   // A Buffer, not a string: Fastify would append a charset to the OCI media type.
   return reply.code(200).header('Content-Type', index.mediaType).send(Buffer.from(JSON.stringify(index)));
 }

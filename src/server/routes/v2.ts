@@ -3,6 +3,8 @@ import { parseRepoName, type RepoName } from '../../oci/name.js';
 import type { RegistryContext } from '../../registry/context.js';
 import type { Action, Authorizer, Identity } from '../access.js';
 import { API_VERSION_HEADER, type Reply, type Req } from '../http.js';
+import type { Health } from '../health.js';
+import { SIGNATURE_EXTENSION_HEADER } from '../../client/signature-extension.js';
 import { getBlob, removeBlob } from './blobs.js';
 import { catalog, referrers, tagsList } from './lists.js';
 import { fetchManifest, removeManifest, storeManifest } from './manifests.js';
@@ -38,7 +40,7 @@ const ENDPOINTS: Record<Exclude<Route['kind'], 'base' | 'catalog'>, Partial<Reco
     DELETE: remove((c) => removeBlob(c.ctx, c.reply, c.repo, ref(c.route))),
   },
   uploads: {
-    POST: write((c) => postUpload(c.ctx, c.req, c.reply, c.repo, (from) => c.auth.allows(c.who, from, 'pull'))),
+    POST: write((c) => postUpload(c.ctx, c.req, c.reply, c.repo, (from) => c.auth.allows(c.who, from, 'pull'), c.who)),
   },
   upload: {
     GET: write((c) => getUpload(c.ctx, c.reply, c.repo, id(c.route))),
@@ -49,8 +51,14 @@ const ENDPOINTS: Record<Exclude<Route['kind'], 'base' | 'catalog'>, Partial<Reco
   referrers: { GET: read((c) => referrers(c.ctx, c.req, c.reply, c.repo, ref(c.route))) },
 };
 
+export interface V2Deps {
+  ctx: RegistryContext;
+  auth: Authorizer;
+  health: Health;
+}
+
 /** Entry point for every `/v2/` request: route, validate the name, authorise, then handle. */
-export async function handleV2(ctx: RegistryContext, auth: Authorizer, req: Req, reply: Reply): Promise<Reply> {
+export async function handleV2({ ctx, auth, health }: V2Deps, req: Req, reply: Reply): Promise<Reply> {
   reply.headers(API_VERSION_HEADER);
   const path = req.url.split('?', 1)[0]!;
   const route = matchRoute(path);
@@ -59,6 +67,8 @@ export async function handleV2(ctx: RegistryContext, auth: Authorizer, req: Req,
 
   if (route.kind === 'base') {
     if (method !== 'GET' && method !== 'HEAD') throw notAllowed(method);
+    // Before authorising: containers/image reads it from the 401 too.
+    reply.header(SIGNATURE_EXTENSION_HEADER, '1');
     await auth.authorize(req, { type: 'base' });
     return reply.code(200).type('application/json').send('{}');
   }
@@ -72,6 +82,7 @@ export async function handleV2(ctx: RegistryContext, auth: Authorizer, req: Req,
   const repo = parseRepoName(route.name);
   const actions: Action[] = endpoint.action === 'push' ? ['pull', 'push'] : [endpoint.action];
   const who = await auth.authorize(req, { type: 'repository', name: repo, actions });
+  if (endpoint.action !== 'pull') health.refuseWrites(endpoint.action === 'delete' ? 'delete' : 'write');
   return endpoint.handle({ ctx, req, reply, repo, route, who, auth });
 }
 

@@ -2,12 +2,13 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { PostgresConfigSchema } from './postgres-config.js';
-import { S3ConfigSchema } from './s3-config.js';
-import { duration, size } from './config-units.js';
-import { GcConfigSchema, StorageRulesSchema } from './storage-config.js';
-import { AccessConfigSchema, AuthConfigSchema, checkAccess } from './auth/config.js';
+import { PostgresConfigSchema } from './postgres.js';
+import { S3ConfigSchema } from './s3.js';
+import { duration, size } from './units.js';
+import { GcConfigSchema, StorageRulesSchema } from './storage.js';
+import { AccessConfigSchema, AuthConfigSchema, checkAccess } from './auth.js';
 import { TlsConfigSchema } from './tls.js';
+import { PolicyConfigSchema } from './policy.js';
 
 
 export const ConfigSchema = z
@@ -19,20 +20,29 @@ export const ConfigSchema = z
         addr: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$/, 'host:port').default('localhost:5000'),
         /** Time in-flight requests get to finish on SIGTERM before the process exits anyway. */
         shutdownTimeout: duration.default(30_000),
+        /** A request body that sends nothing for this long is cut off; the upload stays resumable (0: never). */
+        bodyIdleTimeout: duration.default(60_000),
+        /** Connections open at once; more are closed as they arrive (each holds a file descriptor). */
+        maxConnections: z.number().int().positive().default(1024),
       })
       .strict()
-      .default({ addr: 'localhost:5000', shutdownTimeout: 30_000 }),
+      .default({ addr: 'localhost:5000', shutdownTimeout: 30_000, bodyIdleTimeout: 60_000, maxConnections: 1024 }),
     storage: z
       .object({
         filesystem: z
-          .object({ root: z.string().optional(), fsync: z.boolean().default(true) })
+          .object({
+            root: z.string().optional(),
+            fsync: z.boolean().default(true),
+            /** Below this much free space pushes are refused (507) and /readyz says why; 0 turns the check off. */
+            minFree: z.union([z.literal(0), size]).default(256 << 20),
+          })
           .strict()
-          .default({ fsync: true }),
+          .default({ fsync: true, minFree: 256 << 20 }),
         /** When set, blobs live in this bucket and `filesystem` is ignored. */
         s3: S3ConfigSchema.optional(),
       })
       .strict()
-      .default({ filesystem: { fsync: true } }),
+      .default({ filesystem: { fsync: true, minFree: 256 << 20 } }),
     metadata: z
       .object({
         sqlite: z.object({ path: z.string().optional() }).strict().default({}),
@@ -45,13 +55,25 @@ export const ConfigSchema = z
       .object({
         maxManifestSize: size.default(4 << 20),
         maxListEntries: z.number().int().positive().default(1000),
+        /** Manifest bytes requests may hold in memory at once; beyond it big manifests wait their turn. */
+        manifestsInFlight: size.default(16 << 20),
       })
       .strict()
-      .default({ maxManifestSize: 4 << 20, maxListEntries: 1000 }),
-    uploads: z
-      .object({ expiry: duration.default(24 * 3600_000), purgeInterval: duration.default(10 * 60_000) })
+      .default({ maxManifestSize: 4 << 20, maxListEntries: 1000, manifestsInFlight: 16 << 20 }),
+    /** Memory for read caches, in bytes whatever the content; the default server stays within its memory budget (docs/SECURITY.md). */
+    cache: z
+      .object({ manifests: size.default(48 << 20), metadata: size.default(16 << 20) })
       .strict()
-      .default({ expiry: 24 * 3600_000, purgeInterval: 10 * 60_000 }),
+      .default({ manifests: 48 << 20, metadata: 16 << 20 }),
+    uploads: z
+      .object({
+        expiry: duration.default(24 * 3600_000),
+        purgeInterval: duration.default(10 * 60_000),
+        /** Open upload sessions per user (or, anonymously, per client address); more are refused with 429. */
+        maxSessions: z.number().int().positive().default(200),
+      })
+      .strict()
+      .default({ expiry: 24 * 3600_000, purgeInterval: 10 * 60_000, maxSessions: 200 }),
     /** Worker threads for work whose cost grows with the registry (usage, later scans); each holds its own connections. */
     workers: z
       .object({ threads: z.number().int().positive().default(2), queue: z.number().int().positive().default(32) })
@@ -69,6 +91,7 @@ export const ConfigSchema = z
     auth: AuthConfigSchema.optional(),
     access: AccessConfigSchema,
     tls: TlsConfigSchema.optional(),
+    policy: PolicyConfigSchema,
   })
   .strict()
   .superRefine((c, ctx) => checkAccess(c.auth, c.access, ctx));

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { StoragePolicySettings } from '../registry/policy.js';
-import { duration, size } from './config-units.js';
+import { duration, size } from './units.js';
 
 const glob = z.string().min(1);
 
