@@ -6,9 +6,10 @@ import { LayoutError } from '../local/layout.js';
 import { LocalStore } from '../local/store.js';
 import { ReferenceError } from '../oci/reference.js';
 import type { TransportContext } from '../transport/location.js';
+import { PlatformError } from '../transport/platform.js';
+import { Exit, NotFoundError, UsageError } from './exit.js';
 
-/** Exit codes scripts can rely on. */
-export const Exit = { ok: 0, failure: 1, usage: 2, notFound: 3, auth: 4, network: 5, integrity: 6 } as const;
+export { Exit, NotFoundError, UsageError };
 
 export interface ClientFlags {
   json?: boolean;
@@ -33,20 +34,29 @@ export function context(flags: ClientFlags): TransportContext {
   return { http, store: new LocalStore(), insecure: flags.insecure ?? false };
 }
 
-/** Runs a command body; maps typed errors to a message and an exit code. */
+/** Runs a command body; maps typed errors to one line on stderr and an exit code. */
 export function run<A extends unknown[]>(name: string, body: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       process.exitCode = (await body(...args)) ?? Exit.ok;
     } catch (e) {
-      process.stderr.write(`berth ${name}: ${(e as Error).message}\n`);
+      reportError(`berth ${name}`, e);
       process.exitCode = exitCodeFor(e);
     }
   };
 }
 
+/** One line saying what went wrong; the stack only with `--debug` (or for a bug: something not an Error). */
+export function reportError(prefix: string, e: unknown): void {
+  const message = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`${prefix}: ${message}\n`);
+  if (process.argv.includes('--debug') && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+}
+
 export function exitCodeFor(e: unknown): number {
-  if (e instanceof ReferenceError) return Exit.usage;
+  // ConfigError by name: importing the config schema here would load zod for every verb.
+  if (e instanceof ReferenceError || e instanceof UsageError || e instanceof PlatformError || (e instanceof Error && e.name === 'ConfigError')) return Exit.usage;
+  if (e instanceof NotFoundError) return Exit.notFound;
   if (e instanceof AuthError) return Exit.auth;
   if (e instanceof NetworkError) return Exit.network;
   if (e instanceof DigestMismatchError) return Exit.integrity;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { UsageReport, WhatIfDelete } from '../registry/usage.js';
+import { run, UsageError } from './common.js';
 import { bytes, columns, getJson } from './operator.js';
 
 export function registerUsage(program: Command): void {
@@ -11,10 +12,11 @@ export function registerUsage(program: Command): void {
     .option('--insecure', 'allow plain HTTP for a non-loopback registry')
     .option('--what-if-delete <ref>', 'what deleting this tag or digest of REPO would free')
     .option('--json', 'machine-readable output')
-    .action(async (repo: string | undefined, flags: { registry: string; insecure?: boolean; whatIfDelete?: string; json?: boolean }) => {
+    .action(
+      run('usage', async (repo: string | undefined, flags: { registry: string; insecure?: boolean; whatIfDelete?: string; json?: boolean }) => {
       const scopes = repo ? [`repository:${repo}:pull`] : ['registry:catalog:*'];
       if (flags.whatIfDelete !== undefined) {
-        if (!repo) throw new Error('--what-if-delete needs the repository too: berth usage REPO --what-if-delete TAG');
+        if (!repo) throw new UsageError('--what-if-delete needs the repository too: berth usage REPO --what-if-delete TAG');
         const w = await getJson<WhatIfDelete>(flags.registry, `/berth/v1/usage?repo=${encodeURIComponent(repo)}&whatIfDelete=${encodeURIComponent(flags.whatIfDelete)}`, scopes, flags.insecure);
         print(flags.json, w, () => `deleting ${w.repository}@${w.digest} (tags: ${w.tagsRemoved.join(', ') || 'none'}) would free ${bytes(w.freedBytes)}\n${w.note}`);
         return;
@@ -22,7 +24,8 @@ export function registerUsage(program: Command): void {
       const query = repo ? `?repo=${encodeURIComponent(repo)}` : '';
       const r = await getJson<UsageReport>(flags.registry, `/berth/v1/usage${query}`, scopes, flags.insecure);
       print(flags.json, r, () => human(r));
-    });
+      }),
+    );
 }
 
 function print(json: boolean | undefined, value: unknown, text: () => string): void {

@@ -16,6 +16,8 @@ export interface GcReport {
   blobs: { digest: Digest; size: number }[];
   /** Bytes removed from the store (in a dry run: that would be). */
   freedBytes: number;
+  /** Blobs nothing references any more that the grace period still protects: the next run after it frees them. */
+  waiting: { blobs: number; bytes: number };
 }
 
 /**
@@ -30,7 +32,7 @@ export interface GcReport {
 export async function collectGarbage(ctx: RegistryContext, opts: { dryRun: boolean }): Promise<GcReport> {
   const q = new GcQueries(ctx.meta.db);
   const { graceMs, deleteUntagged } = ctx.policy.settings.gc;
-  const report: GcReport = { dryRun: opts.dryRun, graceMs, retention: [], manifests: [], linksRemoved: 0, blobs: [], freedBytes: 0 };
+  const report: GcReport = { dryRun: opts.dryRun, graceMs, retention: [], manifests: [], linksRemoved: 0, blobs: [], freedBytes: 0, waiting: { blobs: 0, bytes: 0 } };
   report.retention = await applyRetention(ctx, opts.dryRun);
   if (deleteUntagged) report.manifests = await removeUntagged(ctx, q, opts.dryRun);
   const cutoff = ctx.now() - graceMs;
@@ -47,7 +49,24 @@ export async function collectGarbage(ctx: RegistryContext, opts: { dryRun: boole
     if (page.length < PAGE) break;
     after = page[page.length - 1]!.digest;
   }
+  report.waiting = await waitingForGrace(q, ctx.now(), new Set(report.blobs.map((b) => b.digest)));
   return report;
+}
+
+/** Unreferenced now, but not yet for the whole grace period (a cutoff of now is a grace of zero). */
+async function waitingForGrace(q: GcQueries, now: number, swept: Set<Digest>): Promise<GcReport['waiting']> {
+  const waiting = { blobs: 0, bytes: 0 };
+  let after = '';
+  for (;;) {
+    const page = await q.sweepableBlobs(now + 1, PAGE, after);
+    for (const b of page) {
+      if (swept.has(b.digest)) continue;
+      waiting.blobs++;
+      waiting.bytes += b.size;
+    }
+    if (page.length < PAGE) return waiting;
+    after = page[page.length - 1]!.digest;
+  }
 }
 
 async function removeUntagged(ctx: RegistryContext, q: GcQueries, dryRun: boolean): Promise<GcReport['manifests']> {

@@ -14,7 +14,7 @@ import { familiarReference, formatReference, parseReference } from '../oci/refer
 import { OciLayout } from '../local/layout.js';
 import { digestOf } from '../client/registry.js';
 import { counting, type ImageSink, type ImageSource, type Manifest } from './image.js';
-import { extractTar, packTar } from './tar.js';
+import { checkWritable, extractTar, packTar } from './tar.js';
 
 /** One entry of a `docker save` manifest.json. */
 interface SaveEntry {
@@ -114,6 +114,7 @@ export class DockerArchiveSink implements ImageSink {
   }
 
   static async create(file: string, tag: string | undefined): Promise<DockerArchiveSink> {
+    await checkWritable(file);
     const dir = await mkdtemp(join(tmpdir(), 'berth-docker-save-'));
     return new DockerArchiveSink(file, tag, dir, `docker-archive:${file}`);
   }

@@ -7,7 +7,7 @@ import type { Digest } from '../oci/digest.js';
 import { OciLayout } from '../local/layout.js';
 import type { ImageSink, ImageSource, Manifest } from './image.js';
 import { LayoutSink, LayoutSource } from './layout.js';
-import { extractTar, packTar } from './tar.js';
+import { checkWritable, extractTar, packTar } from './tar.js';
 
 /** A tarred OCI layout: read by unpacking to a temp dir, written by packing one. */
 export class OciArchiveSource implements ImageSource {
@@ -58,6 +58,7 @@ export class OciArchiveSink implements ImageSink {
   }
 
   static async create(file: string, refName: string | undefined): Promise<OciArchiveSink> {
+    await checkWritable(file);
     const dir = await mkdtemp(join(tmpdir(), 'berth-oci-archive-'));
     const layout = new OciLayout(dir);
     await layout.init();

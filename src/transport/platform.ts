@@ -6,10 +6,15 @@ export interface PlatformSpec {
   variant?: string;
 }
 
+/** A `--platform` value that is not os/arch[/variant]: bad input, like an invalid reference. */
+export class PlatformError extends Error {
+  override readonly name = 'PlatformError';
+}
+
 /** `linux/arm64/v8` -> { os, architecture, variant }. */
 export function parsePlatform(value: string): PlatformSpec {
   const [os, architecture, variant, extra] = value.split('/');
-  if (!os || !architecture || extra !== undefined) throw new Error(`invalid platform "${value}": expected os/arch[/variant], e.g. linux/arm64`);
+  if (!os || !architecture || extra !== undefined) throw new PlatformError(`invalid platform "${value}": expected os/arch[/variant], e.g. linux/arm64`);
   return variant ? { os, architecture, variant } : { os, architecture };
 }
 
