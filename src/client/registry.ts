@@ -7,7 +7,7 @@ import { MediaType, baseMediaType } from '../oci/mediatypes.js';
 import { apiHost, isLoopbackRegistry } from '../oci/reference.js';
 import { parseChallenge, type Challenge } from './challenge.js';
 import { getCredential, type Credential } from './credentials.js';
-import { DigestMismatchError, RemoteError, remoteError } from './errors.js';
+import { DigestMismatchError, RemoteError, remoteError, TagDeleteUnsupportedError } from './errors.js';
 import { isCertificateError, type Http } from './http.js';
 import { AuthError, TokenCache, basicAuth, fetchToken, type Token } from './token.js';
 import { readVerified } from './blob-reader.js';
@@ -238,6 +238,27 @@ export class RegistryClient {
     }
     await uploadBlob(this, repo, desc, await data(), opts.onProgress);
     return 'uploaded';
+  }
+
+  /**
+   * Removes one tag and leaves the manifest and its other tags (OCI 1.1
+   * `DELETE /manifests/<tag>`). A registry that deletes by digest only says
+   * UNSUPPORTED or 405, or (Distribution 2.8) tries to read the tag as a
+   * digest: DIGEST_INVALID. Then nothing was deleted.
+   */
+  async deleteTag(repo: string, tag: string): Promise<void> {
+    const res = await this.request(`/v2/${repo}/manifests/${tag}`, { method: 'DELETE', scopes: [`repository:${repo}:delete`, pushScope(repo)] });
+    if (res.status === 202 || res.ok) return void (await res.body?.cancel());
+    const err = await remoteError(res, `delete tag ${this.registry}/${repo}:${tag}`);
+    if (res.status === 405 || err.code === 'UNSUPPORTED' || err.code === 'DIGEST_INVALID') {
+      throw new TagDeleteUnsupportedError(
+        `${this.registry} does not delete a tag alone (it answered ${err.message.slice(err.message.indexOf('HTTP'))}); nothing was deleted. ` +
+          `To delete the manifest with every tag on it: berth delete --manifest ${this.registry}/${repo}:${tag}`,
+        res.status,
+        err.code,
+      );
+    }
+    throw err;
   }
 
   async deleteManifest(repo: string, digest: Digest): Promise<void> {
