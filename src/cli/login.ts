@@ -22,6 +22,8 @@ export function registerLogin(program: Command): void {
         const registry = input ? normaliseRegistryHost(input) : DOCKER_HUB;
         const username = flags.username ?? (await ask('Username: '));
         if (!username) throw new Error('a username is required (-u USER)');
+        // docker's words: argv is visible in `ps` and lands in shell history.
+        if (flags.password !== undefined) process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
         const password = flags.passwordStdin ? (await readStdin()).replace(/\r?\n$/, '') : (flags.password ?? (await ask('Password: ', { secret: true })));
         if (!password) throw new Error('a password is required (--password-stdin)');
         const ctx = context(flags);

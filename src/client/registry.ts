@@ -9,7 +9,7 @@ import { parseChallenge, type Challenge } from './challenge.js';
 import { getCredential, type Credential } from './credentials.js';
 import { DigestMismatchError, RemoteError, remoteError, TagDeleteUnsupportedError } from './errors.js';
 import { isCertificateError, type Http } from './http.js';
-import { AuthError, TokenCache, basicAuth, fetchToken, type Token } from './token.js';
+import { AuthError, TokenCache, basicAuth, fetchToken, loginsRefused, type Token } from './token.js';
 import { readVerified } from './blob-reader.js';
 import { uploadBlob, type UploadProgress } from './upload.js';
 
@@ -104,20 +104,24 @@ export class RegistryClient {
       const scopes = union(init.scopes, challenge.params.scope);
       this.tokens.set(init.scopes, await this.newToken(challenge, scopes));
     } else if (!(await this.getCredential())) {
-      throw this.unauthorized();
+      throw this.notLoggedIn(undefined);
     }
     res = await send();
     if (res.status === 401) {
       const again = parseChallenge(res.headers.get('www-authenticate'));
       await res.body?.cancel();
+      const signedIn = (await this.getCredential()) !== undefined;
+      if (!signedIn) throw this.notLoggedIn(again?.params.scope);
       if (again?.params.error === 'insufficient_scope') throw this.denied(again.params.scope);
-      throw this.unauthorized();
+      throw new AuthError(`${this.registry} rejected the stored credentials; run \`berth login ${this.registry}\` again`);
     }
     return res;
   }
 
-  private unauthorized(): AuthError {
-    return new AuthError(`${this.registry}: authentication required or credentials rejected; run \`berth login ${this.registry}\``);
+  /** Anonymous access did not do: logging in is the fix, and the message says how. */
+  private notLoggedIn(scope: string | undefined): AuthError {
+    const what = scope ? ` (${scope})` : '';
+    return new AuthError(`${this.registry}: not logged in, and anonymous access is not allowed${what}; log in with \`berth login ${this.registry}\``);
   }
 
   /** Signed in, but the account may not do this: logging in again would not help. */
@@ -164,13 +168,16 @@ export class RegistryClient {
     if (res.status !== 401 || !challenge) throw await remoteError(res, `GET ${url}`);
     const cred = await this.getCredential();
     if (challenge.scheme === 'bearer') {
-      const token = await fetchToken(this.opts.http, challenge, [], cred, { offline: true });
+      const token = await fetchToken(this.opts.http, challenge, [], cred, { offline: true, retry: false });
       return token.refreshToken ? { identityToken: token.refreshToken } : {};
     }
+    // A login is never retried: against a lockout each try would only extend it.
     const check = await this.opts.http.send(url, {
+      retry: false,
       headers: cred?.password !== undefined ? { Authorization: basicAuth(cred.username, cred.password) } : {},
     });
     await check.body?.cancel();
+    if (check.status === 429) throw loginsRefused(this.registry, check.headers.get('retry-after'));
     if (check.status === 401) throw new AuthError(`${this.registry} rejected the username or password`);
     if (!check.ok) throw await remoteError(check, `GET ${url}`);
     return {};

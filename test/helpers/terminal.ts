@@ -33,9 +33,15 @@ export class Terminal {
     }
   }
 
+  /** Types `text`, then Enter. */
   type(text: string): void {
     execFileSync('tmux', ['send-keys', '-t', this.name, '-l', text]);
-    execFileSync('tmux', ['send-keys', '-t', this.name, 'Enter']);
+    this.keys('Enter');
+  }
+
+  /** tmux key names: BSpace, Left, C-c, ... */
+  keys(...names: string[]): void {
+    execFileSync('tmux', ['send-keys', '-t', this.name, ...names]);
   }
 
   close(): void {
