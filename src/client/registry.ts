@@ -243,7 +243,7 @@ export class RegistryClient {
       await res.body?.cancel();
       if (res.status === 201) return 'mounted';
     }
-    await uploadBlob(this, repo, desc, await data(), opts.onProgress);
+    await uploadBlob(this, repo, desc, await data(), opts.onProgress ? { onProgress: opts.onProgress } : {});
     return 'uploaded';
   }
 

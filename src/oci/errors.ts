@@ -19,6 +19,8 @@ export const ERROR_STATUS = {
   DENIED: 403,
   UNSUPPORTED: 415,
   TOOMANYREQUESTS: 429,
+  /** Distribution's code for a registry that cannot serve right now (draining for a restart). */
+  UNAVAILABLE: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { isRegistryError, RegistryError } from '../oci/errors.js';
 import type { RegistryContext } from '../registry/context.js';
 import type { Authorizer } from './access.js';
+import { refuseWhileDraining } from './drain.js';
 import { sendError } from './http.js';
 import { handleV2 } from './routes/v2.js';
 import { registerBerthApi } from './routes/berth-api.js';
@@ -15,6 +16,8 @@ export interface AppOptions {
   logger: Logger;
   /** Answers /readyz: false while starting or draining. */
   ready: () => boolean;
+  /** True between SIGTERM and closing the listener: new requests get 503 with Retry-After. */
+  draining?: () => boolean;
   /** Serve HTTPS with this PEM certificate and key. */
   https?: { cert: Buffer; key: Buffer };
 }
@@ -61,6 +64,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.addHook('onRequest', async (req, reply) => {
     reply.header('X-Request-Id', req.id);
   });
+  if (opts.draining) refuseWhileDraining(app, opts.draining);
   app.addHook('onResponse', async (req, reply) => {
     req.log.info(
       {

@@ -19,9 +19,11 @@ export const ConfigSchema = z
         addr: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$/, 'host:port').default('localhost:5000'),
         /** Time in-flight requests get to finish on SIGTERM before the process exits anyway. */
         shutdownTimeout: duration.default(30_000),
+        /** After SIGTERM, how long new requests get 503 + Retry-After (and /readyz 503) before the listener closes. */
+        drainPeriod: duration.default(5_000),
       })
       .strict()
-      .default({ addr: 'localhost:5000', shutdownTimeout: 30_000 }),
+      .default({ addr: 'localhost:5000', shutdownTimeout: 30_000, drainPeriod: 5_000 }),
     storage: z
       .object({
         filesystem: z

@@ -14,6 +14,7 @@ import { StoragePolicy } from '../registry/policy.js';
 import { openAuth } from './auth/setup.js';
 import { isLoopback, readTls } from './tls.js';
 import type { Server as HttpsServer } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Upper bound on how long a replica may serve a tag or manifest another replica changed (docs/REPLICAS.md). */
 const CHANGE_FEED_INTERVAL_MS = 1000;
@@ -48,7 +49,8 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   ctx.policy = new StoragePolicy(policySettings(config));
 
   let ready = false;
-  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, logger, ready: () => ready, https: tls });
+  let draining = false;
+  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, logger, ready: () => ready, draining: () => draining, https: tls });
   auth?.install(app);
   const { host, port } = splitAddr(config.http.addr);
   await app.listen({ host, port });
@@ -99,6 +101,9 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       clearInterval(purge);
       stopGc();
       await stopWatching();
+      // Still listening: clients and load balancers get 503 (and /readyz says not ready) instead of refused connections.
+      draining = true;
+      await sleep(config.http.drainPeriod);
       const timer = setTimeout(() => app.server.closeAllConnections(), config.http.shutdownTimeout);
       timer.unref();
       await app.close();

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { before, describe, test } from 'node:test';
+import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
+import { berth } from '../helpers/cli.js';
+import { freePort } from '../helpers/distribution-auth.js';
+import { writeLayoutImage, type BuiltImage } from '../helpers/layout-image.js';
+
+const CHUNK = 256 * 1024;
+
+/** Forwards to a registry port; can hold one request until the test lets it go (deterministic "mid-push"). */
+class Proxy {
+  readonly patches: { range: string; status: number }[] = [];
+  hold?: { match: (req: http.IncomingMessage) => boolean; release: Promise<void>; held: () => void };
+  private server!: http.Server;
+  port = 0;
+
+  constructor(private readonly upstreamPort: number) {}
+
+  async start(): Promise<void> {
+    this.server = http.createServer(async (req, res) => {
+      const hold = this.hold;
+      if (hold?.match(req)) {
+        this.hold = undefined;
+        hold.held();
+        await hold.release;
+      }
+      const up = http.request({ host: '127.0.0.1', port: this.upstreamPort, method: req.method, path: req.url, headers: req.headers }, (upRes) => {
+        if (req.method === 'PATCH') this.patches.push({ range: String(req.headers['content-range']), status: upRes.statusCode! });
+        res.writeHead(upRes.statusCode!, upRes.headers);
+        upRes.pipe(res);
+      });
+      // The registry is between instances: what a load balancer says then.
+      up.on('error', () => {
+        if (!res.headersSent) res.writeHead(502, { 'Content-Length': '0', Connection: 'close' }).end();
+      });
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.port = (this.server.address() as { port: number }).port;
+  }
+
+  stop(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+let src: string;
+let image: BuiltImage;
+const env = () => ({ BERTH_HOME: tempDir('berth-home-'), DOCKER_CONFIG: tempDir('berth-dc-') });
+
+before(async () => {
+  src = tempDir('berth-src-');
+  image = await writeLayoutImage(src, 'big', [{ 'data/random': randomBytes(3 * 1024 * 1024) }]);
+});
+
+describe('draining on SIGTERM', () => {
+  test('new requests get 503 UNAVAILABLE with Retry-After and /readyz says not ready, until the listener closes', async () => {
+    const server = await startBerth({ env: { BERTH_HTTP_DRAIN_PERIOD: '5s' } });
+    assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
+    server.process.kill('SIGTERM');
+    const v2 = await fetch(`${server.url}/v2/`, { headers: { connection: 'close' } });
+    assert.equal(v2.status, 503);
+    assert.equal(v2.headers.get('retry-after'), '1');
+    assert.deepEqual(((await v2.json()) as { errors: { code: string }[] }).errors.map((e) => e.code), ['UNAVAILABLE']);
+    const ready = await fetch(`${server.url}/readyz`, { headers: { connection: 'close' } });
+    assert.equal(ready.status, 503);
+    assert.deepEqual(await ready.json(), { status: 'not ready' });
+    assert.equal(await server.exited, 0);
+    await assert.rejects(fetch(`${server.url}/v2/`), 'the listener is closed after the drain');
+  });
+
+  test('a push interrupted by a restart retries through the drain and resumes the session at the registry offset', async () => {
+    const port = await freePort();
+    const dataDir = tempDir();
+    const opts = { dataDir, args: ['--addr', `127.0.0.1:${port}`], env: { BERTH_HTTP_DRAIN_PERIOD: '1s' } };
+    let server: BerthServer = await startBerth(opts);
+    const proxy = new Proxy(port);
+    await proxy.start();
+    try {
+      const host = `127.0.0.1:${proxy.port}`;
+      const e = { ...env(), BERTH_CHUNK_BYTES: String(CHUNK), BERTH_RETRIES: '10' };
+      assert.equal((await berth(['copy', `oci:${src}:big`, `local:${host}/drain/app:v1`], e)).code, 0);
+      // The third chunk waits at the proxy while the registry restarts under it.
+      let patches = 0;
+      let held!: () => void;
+      const isHeld = new Promise<void>((r) => (held = r));
+      let release!: () => void;
+      proxy.hold = { match: (req) => req.method === 'PATCH' && ++patches === 3, release: new Promise((r) => (release = r)), held };
+      const push = berth(['push', `${host}/drain/app:v1`], e);
+      await isHeld;
+      server.process.kill('SIGTERM');
+      // Let the held chunk reach the draining server, then bring the next instance up on the same port and data.
+      setTimeout(release, 200);
+      await server.exited;
+      server = await startBerth(opts);
+      const r = await push;
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`upload interrupted at byte ${2 * CHUNK} \\(HTTP 503\\); resuming`));
+      assert.match(r.stdout, new RegExp(`digest: ${image.manifestDigest}`));
+
+      const accepted = proxy.patches.filter((p) => p.status === 202).map((p) => p.range.split('-').map(Number) as [number, number]);
+      assert.ok(proxy.patches.some((p) => p.status === 503), 'a chunk met the drain');
+      let next = 0;
+      for (const [from, to] of accepted) {
+        assert.equal(from, next, `chunk ${from}-${to} starts where the registry stood: no byte it had was sent again`);
+        next = to + 1;
+      }
+      const pulled = await berth(['pull', '--json', `${server.host}/drain/app:v1`], env());
+      assert.equal(pulled.code, 0, pulled.stderr);
+      assert.equal((JSON.parse(pulled.stdout) as { digest: string }).digest, image.manifestDigest);
+    } finally {
+      await proxy.stop();
+      await server.stop();
+    }
+  });
+});
