@@ -7,9 +7,10 @@ import { LocalStore } from '../local/store.js';
 import { ReferenceError } from '../oci/reference.js';
 import type { TransportContext } from '../transport/location.js';
 import { PlatformError } from '../transport/platform.js';
+import { humanSize } from '../util/size.js';
 import { Exit, NotFoundError, UsageError } from './exit.js';
 
-export { Exit, NotFoundError, UsageError };
+export { Exit, humanSize, NotFoundError, UsageError };
 
 export interface ClientFlags {
   json?: boolean;
@@ -70,18 +71,6 @@ export function exitCodeFor(e: unknown): number {
 
 export const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
 export const printJson = (value: unknown): boolean => out(JSON.stringify(value, null, 2));
-
-/** docker's units: 1 kB = 1000 B. */
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let n = bytes;
-  let i = 0;
-  while (n >= 1000 && i < units.length - 1) {
-    n /= 1000;
-    i++;
-  }
-  return i === 0 ? `${n}B` : `${n.toFixed(n < 10 ? 2 : n < 100 ? 1 : 0)}${units[i]}`;
-}
 
 /** Left-aligned columns separated by three spaces, like docker's tables. */
 export function table(headers: string[], rows: string[][]): string {

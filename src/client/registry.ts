@@ -227,9 +227,9 @@ export class RegistryClient {
     return true;
   }
 
-  /** A stream of the blob that resumes with Range after a broken connection and fails unless the digest matches. */
-  openBlob(repo: string, desc: Descriptor, onBytes?: (n: number) => void): Readable {
-    return Readable.from(readVerified(this, repo, desc, onBytes), { objectMode: false });
+  /** A stream of the blob that resumes with Range after a broken connection and fails unless the digest matches (see readVerified for `start`). */
+  openBlob(repo: string, desc: Descriptor, onBytes?: (n: number) => void, start = 0): Readable {
+    return Readable.from(readVerified(this, repo, desc, onBytes, start), { objectMode: false });
   }
 
   /** Tries a cross-repository mount first, then a chunked upload. Returns how the blob got there. */

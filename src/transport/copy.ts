@@ -73,7 +73,12 @@ async function copyBlob(src: ImageSource, dst: ImageSink, desc: Descriptor, opts
     state.transferred += n;
     emit('transferring', transferred);
   };
-  const how = await dst.putBlob(desc, () => src.blob(desc, onBytes), { mountFrom });
+  const open = (offset = 0) => {
+    // A resumed download counts from where the partial stands, as docker's progress does.
+    transferred = offset;
+    return src.blob(desc, onBytes, offset);
+  };
+  const how = await dst.putBlob(desc, open, { mountFrom });
   emit(how === 'mounted' ? 'mounted' : 'done');
 }
 

@@ -72,10 +72,10 @@ export class DockerArchiveSource implements ImageSource {
     throw new Error(`a docker-archive holds no manifest ${desc.digest}`);
   }
 
-  async blob(desc: Descriptor, onBytes?: (n: number) => void): Promise<Readable> {
+  async blob(desc: Descriptor, onBytes?: (n: number) => void, offset = 0): Promise<Readable> {
     const path = this.files.get(desc.digest);
     if (!path) throw new Error(`blob ${desc.digest} is not in ${this.description}`);
-    return counting(createReadStream(path), onBytes);
+    return counting(createReadStream(path, { start: offset }), onBytes);
   }
 
   async close(): Promise<void> {

@@ -37,8 +37,8 @@ export class OciArchiveSource implements ImageSource {
   manifest(desc: Descriptor): Promise<Manifest> {
     return this.inner.manifest(desc);
   }
-  blob(desc: Descriptor, onBytes?: (n: number) => void): Promise<Readable> {
-    return this.inner.blob(desc, onBytes);
+  blob(desc: Descriptor, onBytes?: (n: number) => void, offset?: number): Promise<Readable> {
+    return this.inner.blob(desc, onBytes, offset);
   }
   async close(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
@@ -68,7 +68,7 @@ export class OciArchiveSink implements ImageSink {
   hasBlob(desc: Descriptor): Promise<boolean> {
     return this.inner.hasBlob(desc);
   }
-  putBlob(desc: Descriptor, open: () => Promise<Readable>): Promise<'uploaded'> {
+  putBlob(desc: Descriptor, open: (offset?: number) => Promise<Readable>): Promise<'uploaded'> {
     return this.inner.putBlob(desc, open);
   }
   putManifest(m: Manifest, root: boolean): Promise<void> {

@@ -21,8 +21,8 @@ export class RemoteSource implements ImageSource {
     return this.client.getManifest(this.ref.repository, desc.digest);
   }
 
-  async blob(desc: Descriptor, onBytes?: (n: number) => void): Promise<Readable> {
-    return this.client.openBlob(this.ref.repository, desc, onBytes);
+  async blob(desc: Descriptor, onBytes?: (n: number) => void, offset = 0): Promise<Readable> {
+    return this.client.openBlob(this.ref.repository, desc, onBytes, offset);
   }
 
   async mountCandidates(registry: string): Promise<string[]> {
