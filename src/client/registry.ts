@@ -232,7 +232,12 @@ export class RegistryClient {
     return Readable.from(readVerified(this, repo, desc, onBytes, start), { objectMode: false });
   }
 
-  /** Tries a cross-repository mount first, then a chunked upload. Returns how the blob got there. */
+  /**
+   * Tries cross-repository mounts from the repositories named, then a mount
+   * without `from` (OCI 1.1: the registry looks in any repository the caller
+   * may read; a registry that does not do that answers with an ordinary
+   * upload session), then uploads into that session. Returns how the blob got there.
+   */
   async pushBlob(repo: string, desc: Descriptor, data: () => Promise<Readable>, opts: { mountFrom?: string[]; onProgress?: UploadProgress } = {}): Promise<'mounted' | 'uploaded'> {
     for (const from of opts.mountFrom ?? []) {
       if (from === repo) continue;
@@ -243,7 +248,13 @@ export class RegistryClient {
       await res.body?.cancel();
       if (res.status === 201) return 'mounted';
     }
-    await uploadBlob(this, repo, desc, await data(), opts.onProgress ? { onProgress: opts.onProgress } : {});
+    const res = await this.request(`/v2/${repo}/blobs/uploads/?mount=${desc.digest}`, { method: 'POST', scopes: [pushScope(repo)] });
+    if (res.status !== 201 && res.status !== 202) throw await remoteError(res, `start upload to ${this.registry}/${repo}`);
+    await res.body?.cancel();
+    if (res.status === 201) return 'mounted';
+    const session = res.headers.get('location');
+    if (!session) throw new RemoteError('the registry started an upload without a Location header', 202);
+    await uploadBlob(this, repo, desc, await data(), { session, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     return 'uploaded';
   }
 

@@ -11,16 +11,16 @@ const CHUNK_BYTES = Number(process.env.BERTH_CHUNK_BYTES ?? 8 * 1024 * 1024);
 const MAX_RESUMES = 5;
 
 /**
- * POST (or a session the caller already opened), then PATCH chunks with
+ * Into a session the caller opened (the POST), PATCH chunks with
  * Content-Range, then PUT ?digest=. A chunk that fails midway (a dropped
  * connection, a 5xx, a registry draining for a restart: upload sessions
  * survive restarts) resumes at the offset the registry reports (GET on the
  * upload URL, retried through the restart), so no byte the registry has is
  * sent again.
  */
-export async function uploadBlob(client: RegistryClient, repo: string, desc: Descriptor, data: Readable, opts: { session?: string; onProgress?: UploadProgress } = {}): Promise<void> {
+export async function uploadBlob(client: RegistryClient, repo: string, desc: Descriptor, data: Readable, opts: { session: string; onProgress?: UploadProgress }): Promise<void> {
   const scopes = [pushScope(repo)];
-  let location = opts.session ?? (await startSession(client, repo, scopes));
+  let location = opts.session;
   let sent = 0;
   let last: Buffer | undefined;
   for await (const chunk of chunks(data, CHUNK_BYTES)) {
@@ -40,13 +40,6 @@ export async function uploadBlob(client: RegistryClient, repo: string, desc: Des
   }
   if (!last) await closeEmpty(client, repo, scopes, location, desc);
   opts.onProgress?.(desc.size, desc.size);
-}
-
-async function startSession(client: RegistryClient, repo: string, scopes: string[]): Promise<string> {
-  const start = await client.request(`/v2/${repo}/blobs/uploads/`, { method: 'POST', scopes });
-  if (start.status !== 202) throw await remoteError(start, `start upload to ${client.registry}/${repo}`);
-  await start.body?.cancel();
-  return requireLocation(start.headers.get('location'));
 }
 
 /** The closing PUT with the whole (small) blob. Not blindly retried: a retry could append the bytes twice. */

@@ -64,7 +64,7 @@ export function clientFor(ctx: TransportContext, registry: string): RegistryClie
 export async function openSource(ctx: TransportContext, loc: Location): Promise<ImageSource> {
   switch (loc.kind) {
     case 'remote':
-      return new RemoteSource(clientFor(ctx, loc.ref.registry), loc.ref);
+      return new RemoteSource(clientFor(ctx, loc.ref.registry), loc.ref, ctx.store);
     case 'local':
       return LocalSource.find(ctx.store, loc.ref);
     case 'oci':

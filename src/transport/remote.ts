@@ -2,6 +2,8 @@ import type { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/descriptor.js';
 import { identifierOf, type Reference } from '../oci/reference.js';
 import type { RegistryClient } from '../client/registry.js';
+import type { LocalStore } from '../local/store.js';
+import { reposHolding } from './local.js';
 import type { ImageSink, ImageSource, Manifest, PutBlobOptions } from './image.js';
 
 export class RemoteSource implements ImageSource {
@@ -9,6 +11,8 @@ export class RemoteSource implements ImageSource {
   constructor(
     readonly client: RegistryClient,
     readonly ref: Reference,
+    /** What the local store knows of other registries' repositories. */
+    private readonly store?: LocalStore,
   ) {
     this.description = `${ref.registry}/${ref.repository}`;
   }
@@ -25,8 +29,10 @@ export class RemoteSource implements ImageSource {
     return this.client.openBlob(this.ref.repository, desc, onBytes, offset);
   }
 
-  async mountCandidates(registry: string): Promise<string[]> {
-    return registry === this.ref.registry ? [this.ref.repository] : [];
+  /** The source repository on the same registry; on another, the repositories the local store has seen holding the blob there. */
+  async mountCandidates(registry: string, desc: Descriptor): Promise<string[]> {
+    if (registry === this.ref.registry) return [this.ref.repository];
+    return this.store ? reposHolding(this.store, registry, desc) : [];
   }
 
   async close(): Promise<void> {}
