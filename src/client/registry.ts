@@ -4,7 +4,7 @@ import type { Response } from 'undici';
 import { algorithmOf, type Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { MediaType, baseMediaType } from '../oci/mediatypes.js';
-import { apiHost, isLoopbackRegistry } from '../oci/reference.js';
+import { apiHost, isLoopbackRegistry, withIdentifier } from '../oci/reference.js';
 import { parseChallenge, type Challenge } from './challenge.js';
 import { getCredential, type Credential } from './credentials.js';
 import { DigestMismatchError, RemoteError, remoteError, TagDeleteUnsupportedError } from './errors.js';
@@ -185,9 +185,9 @@ export class RegistryClient {
 
   async getManifest(repo: string, reference: string): Promise<FetchedManifest> {
     const res = await this.request(`/v2/${repo}/manifests/${reference}`, { scopes: [pullScope(repo)], headers: { Accept: MANIFEST_ACCEPT } });
-    if (!res.ok) throw await remoteError(res, `manifest ${this.registry}/${repo}:${reference}`);
+    if (!res.ok) throw await remoteError(res, `manifest ${withIdentifier(`${this.registry}/${repo}`, reference)}`);
     const length = Number(res.headers.get('content-length') ?? 0);
-    if (length > MAX_MANIFEST_BYTES) throw new RemoteError(`manifest ${repo}:${reference} is larger than 4 MiB`, res.status);
+    if (length > MAX_MANIFEST_BYTES) throw new RemoteError(`manifest ${withIdentifier(repo, reference)} is larger than 4 MiB`, res.status);
     const bytes = Buffer.from(await res.arrayBuffer());
     const digest = digestOf(bytes, reference.includes(':') ? algorithmOf(reference as Digest) : 'sha256');
     if (reference.includes(':') && digest !== reference) {
@@ -201,7 +201,7 @@ export class RegistryClient {
   async resolve(repo: string, reference: string): Promise<{ digest: Digest; mediaType: string; size: number } | undefined> {
     const res = await this.request(`/v2/${repo}/manifests/${reference}`, { method: 'HEAD', scopes: [pullScope(repo)], headers: { Accept: MANIFEST_ACCEPT } });
     if (res.status === 404) return undefined;
-    if (!res.ok) throw await remoteError(res, `manifest ${this.registry}/${repo}:${reference}`);
+    if (!res.ok) throw await remoteError(res, `manifest ${withIdentifier(`${this.registry}/${repo}`, reference)}`);
     const digest = res.headers.get('docker-content-digest');
     if (!digest) return undefined;
     return { digest: digest as Digest, mediaType: baseMediaType(res.headers.get('content-type') ?? undefined) ?? '', size: Number(res.headers.get('content-length') ?? 0) };
@@ -214,7 +214,7 @@ export class RegistryClient {
       headers: { 'Content-Type': m.mediaType },
       body: m.bytes,
     });
-    if (res.status !== 201 && !res.ok) throw await remoteError(res, `push manifest ${this.registry}/${repo}:${reference}`);
+    if (res.status !== 201 && !res.ok) throw await remoteError(res, `push manifest ${withIdentifier(`${this.registry}/${repo}`, reference)}`);
     await res.body?.cancel();
     return m.digest;
   }

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/descriptor.js';
-import { identifierOf, type Reference } from '../oci/reference.js';
+import { identifierOf, withIdentifier, type Reference } from '../oci/reference.js';
 import type { RegistryClient } from '../client/registry.js';
 import type { LocalStore } from '../local/store.js';
 import { reposHolding } from './local.js';
@@ -14,7 +14,7 @@ export class RemoteSource implements ImageSource {
     /** What the local store knows of other registries' repositories. */
     private readonly store?: LocalStore,
   ) {
-    this.description = `${ref.registry}/${ref.repository}`;
+    this.description = withIdentifier(`${ref.registry}/${ref.repository}`, identifierOf(ref));
   }
 
   root(): Promise<Manifest> {
