@@ -4,7 +4,7 @@ import { bytes, localOptions, type LocalFlags } from './operator.js';
 
 export function registerGc(program: Command): void {
   localOptions(program.command('gc'))
-    .description('collect garbage (and apply retention rules) beside a running berth serve')
+    .description('collect garbage (and apply retention rules) beside a running berth serve (sizes in binary units: 1 KiB = 1024 B)')
     .option('--dry-run', 'print what would be deleted and how many bytes it frees; delete nothing')
     .option('--json', 'machine-readable output')
     .action(

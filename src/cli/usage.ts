@@ -6,7 +6,7 @@ import { bytes, columns, getJson } from './operator.js';
 export function registerUsage(program: Command): void {
   program
     .command('usage')
-    .description("a registry's storage: stored vs logical bytes, shared and unique bytes per repository and image")
+    .description("a registry's storage: stored vs logical bytes, shared and unique bytes per repository and image (binary units: 1 KiB = 1024 B)")
     .argument('[repo]', 'show one repository with its images')
     .option('--registry <host[:port]>', 'the berth serve to ask', 'localhost:5000')
     .option('--insecure', 'allow plain HTTP for a non-loopback registry')

@@ -289,7 +289,7 @@ describe('quotas', () => {
     assert.equal(r.status, 403);
     const body = (await r.json()) as { errors: { code: string; message: string }[] };
     assert.equal(body.errors[0]!.code, 'DENIED');
-    assert.match(body.errors[0]!.message, /quota exceeded: namespace "small" may store 8192 bytes/);
+    assert.match(body.errors[0]!.message, /quota exceeded: namespace "small" may store 8.0 KiB, holds 6.8 KiB, and this 2.0 KiB write would make 8.8 KiB/);
     assert.equal((await api.fetch(`/v2/small/app/blobs/${over.digest}`, { method: 'HEAD' })).status, 404);
     // A chunked upload does not say its size up front: refused when it completes, its bytes discarded.
     const location = await api.startUpload('small/app');
