@@ -11,7 +11,8 @@ import { DigestMismatchError, RemoteError, remoteError, TagDeleteUnsupportedErro
 import { isCertificateError, type Http } from './http.js';
 import { AuthError, TokenCache, basicAuth, fetchToken, loginsRefused, type Token } from './token.js';
 import { readVerified } from './blob-reader.js';
-import { uploadBlob, type UploadProgress } from './upload.js';
+import { uploadBlob, uploadOffset, type UploadProgress } from './upload.js';
+import type { UploadSessions } from './upload-sessions.js';
 
 export interface ClientOptions {
   http: Http;
@@ -19,6 +20,8 @@ export interface ClientOptions {
   insecure?: boolean;
   /** Defaults to docker's config.json / helpers / podman auth.json. */
   credential?: Credential;
+  /** Remembers unfinished uploads, so the next push of a blob resumes one. */
+  sessions?: UploadSessions;
 }
 
 export interface FetchedManifest {
@@ -248,14 +251,33 @@ export class RegistryClient {
       await res.body?.cancel();
       if (res.status === 201) return 'mounted';
     }
-    const res = await this.request(`/v2/${repo}/blobs/uploads/?mount=${desc.digest}`, { method: 'POST', scopes: [pushScope(repo)] });
-    if (res.status !== 201 && res.status !== 202) throw await remoteError(res, `start upload to ${this.registry}/${repo}`);
-    await res.body?.cancel();
-    if (res.status === 201) return 'mounted';
-    const session = res.headers.get('location');
-    if (!session) throw new RemoteError('the registry started an upload without a Location header', 202);
-    await uploadBlob(this, repo, desc, await data(), { session, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    const resumed = await this.unfinishedUpload(repo, desc);
+    let session = resumed?.session;
+    if (!session) {
+      const res = await this.request(`/v2/${repo}/blobs/uploads/?mount=${desc.digest}`, { method: 'POST', scopes: [pushScope(repo)] });
+      if (res.status !== 201 && res.status !== 202) throw await remoteError(res, `start upload to ${this.registry}/${repo}`);
+      await res.body?.cancel();
+      if (res.status === 201) return 'mounted';
+      session = res.headers.get('location') ?? undefined;
+      if (!session) throw new RemoteError('the registry started an upload without a Location header', 202);
+      await this.opts.sessions?.save(this.registry, repo, desc.digest, session);
+    }
+    await uploadBlob(this, repo, desc, await data(), { session, offset: resumed?.offset ?? 0, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    await this.opts.sessions?.forget(this.registry, repo, desc.digest);
     return 'uploaded';
+  }
+
+  /** An upload an earlier push left unfinished, and how far it got, if the registry still has it. */
+  private async unfinishedUpload(repo: string, desc: Descriptor): Promise<{ session: string; offset: number } | undefined> {
+    const session = await this.opts.sessions?.get(this.registry, repo, desc.digest);
+    if (!session) return undefined;
+    const offset = await uploadOffset(this, [pushScope(repo)], session).catch(() => undefined);
+    if (offset === undefined || offset > desc.size) {
+      await this.opts.sessions?.forget(this.registry, repo, desc.digest);
+      return undefined;
+    }
+    this.http.notify(`resuming the upload of ${desc.digest.slice(0, 19)} at byte ${offset} (left by an earlier push)`);
+    return { session, offset };
   }
 
   /**

@@ -18,12 +18,13 @@ const MAX_RESUMES = 5;
  * upload URL, retried through the restart), so no byte the registry has is
  * sent again.
  */
-export async function uploadBlob(client: RegistryClient, repo: string, desc: Descriptor, data: Readable, opts: { session: string; onProgress?: UploadProgress }): Promise<void> {
+export async function uploadBlob(client: RegistryClient, repo: string, desc: Descriptor, data: Readable, opts: { session: string; offset?: number; onProgress?: UploadProgress }): Promise<void> {
   const scopes = [pushScope(repo)];
   let location = opts.session;
-  let sent = 0;
+  // Resuming a session an earlier push left: the registry has the first `offset` bytes.
+  let sent = opts.offset ?? 0;
   let last: Buffer | undefined;
-  for await (const chunk of chunks(data, CHUNK_BYTES)) {
+  for await (const chunk of chunks(skip(data, sent), CHUNK_BYTES)) {
     // A blob that fits in one chunk goes up with the closing PUT: one request fewer.
     if (sent === 0 && chunk.length === desc.size) {
       last = chunk;
@@ -101,27 +102,46 @@ async function attempt<T>(send: () => Promise<T>): Promise<{ ok?: T; failure: st
   }
 }
 
-/**
- * How much of the chunk starting at `start` the registry has, from the
- * status endpoint's `Range: 0-<last byte>`. Retried like any GET, so it
- * waits through a drain and a restart.
- */
+/** How much of the chunk starting at `start` the registry has. */
 async function uploadedBytes(client: RegistryClient, scopes: string[], location: string, start: number): Promise<number> {
+  const have = await uploadOffset(client, scopes, location);
+  if (have < start) throw new NetworkError(`upload session lost data before byte ${start} (it has ${have}); push again`);
+  return have - start;
+}
+
+/**
+ * How many bytes an upload session holds, from the status endpoint's
+ * `Range: 0-<last byte>`. Retried like any GET, so it waits through a drain
+ * and a restart.
+ */
+export async function uploadOffset(client: RegistryClient, scopes: string[], location: string): Promise<number> {
   const res = await client.request(location, { scopes });
   await res.body?.cancel();
   if (res.status !== 204 && !res.ok) throw new RemoteError(`upload session is gone (HTTP ${res.status}); push again`, res.status);
   const m = /^(?:bytes=)?0-(\d+)$/.exec(res.headers.get('range') ?? '');
   // Registries say `0-0` for an empty session too; a 1-byte session is far less likely than an empty one.
-  const have = m && m[1] !== '0' ? Number(m[1]) + 1 : 0;
-  if (have < start) throw new NetworkError(`upload session lost data before byte ${start} (it has ${have}); push again`);
-  return have - start;
+  return m && m[1] !== '0' ? Number(m[1]) + 1 : 0;
+}
+
+/** The stream without its first `n` bytes (what the registry already has). */
+async function* skip(data: Readable, n: number): AsyncGenerator<Buffer> {
+  let left = n;
+  for await (const piece of data) {
+    const buf = piece as Buffer;
+    if (left >= buf.length) {
+      left -= buf.length;
+      continue;
+    }
+    yield left > 0 ? buf.subarray(left) : buf;
+    left = 0;
+  }
 }
 
 /**
  * Fixed-size chunks copied into one reused buffer: each is fully sent before
  * the next is filled, so a push allocates one chunk, not one per chunk.
  */
-async function* chunks(data: Readable, size: number): AsyncGenerator<Buffer> {
+async function* chunks(data: AsyncIterable<unknown>, size: number): AsyncGenerator<Buffer> {
   const buffer = Buffer.allocUnsafe(size);
   let length = 0;
   let yielded = false;

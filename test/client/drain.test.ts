@@ -13,6 +13,8 @@ const CHUNK = 256 * 1024;
 class Proxy {
   readonly patches: { range: string; status: number }[] = [];
   hold?: { match: (req: http.IncomingMessage) => boolean; release: Promise<void>; held: () => void };
+  /** Connections to drop (the network going away under a push). */
+  drop?: (req: http.IncomingMessage) => boolean;
   private server!: http.Server;
   port = 0;
 
@@ -20,6 +22,7 @@ class Proxy {
 
   async start(): Promise<void> {
     this.server = http.createServer(async (req, res) => {
+      if (this.drop?.(req)) return void req.socket.destroy();
       const hold = this.hold;
       if (hold?.match(req)) {
         this.hold = undefined;
@@ -110,6 +113,33 @@ describe('draining on SIGTERM', () => {
       }
       const pulled = await berth(['pull', '--json', `${server.host}/drain/app:v1`], env());
       assert.equal(pulled.code, 0, pulled.stderr);
+      assert.equal((JSON.parse(pulled.stdout) as { digest: string }).digest, image.manifestDigest);
+    } finally {
+      await proxy.stop();
+      await server.stop();
+    }
+  });
+
+  test('a push that gave up is resumed by the next push at the offset the registry holds', async () => {
+    const server = await startBerth();
+    const proxy = new Proxy(Number(server.host.split(':')[1]));
+    await proxy.start();
+    try {
+      const host = `127.0.0.1:${proxy.port}`;
+      const e = { ...env(), BERTH_CHUNK_BYTES: String(CHUNK), BERTH_RETRIES: '0' };
+      assert.equal((await berth(['copy', `oci:${src}:big`, `local:${host}/resume/app:v1`], e)).code, 0);
+      let patches = 0;
+      // After two chunks the network is gone, status requests included.
+      proxy.drop = (req) => (req.method === 'PATCH' && ++patches > 2) || (req.method === 'GET' && req.url!.includes('/blobs/uploads/'));
+      const failed = await berth(['push', `${host}/resume/app:v1`], e);
+      assert.equal(failed.code, 5, failed.stderr);
+      proxy.drop = undefined;
+      const before = proxy.patches.length;
+      const r = await berth(['push', `${host}/resume/app:v1`], e);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`resuming the upload of ${image.layers[0]!.digest.slice(0, 19)} at byte ${2 * CHUNK} \\(left by an earlier push\\)`));
+      assert.equal(proxy.patches[before]!.range, `${2 * CHUNK}-${3 * CHUNK - 1}`, 'the second push starts where the first one stopped');
+      const pulled = await berth(['pull', '--json', `${server.host}/resume/app:v1`], env());
       assert.equal((JSON.parse(pulled.stdout) as { digest: string }).digest, image.manifestDigest);
     } finally {
       await proxy.stop();
