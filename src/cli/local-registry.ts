@@ -1,10 +1,7 @@
 import { existsSync } from 'node:fs';
-import { Metadata } from '../meta/metadata.js';
 import { RegistryContext } from '../registry/context.js';
-import { StoragePolicy } from '../registry/policy.js';
-import { openBackends } from '../server/backends.js';
+import { openBackends, registryContext } from '../server/backends.js';
 import { blobRoot, loadConfig, sqlitePath, type Config } from '../server/config.js';
-import { policySettings } from '../server/storage-config.js';
 import { UsageError } from './exit.js';
 import type { LocalFlags } from './operator.js';
 
@@ -13,12 +10,7 @@ export async function openLocalRegistry(flags: LocalFlags): Promise<{ ctx: Regis
   const config = loadConfig({ file: flags.config, overrides: { data: flags.data } });
   refuseMissingData(config);
   const { store, metaDb } = await openBackends(config);
-  const ctx = new RegistryContext(store, new Metadata(metaDb.db, metaDb.reader), {
-    maxManifestBytes: config.limits.maxManifestSize,
-    maxListEntries: config.limits.maxListEntries,
-    uploadExpiryMs: config.uploads.expiry,
-  });
-  ctx.policy = new StoragePolicy(policySettings(config));
+  const ctx = registryContext(config, { store, metaDb });
   return { ctx, config, close: () => metaDb.close() };
 }
 

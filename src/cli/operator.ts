@@ -20,6 +20,11 @@ export function localOptions(cmd: Command): Command {
  * is not a berth serve at all.
  */
 export async function getJson<T>(registry: string, path: string, scopes: string[], insecure = false): Promise<T> {
+  return (await getJsonPage<T>(registry, path, scopes, insecure)).value;
+}
+
+/** Like getJson, with the path of the next page when the answer has a `Link: <...>; rel="next"`. */
+export async function getJsonPage<T>(registry: string, path: string, scopes: string[], insecure = false): Promise<{ value: T; next?: string }> {
   const { Http } = await import('../client/http.js');
   const { RegistryClient } = await import('../client/registry.js');
   const { RemoteError } = await import('../client/errors.js');
@@ -27,7 +32,10 @@ export async function getJson<T>(registry: string, path: string, scopes: string[
   try {
     const r = await new RegistryClient(registry, { http, insecure }).request(path, { scopes, headers: { Accept: 'application/json' } });
     const text = await r.text();
-    if (r.ok) return JSON.parse(text) as T;
+    if (r.ok) {
+      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(r.headers.get('link') ?? '')?.[1];
+      return next ? { value: JSON.parse(text) as T, next } : { value: JSON.parse(text) as T };
+    }
     const errors = ociErrors(text);
     if (!errors) {
       if (r.status === 404) throw new Error(`${registry} does not offer Berth's API (${path.split('?', 1)[0]} answered 404): this command works only against a berth serve`);

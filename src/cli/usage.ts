@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { UsageReport, WhatIfDelete } from '../registry/usage.js';
 import { run, UsageError } from './common.js';
-import { bytes, columns, getJson } from './operator.js';
+import { bytes, columns, getJson, getJsonPage } from './operator.js';
 
 export function registerUsage(program: Command): void {
   program
@@ -14,18 +14,29 @@ export function registerUsage(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(
       run('usage', async (repo: string | undefined, flags: { registry: string; insecure?: boolean; whatIfDelete?: string; json?: boolean }) => {
-      const scopes = repo ? [`repository:${repo}:pull`] : ['registry:catalog:*'];
+      // `usage` is asked for, not required: without it the registry leaves out shared and unique bytes.
+      const scopes = repo ? [`repository:${repo}:pull,usage`] : ['registry:catalog:*', 'registry:usage:*'];
       if (flags.whatIfDelete !== undefined) {
         if (!repo) throw new UsageError('--what-if-delete needs the repository too: berth usage REPO --what-if-delete TAG');
         const w = await getJson<WhatIfDelete>(flags.registry, `/berth/v1/usage?repo=${encodeURIComponent(repo)}&whatIfDelete=${encodeURIComponent(flags.whatIfDelete)}`, scopes, flags.insecure);
         print(flags.json, w, () => `deleting ${w.repository}@${w.digest} (tags: ${w.tagsRemoved.join(', ') || 'none'}) would free ${bytes(w.freedBytes)}\n${w.note}`);
         return;
       }
-      const query = repo ? `?repo=${encodeURIComponent(repo)}` : '';
-      const r = await getJson<UsageReport>(flags.registry, `/berth/v1/usage${query}`, scopes, flags.insecure);
+      const r = await allPages(flags.registry, repo ? `/berth/v1/usage?repo=${encodeURIComponent(repo)}` : '/berth/v1/usage', scopes, flags.insecure);
       print(flags.json, r, () => human(r));
       }),
     );
+}
+
+/** The first page has the totals (when the caller may see them); later pages add repositories. */
+async function allPages(registry: string, first: string, scopes: string[], insecure?: boolean): Promise<UsageReport> {
+  let page = await getJsonPage<UsageReport>(registry, first, scopes, insecure);
+  const report = page.value;
+  while (page.next) {
+    page = await getJsonPage<UsageReport>(registry, page.next, scopes, insecure);
+    report.repositories.push(...page.value.repositories);
+  }
+  return report;
 }
 
 function print(json: boolean | undefined, value: unknown, text: () => string): void {
@@ -33,20 +44,26 @@ function print(json: boolean | undefined, value: unknown, text: () => string): v
 }
 
 function human(r: UsageReport): string {
-  const saved = r.logicalBytes - r.storedBytes;
-  const lines = [
-    `stored ${bytes(r.storedBytes)} in ${r.storedObjects} object(s); images add up to ${bytes(r.logicalBytes)}${saved > 0 ? ` (sharing saves ${bytes(saved)})` : ''}`,
-    '',
+  const lines: string[] = [];
+  if (r.storedBytes !== undefined && r.logicalBytes !== undefined) {
+    const saved = r.logicalBytes - r.storedBytes;
+    lines.push(`stored ${bytes(r.storedBytes)} in ${r.storedObjects} object(s); images add up to ${bytes(r.logicalBytes)}${saved > 0 ? ` (sharing saves ${bytes(saved)})` : ''}`, '');
+  }
+  lines.push(
     columns(
       ['REPOSITORY', 'LOGICAL', 'STORED', 'SHARED', 'UNIQUE', 'IMAGES', 'TAGS', 'LAST PUSHED', 'LAST PULLED'],
-      r.repositories.map((p) => [p.name, bytes(p.logicalBytes), bytes(p.storedBytes), bytes(p.sharedBytes), bytes(p.uniqueBytes), String(p.manifests), String(p.tags), p.lastPushed ?? '-', p.lastPulled ?? '-']),
+      r.repositories.map((p) => [p.name, bytes(p.logicalBytes), bytes(p.storedBytes), maybe(p.sharedBytes), maybe(p.uniqueBytes), String(p.manifests), String(p.tags), p.lastPushed ?? '-', p.lastPulled ?? '-']),
     ),
-  ];
+  );
   for (const p of r.repositories.filter((x) => x.images)) {
     lines.push('', columns(
       ['IMAGE', 'TAGS', 'LOGICAL', 'SHARED', 'UNIQUE', 'LAST PUSHED', 'LAST PULLED'],
-      p.images!.map((i) => [i.digest.slice(0, 19), i.tags.join(',') || '<none>', bytes(i.logicalBytes), bytes(i.sharedBytes), bytes(i.uniqueBytes), i.lastPushed, i.lastPulled ?? '-']),
+      p.images!.map((i) => [i.digest.slice(0, 19), i.tags.join(',') || '<none>', bytes(i.logicalBytes), maybe(i.sharedBytes), maybe(i.uniqueBytes), i.lastPushed, i.lastPulled ?? '-']),
     ));
   }
+  if (r.repositories.some((p) => p.uniqueBytes === undefined)) lines.push('', 'SHARED and UNIQUE (-) need the usage permission on the repository: ask the registry\'s admin.');
   return lines.join('\n');
 }
+
+/** Shared and unique bytes are left out for callers without `usage`. */
+const maybe = (n: number | undefined): string => (n === undefined ? '-' : bytes(n));

@@ -14,14 +14,25 @@ export interface UploadRow {
   updatedAt: number;
 }
 
+/** A manifest's facts, without its annotations (up to the manifest size each): only the referrers API needs those. */
 export interface ManifestRow {
   digest: Digest;
   mediaType: string;
   size: number;
   artifactType: string | null;
   subject: Digest | null;
-  annotations: Record<string, string> | null;
   createdAt: number;
+}
+
+/** A referrer as the referrers API lists it; `annotationChars` says how big its annotations are before loading them. */
+export interface ReferrerRow extends ManifestRow {
+  annotationChars: number;
+}
+
+/** Where a page of referrers ends: they are ordered by push time, then digest. */
+export interface ReferrerCursor {
+  createdAt: number;
+  digest: Digest;
 }
 
 export interface NewManifest {
@@ -46,7 +57,22 @@ export interface PutManifestOptions {
   storeBytes: () => Promise<void>;
   /** Tags that may be created but never moved to another digest. */
   isImmutable?: (tag: string) => boolean;
+  /** Last thing in the transaction: what must commit with the push or not at all (events, jobs). */
+  inTransaction?: (trx: Transaction<Database>) => Promise<void>;
 }
+
+/** What a delete removed, for whatever must commit with it (events, jobs). */
+export interface DeletedManifest {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  artifactType: string | null;
+  subject: Digest | null;
+  /** The tags that went (a tag delete: that one). */
+  tags: string[];
+}
+
+export type DeleteHook = (trx: Transaction<Database>, deleted: DeletedManifest) => Promise<void>;
 
 /** Thrown inside a transaction when a push would move an immutable tag. */
 export class ImmutableTagMove extends Error {
@@ -282,13 +308,14 @@ export class Metadata {
           .execute();
       }
       for (const tag of tags) await setTag(trx, repositoryId, tag, m.digest, now, actor, opts.isImmutable);
+      await opts.inTransaction?.(trx);
     });
   }
 
   async manifest(repositoryId: RepoId, digest: Digest): Promise<ManifestRow | undefined> {
     const r = await this.reader
       .selectFrom('manifests')
-      .selectAll()
+      .select(MANIFEST_COLUMNS)
       .where('repository_id', '=', repositoryId)
       .where('digest', '=', digest)
       .executeTakeFirst();
@@ -311,7 +338,7 @@ export class Metadata {
     return (await q.execute()).map((r) => r.name);
   }
 
-  async deleteTag(repositoryId: RepoId, tag: string, now: number, actor: string | null): Promise<Digest | undefined> {
+  async deleteTag(repositoryId: RepoId, tag: string, now: number, actor: string | null, inTransaction?: DeleteHook): Promise<Digest | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const r = await trx
         .deleteFrom('tags')
@@ -321,19 +348,24 @@ export class Metadata {
         .executeTakeFirst();
       if (!r) return undefined;
       await recordTagMove(trx, repositoryId, tag, r.digest, null, now, actor);
+      if (inTransaction) {
+        const m = await trx.selectFrom('manifests').select(MANIFEST_COLUMNS).where('repository_id', '=', repositoryId).where('digest', '=', r.digest).executeTakeFirst();
+        if (m) await inTransaction(trx, { ...deletedFacts(toManifestRow(m)), tags: [tag] });
+      }
       return r.digest as Digest;
     });
   }
 
   /** Removes a manifest and every tag pointing at it. Resolves to the tags removed, or undefined when absent. */
-  async deleteManifest(repositoryId: RepoId, digest: Digest, now: number, actor: string | null): Promise<string[] | undefined> {
+  async deleteManifest(repositoryId: RepoId, digest: Digest, now: number, actor: string | null, inTransaction?: DeleteHook): Promise<string[] | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const r = await trx
         .deleteFrom('manifests')
         .where('repository_id', '=', repositoryId)
         .where('digest', '=', digest)
+        .returning(MANIFEST_COLUMNS)
         .executeTakeFirst();
-      if (Number(r.numDeletedRows) === 0) return undefined;
+      if (!r) return undefined;
       await trx.deleteFrom('manifest_refs').where('repository_id', '=', repositoryId).where('manifest_digest', '=', digest).execute();
       const tags = await trx
         .deleteFrom('tags')
@@ -342,20 +374,36 @@ export class Metadata {
         .returning('name')
         .execute();
       for (const t of tags) await recordTagMove(trx, repositoryId, t.name, digest, null, now, actor);
+      await inTransaction?.(trx, { ...deletedFacts(toManifestRow(r)), tags: tags.map((t) => t.name) });
       return tags.map((t) => t.name);
     });
   }
 
-  async referrers(repositoryId: RepoId, subject: Digest): Promise<ManifestRow[]> {
-    const rows = await this.db
+  /** One page of the manifests whose subject is `subject`, after `after`, without their annotations. */
+  async referrers(repositoryId: RepoId, subject: Digest, opts: { artifactType?: string; after?: ReferrerCursor; limit: number }): Promise<ReferrerRow[]> {
+    let q = this.reader
       .selectFrom('manifests')
-      .selectAll()
+      .select([...MANIFEST_COLUMNS, (eb) => eb.fn.coalesce(eb.fn('length', ['annotations']), eb.lit(0)).as('annotation_chars')])
       .where('repository_id', '=', repositoryId)
-      .where('subject', '=', subject)
-      .orderBy('created_at')
-      .orderBy('digest')
+      .where('subject', '=', subject);
+    if (opts.artifactType !== undefined) q = q.where('artifact_type', '=', opts.artifactType);
+    const after = opts.after;
+    if (after) q = q.where((eb) => eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('digest', '>', after.digest)])]));
+    const rows = await q.orderBy('created_at').orderBy('digest').limit(opts.limit).execute();
+    return rows.map((r) => ({ ...toManifestRow(r), annotationChars: Number(r.annotation_chars) }));
+  }
+
+  /** The annotations of some manifests of a repository (for the referrers API, a page at a time). */
+  async annotations(repositoryId: RepoId, digests: Digest[]): Promise<Map<Digest, Record<string, string>>> {
+    if (digests.length === 0) return new Map();
+    const rows = await this.reader
+      .selectFrom('manifests')
+      .select(['digest', 'annotations'])
+      .where('repository_id', '=', repositoryId)
+      .where('digest', 'in', digests)
+      .where('annotations', 'is not', null)
       .execute();
-    return rows.map(toManifestRow);
+    return new Map(rows.map((r) => [r.digest as Digest, JSON.parse(r.annotations!) as Record<string, string>]));
   }
 }
 
@@ -444,24 +492,26 @@ async function recordTagMove(
     .execute();
 }
 
-function toManifestRow(r: {
-  digest: string;
-  media_type: string;
-  size: number;
-  artifact_type: string | null;
-  subject: string | null;
-  annotations: string | null;
-  created_at: number;
-}): ManifestRow {
+/** What a manifest row lookup reads: never the annotations, which can be as big as the manifest. */
+const MANIFEST_COLUMNS = ['digest', 'media_type', 'size', 'artifact_type', 'subject', 'created_at'] as const;
+
+function toManifestRow(r: { digest: string; media_type: string; size: number; artifact_type: string | null; subject: string | null; created_at: number }): ManifestRow {
   return {
     digest: r.digest as Digest,
     mediaType: r.media_type,
     size: Number(r.size),
     artifactType: r.artifact_type,
     subject: r.subject as Digest | null,
-    annotations: r.annotations ? (JSON.parse(r.annotations) as Record<string, string>) : null,
     createdAt: Number(r.created_at),
   };
 }
 
 const unique = <T>(xs: T[]): T[] => [...new Set(xs)];
+
+const deletedFacts = (m: ManifestRow): Omit<DeletedManifest, 'tags'> => ({
+  digest: m.digest,
+  mediaType: m.mediaType,
+  size: m.size,
+  artifactType: m.artifactType,
+  subject: m.subject,
+});

@@ -15,6 +15,8 @@ export interface Database {
   uploads: UploadTable;
   /** SQLite only: who runs a scheduled job until when (PostgreSQL uses advisory locks). */
   leases: LeaseTable;
+  jobs: JobTable;
+  job_queues: JobQueueTable;
 }
 
 export interface RepositoryTable {
@@ -96,4 +98,32 @@ export interface LeaseTable {
   name: string;
   holder: string;
   expires_at: number;
+}
+
+export interface JobTable {
+  id: Generated<number>;
+  queue: string;
+  /** What the job is about (a digest, an event id): at most one ready job per queue and key. */
+  key: string;
+  /** JSON. */
+  payload: string;
+  state: 'ready' | 'running' | 'dead';
+  attempts: Generated<number>;
+  /** Not before this time (backoff after a failure). */
+  run_at: number;
+  lease_holder: string | null;
+  /** A running job whose lease has passed is taken over: its holder died or hung. */
+  lease_until: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface JobQueueTable {
+  queue: string;
+  succeeded: Generated<number>;
+  failed: Generated<number>;
+  last_success_at: number | null;
+  last_error: string | null;
+  last_error_at: number | null;
 }

@@ -35,18 +35,27 @@ export interface RepositoryUsageRow {
 export class UsageQueries {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** All stored bytes (blobs and manifests, until GC removes them). */
-  async storedBytes(): Promise<{ bytes: number; count: number }> {
-    const r = await this.db
+  /**
+   * Registry-wide: all stored bytes (blobs and manifests, until GC removes
+   * them), and the logical bytes (every manifest plus every blob it names, as
+   * if nothing were shared), each one aggregate over the index.
+   */
+  async totals(): Promise<{ storedBytes: number; storedObjects: number; logicalBytes: number }> {
+    const stored = await this.db
       .selectFrom('blobs')
       .select((eb) => [eb.fn.coalesce(eb.fn.sum<number>('size'), eb.lit(0)).as('bytes'), eb.fn.countAll<number>().as('count')])
       .executeTakeFirstOrThrow();
-    return { bytes: Number(r.bytes), count: Number(r.count) };
-  }
-
-  async repositories(): Promise<{ id: RepoId; name: string }[]> {
-    const rows = await this.db.selectFrom('repositories').select(['id', 'name']).orderBy('name').execute();
-    return rows.map((r) => ({ id: Number(r.id) as RepoId, name: r.name }));
+    const manifests = await this.db
+      .selectFrom('manifests')
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('size'), eb.lit(0)).as('bytes'))
+      .executeTakeFirstOrThrow();
+    const named = await this.db
+      .selectFrom('manifest_refs as r')
+      .innerJoin('blobs as b', 'b.digest', 'r.ref_digest')
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('b.size'), eb.lit(0)).as('bytes'))
+      .where('r.kind', '=', 'blob')
+      .executeTakeFirstOrThrow();
+    return { storedBytes: Number(stored.bytes), storedObjects: Number(stored.count), logicalBytes: Number(manifests.bytes) + Number(named.bytes) };
   }
 
   async manifests(repositoryId: RepoId): Promise<ManifestUsageRow[]> {

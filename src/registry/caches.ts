@@ -1,12 +1,40 @@
+import { LRUCache } from 'lru-cache';
 import type { Digest } from '../oci/digest.js';
 import type { ManifestRow, RepoId } from '../meta/metadata.js';
-import { Lru } from '../util/lru.js';
 
 /** Pages of a repository's tag list kept at once; more distinct (n, last) pairs start the set over. */
 const PAGES_PER_REPO = 32;
 
+/** What the caches may hold, in bytes (estimated for metadata: key and value sizes plus a fixed overhead per entry). */
+export interface CacheBudget {
+  /** Manifest bodies (immutable, keyed by digest). */
+  manifestBytes: number;
+  /** Repository ids, tags, manifest rows, tag list pages and pull times, together. */
+  metadataBytes: number;
+}
+
+export const DEFAULT_CACHE_BUDGET: CacheBudget = { manifestBytes: 48 << 20, metadataBytes: 16 << 20 };
+
+/** What a Map or LRU entry costs beyond its key and value (V8 object headers, list links). */
+const ENTRY_OVERHEAD = 96;
+const strBytes = (s: string): number => 2 * s.length;
+
+function cache<K extends string | number, V extends {}>(maxSize: number, size: (v: V, k: K) => number): LRUCache<K, V> {
+  return new LRUCache<K, V>({
+    maxSize: Math.max(1, maxSize),
+    // One entry never takes more than an eighth: a single huge value must not flush everything else.
+    maxEntrySize: Math.max(1, Math.floor(maxSize / 8)),
+    sizeCalculation: (v, k) => Math.max(1, size(v, k) + ENTRY_OVERHEAD),
+  });
+}
+
+const keyBytes = (k: string | number): number => (typeof k === 'string' ? strBytes(k) : 8);
+const rowBytes = (r: ManifestRow): number => strBytes(r.digest) + strBytes(r.mediaType) + strBytes(r.artifactType ?? '') + strBytes(r.subject ?? '') + 32;
+
 /**
- * In-memory read caches. Manifest bytes are keyed by digest and immutable,
+ * In-memory read caches, every one bounded in bytes whatever the content
+ * (a manifest row of 4 MiB of annotations does not cost 4 MiB here: rows
+ * carry no annotations). Manifest bytes are keyed by digest and immutable,
  * so they never go stale; tags, tag lists and manifest rows change and are
  * dropped on every write this process makes (and, with several processes,
  * on the change feed's signal).
@@ -17,16 +45,30 @@ const PAGES_PER_REPO = 32;
  * fill stores only when no forget happened since its read began (`epoch()`).
  */
 export class RegistryCaches {
-  readonly repoIds = new Lru<string, RepoId>(10_000);
-  readonly tags = new Lru<string, Digest>(50_000);
-  readonly manifests = new Lru<string, ManifestRow>(50_000);
-  readonly manifestBytes = new Lru<Digest, Buffer>(64 << 20, (b) => b.length + 64);
+  readonly repoIds: LRUCache<string, RepoId>;
+  readonly tags: LRUCache<string, Digest>;
+  readonly manifests: LRUCache<string, ManifestRow>;
+  readonly manifestBytes: LRUCache<Digest, Buffer>;
   /** When this process last recorded a pull of a manifest, so pulls cost a write only now and then. */
-  readonly pulls = new Lru<string, number>(50_000);
+  readonly pulls: LRUCache<string, number>;
   /** Tag list pages per repository, keyed by `n` and `last`. */
-  private readonly tagPages = new Lru<RepoId, Map<string, string[]>>(1_000);
+  private readonly tagPages: LRUCache<RepoId, Map<string, string[]>>;
   private generation = 0;
   private changedElsewhere: () => boolean = () => false;
+
+  constructor(budget: CacheBudget = DEFAULT_CACHE_BUDGET) {
+    const meta = budget.metadataBytes;
+    this.manifestBytes = cache(budget.manifestBytes, (b) => b.length);
+    this.repoIds = cache(meta / 8, (_v, k) => keyBytes(k) + 8);
+    this.tags = cache(meta / 4, (v, k) => keyBytes(k) + strBytes(v));
+    this.manifests = cache(meta / 4, (v, k) => keyBytes(k) + rowBytes(v));
+    this.pulls = cache(meta / 8, (_v, k) => keyBytes(k) + 8);
+    this.tagPages = cache(meta / 4, (pages) => {
+      let n = 0;
+      for (const [k, names] of pages) n += strBytes(k) + names.reduce((a, t) => a + strBytes(t) + 16, 0);
+      return n;
+    });
+  }
 
   static key(repo: RepoId, name: string): string {
     return `${repo}\u0000${name}`;
@@ -53,7 +95,7 @@ export class RegistryCaches {
   }
 
   /** Stores what a read begun at `epoch` found, unless a write was forgotten since. */
-  fill<K, V>(cache: Lru<K, V>, key: K, value: V, epoch: number): void {
+  fill<K extends {}, V extends {}>(cache: LRUCache<K, V>, key: K, value: V, epoch: number): void {
     if (epoch === this.generation) cache.set(key, value);
   }
 
@@ -63,9 +105,11 @@ export class RegistryCaches {
 
   fillTagPage(repo: RepoId, limit: number, last: string | undefined, names: string[], epoch: number): void {
     if (epoch !== this.generation) return;
-    let pages = this.tagPages.get(repo);
-    if (!pages || pages.size >= PAGES_PER_REPO) this.tagPages.set(repo, (pages = new Map()));
+    const old = this.tagPages.get(repo);
+    const pages = old && old.size < PAGES_PER_REPO ? new Map(old) : new Map<string, string[]>();
     pages.set(pageKey(limit, last), names);
+    // Set again (not mutated in place), so the entry's size is counted anew.
+    this.tagPages.set(repo, pages);
   }
 
   forgetTag(repo: RepoId, tag: string): void {

@@ -2,8 +2,9 @@ import type { BlobStore } from '../store/blob-store.js';
 import type { Metadata, RepoId } from '../meta/metadata.js';
 import type { RepoName } from '../oci/name.js';
 import { RegistryError } from '../oci/errors.js';
-import { RegistryCaches } from './caches.js';
+import { RegistryCaches, type CacheBudget } from './caches.js';
 import { Gates } from './gates.js';
+import { RegistryEvents } from './events.js';
 import { HashStates } from './hash-states.js';
 import { StoragePolicy } from './policy.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
@@ -14,24 +15,30 @@ export interface RegistryLimits {
   maxListEntries: number;
   /** An upload untouched this long is abandoned and its bytes removed. */
   uploadExpiryMs: number;
+  /** Bytes the in-memory caches may hold (default: DEFAULT_CACHE_BUDGET). */
+  cache?: CacheBudget;
 }
 
 /** What every registry use case works over. One per process; all state that matters is in store + meta. */
 export class RegistryContext {
-  readonly caches = new RegistryCaches();
+  readonly caches: RegistryCaches;
   readonly hashStates = new HashStates();
   readonly uploadLocks = new KeyedMutex<string>();
   /** Immutable tags, quotas, retention and GC settings; replaced once at startup from the config. */
   policy = new StoragePolicy();
   /** Signature and scan policies consulted on every manifest read and tag move (empty: nothing enforced). */
   readonly gates = new Gates();
+  /** Manifest pushes and deletes, told inside their transactions (scan on push, replication, webhooks enqueue there). */
+  readonly events = new RegistryEvents();
 
   constructor(
     readonly store: BlobStore,
     readonly meta: Metadata,
     readonly limits: RegistryLimits,
     readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.caches = new RegistryCaches(limits.cache);
+  }
 
   async repoId(name: RepoName): Promise<RepoId | undefined> {
     this.caches.revalidate();

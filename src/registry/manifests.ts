@@ -5,7 +5,7 @@ import { RegistryError } from '../oci/errors.js';
 import { parseManifest, type ManifestFacts } from '../oci/manifest.js';
 import { isIndexType, MediaType } from '../oci/mediatypes.js';
 import { isTag, parseTag, type RepoName } from '../oci/name.js';
-import { ImmutableTagMove, MissingReferences, type ManifestRow, type RepoId } from '../meta/metadata.js';
+import { ImmutableTagMove, MissingReferences, type DeletedManifest, type DeleteHook, type ManifestRow, type RepoId } from '../meta/metadata.js';
 import { RegistryCaches } from './caches.js';
 import type { RegistryContext } from './context.js';
 import { checkQuota } from './quota.js';
@@ -76,11 +76,15 @@ export async function putManifest(
   await ctx.gates.checkTags(repo, tags, digest, facts.mediaType);
   const repoId = await ctx.ensureRepo(repo);
   await checkQuota(ctx, repo, digest, bytes.length);
+  const now = ctx.now();
+  const event = { action: 'push' as const, repository: repo, digest, mediaType: facts.mediaType, size: bytes.length, artifactType: facts.artifactType ?? null, subject: facts.subject?.digest ?? null, actor, at: now };
+  const inTransaction = ctx.events.hook(() => (tags.length ? tags.map((tag) => ({ ...event, tag })) : [event]));
   try {
-    await ctx.meta.putManifest(repoId, toNewManifest(digest, bytes.length, facts), tags, ctx.now(), actor, {
+    await ctx.meta.putManifest(repoId, toNewManifest(digest, bytes.length, facts), tags, now, actor, {
       // Bytes before commit (metadata never points at content the store lacks), after the claim GC respects.
       storeBytes: () => ctx.store.put(digest, bytes),
       isImmutable: (tag) => ctx.policy.isImmutable(repo, tag),
+      ...(inTransaction ? { inTransaction } : {}),
     });
   } catch (e) {
     if (e instanceof MissingReferences) throw missingReferences(e);
@@ -112,16 +116,25 @@ export async function deleteManifest(ctx: RegistryContext, repo: RepoName, ref: 
   if (repoId === undefined) throw new RegistryError('NAME_UNKNOWN', `repository "${repo}" is not known to this registry`);
   const now = ctx.now();
   await refuseImmutableDelete(ctx, repo, repoId, ref);
+  const hook = deleteHook(ctx, repo, now, actor);
   if ('tag' in ref) {
-    const removed = await ctx.meta.deleteTag(repoId, ref.tag, now, actor);
+    const removed = await ctx.meta.deleteTag(repoId, ref.tag, now, actor, hook);
     ctx.caches.forgetTag(repoId, ref.tag);
     if (!removed) throw unknownManifest(ref);
     return;
   }
-  const tags = await ctx.meta.deleteManifest(repoId, ref.digest, now, actor);
+  const tags = await ctx.meta.deleteManifest(repoId, ref.digest, now, actor, hook);
   ctx.caches.forgetManifest(repoId, ref.digest);
   if (!tags) throw unknownManifest(ref);
   for (const t of tags) ctx.caches.forgetTag(repoId, t);
+}
+
+/** Delete events: one per tag that went, or one for the digest alone when it had none. */
+function deleteHook(ctx: RegistryContext, repo: RepoName, now: number, actor: string | null): DeleteHook | undefined {
+  return ctx.events.hook(({ tags, ...facts }: DeletedManifest) => {
+    const event = { action: 'delete' as const, repository: repo, ...facts, actor, at: now };
+    return tags.length ? tags.map((tag) => ({ ...event, tag })) : [event];
+  });
 }
 
 export async function resolveTag(ctx: RegistryContext, repoId: RepoId, tag: string): Promise<Digest> {

@@ -126,7 +126,7 @@ export async function uploadWhole(
 }
 
 export async function deleteUpload(ctx: RegistryContext, repo: RepoName, id: UploadId): Promise<void> {
-  const row = await uploadStatus(ctx, repo, id);
+  await uploadStatus(ctx, repo, id);
   await cancelUpload(ctx, id);
 }
 

@@ -3,7 +3,8 @@ import { RegistryError } from '../oci/errors.js';
 import type { RepoName } from '../oci/name.js';
 import { UsageQueries, type ManifestUsageRow } from '../meta/usage-queries.js';
 import type { RegistryContext } from './context.js';
-import { resolveTag, type ManifestRef } from './manifests.js';
+import type { RepoId } from '../meta/metadata.js';
+import { parseManifestRef, resolveTag, type ManifestRef } from './manifests.js';
 
 export interface ImageUsage {
   digest: Digest;
@@ -11,10 +12,13 @@ export interface ImageUsage {
   tags: string[];
   /** The manifest plus everything it names (for an index: its children and theirs). */
   logicalBytes: number;
-  /** Freed by deleting this manifest (and running GC): its own bytes and the blobs only it names. */
-  uniqueBytes: number;
+  /**
+   * Freed by deleting this manifest (and running GC): its own bytes and the blobs only it names.
+   * Shown only to callers with `usage` on the repository: it reveals whether other repositories hold the same content.
+   */
+  uniqueBytes?: number;
   /** logicalBytes - uniqueBytes: content other images still need. */
-  sharedBytes: number;
+  sharedBytes?: number;
   lastPushed: string;
   lastPulled: string | null;
 }
@@ -25,9 +29,9 @@ export interface RepositoryUsage {
   logicalBytes: number;
   /** Distinct bytes it holds: what it costs to store. */
   storedBytes: number;
-  /** Of storedBytes, held by no other repository: freed if it is deleted. */
-  uniqueBytes: number;
-  sharedBytes: number;
+  /** Of storedBytes, held by no other repository: freed if it is deleted. Only with `usage` (see ImageUsage). */
+  uniqueBytes?: number;
+  sharedBytes?: number;
   manifests: number;
   tags: number;
   lastPushed: string | null;
@@ -35,13 +39,23 @@ export interface RepositoryUsage {
   images?: ImageUsage[];
 }
 
-export interface UsageReport {
+/** Registry-wide figures, for callers who may audit the whole registry. */
+export interface UsageTotals {
   /** Bytes in the store, once each, including content GC has not collected yet. */
   storedBytes: number;
   storedObjects: number;
   /** Sum of every repository's logical bytes: what a registry without sharing would store. */
   logicalBytes: number;
+}
+
+export interface UsageReport extends Partial<UsageTotals> {
   repositories: RepositoryUsage[];
+}
+
+export interface UsagePageInput {
+  /** One page of repositories, in order, each with whether the caller may see its shared/unique split. */
+  repos: { name: string; figures: boolean }[];
+  totals: boolean;
 }
 
 export interface WhatIfDelete {
@@ -54,22 +68,34 @@ export interface WhatIfDelete {
   note: string;
 }
 
-/** Storage accounting for the whole registry, or one repository with its images. */
-export async function usageReport(ctx: RegistryContext, repo?: RepoName): Promise<UsageReport> {
+/**
+ * Storage accounting for a page of repositories (chosen and authorised by the
+ * caller) and, when asked, the registry-wide totals. Its cost grows with the
+ * registry: it runs in a worker thread (src/workers/tasks.ts).
+ */
+export async function usagePage(ctx: RegistryContext, input: UsagePageInput): Promise<UsageReport> {
   const q = new UsageQueries(ctx.meta.db);
-  const stored = await q.storedBytes();
-  const all = await q.repositories();
-  const report: UsageReport = { storedBytes: stored.bytes, storedObjects: stored.count, logicalBytes: 0, repositories: [] };
-  for (const r of all) {
-    const manifests = await q.manifests(r.id);
-    const summary = await repositoryUsage(q, r.id, r.name, manifests);
-    report.logicalBytes += summary.logicalBytes;
-    if (repo !== undefined && r.name !== repo) continue;
-    if (repo !== undefined) summary.images = imageUsage(manifests);
-    report.repositories.push(summary);
+  const report: UsageReport = input.totals ? { ...(await q.totals()), repositories: [] } : { repositories: [] };
+  for (const r of input.repos) {
+    const id = await ctx.meta.repositoryId(r.name as RepoName);
+    if (id !== undefined) report.repositories.push(await repositoryUsage(q, id, r.name, await q.manifests(id), r.figures));
   }
-  if (repo !== undefined && report.repositories.length === 0) throw unknownRepository(repo);
   return report;
+}
+
+/** One repository with its images. */
+export async function repositoryReport(ctx: RegistryContext, repo: string, figures: boolean): Promise<UsageReport> {
+  const id = await ctx.meta.repositoryId(repo as RepoName);
+  if (id === undefined) throw unknownRepository(repo);
+  const q = new UsageQueries(ctx.meta.db);
+  const manifests = await q.manifests(id);
+  const summary = await repositoryUsage(q, id, repo, manifests, figures);
+  summary.images = imageUsage(manifests, figures);
+  return { repositories: [summary] };
+}
+
+export function whatIfDeleteRef(ctx: RegistryContext, repo: string, reference: string): Promise<WhatIfDelete> {
+  return whatIfDelete(ctx, repo as RepoName, parseManifestRef(reference, false));
 }
 
 /** What deleting a manifest (by tag or digest) would free once GC has run. */
@@ -77,16 +103,16 @@ export async function whatIfDelete(ctx: RegistryContext, repo: RepoName, ref: Ma
   const repoId = await ctx.repoId(repo);
   if (repoId === undefined) throw unknownRepository(repo);
   const digest = 'digest' in ref ? ref.digest : await resolveTag(ctx, repoId, ref.tag);
-  const image = imageUsage(await new UsageQueries(ctx.meta.db).manifests(repoId)).find((i) => i.digest === digest);
+  const image = imageUsage(await new UsageQueries(ctx.meta.db).manifests(repoId), true).find((i) => i.digest === digest);
   if (!image) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${digest} is not in repository "${repo}"`);
   const otherTags = 'tag' in ref ? image.tags.filter((t) => t !== ref.tag) : [];
   const note = otherTags.length
     ? `deleting only the tag frees nothing while tags ${otherTags.join(', ')} point at the same manifest; deleting ${digest} removes all of them`
-    : `frees ${image.uniqueBytes} of its ${image.logicalBytes} bytes; the other ${image.sharedBytes} are still used by other images`;
-  return { repository: repo, reference: 'tag' in ref ? ref.tag : digest, digest, tagsRemoved: image.tags, freedBytes: image.uniqueBytes, note };
+    : `frees ${image.uniqueBytes!} of its ${image.logicalBytes} bytes; the other ${image.sharedBytes!} are still used by other images`;
+  return { repository: repo, reference: 'tag' in ref ? ref.tag : digest, digest, tagsRemoved: image.tags, freedBytes: image.uniqueBytes!, note };
 }
 
-async function repositoryUsage(q: UsageQueries, id: Parameters<UsageQueries['repository']>[0], name: string, manifests: ManifestUsageRow[]): Promise<RepositoryUsage> {
+async function repositoryUsage(q: UsageQueries, id: RepoId, name: string, manifests: ManifestUsageRow[], figures: boolean): Promise<RepositoryUsage> {
   const { storedBytes, uniqueBytes } = await q.repository(id);
   const pushed = manifests.map((m) => m.pushedAt);
   const pulled = manifests.flatMap((m) => (m.pulledAt === null ? [] : [m.pulledAt]));
@@ -94,8 +120,7 @@ async function repositoryUsage(q: UsageQueries, id: Parameters<UsageQueries['rep
     name,
     logicalBytes: manifests.reduce((n, m) => n + m.size + m.blobBytes, 0),
     storedBytes,
-    uniqueBytes,
-    sharedBytes: storedBytes - uniqueBytes,
+    ...(figures ? { uniqueBytes, sharedBytes: storedBytes - uniqueBytes } : {}),
     manifests: manifests.length,
     tags: manifests.reduce((n, m) => n + m.tags.length, 0),
     lastPushed: pushed.length ? iso(Math.max(...pushed)) : null,
@@ -103,7 +128,7 @@ async function repositoryUsage(q: UsageQueries, id: Parameters<UsageQueries['rep
   };
 }
 
-function imageUsage(manifests: ManifestUsageRow[]): ImageUsage[] {
+function imageUsage(manifests: ManifestUsageRow[], figures: boolean): ImageUsage[] {
   const byDigest = new Map(manifests.map((m) => [m.digest as string, m]));
   const logical = (m: ManifestUsageRow, depth = 0): number =>
     m.size + m.blobBytes + (depth > 8 ? 0 : m.children.reduce((n, c) => n + (byDigest.has(c) ? logical(byDigest.get(c)!, depth + 1) : 0), 0));
@@ -115,8 +140,7 @@ function imageUsage(manifests: ManifestUsageRow[]): ImageUsage[] {
       mediaType: m.mediaType,
       tags: m.tags,
       logicalBytes,
-      uniqueBytes,
-      sharedBytes: logicalBytes - uniqueBytes,
+      ...(figures ? { uniqueBytes, sharedBytes: logicalBytes - uniqueBytes } : {}),
       lastPushed: iso(m.pushedAt),
       lastPulled: m.pulledAt === null ? null : iso(m.pulledAt),
     };

@@ -1,6 +1,7 @@
 import type { Req } from './http.js';
 
-export type Action = 'pull' | 'push' | 'delete';
+/** `usage` shows a repository's shared and unique bytes, which reveal what other repositories hold. */
+export type Action = 'pull' | 'push' | 'delete' | 'usage';
 
 /** What a request needs: an action on a repository, the catalog, or nothing but a valid identity. */
 export type Need = { type: 'repository'; name: string; actions: Action[] } | { type: 'catalog' } | { type: 'base' };
@@ -16,12 +17,15 @@ export interface Identity {
  */
 export interface Authorizer {
   authorize(req: Req, need: Need): Promise<Identity>;
-  /** Whether an identity already established may also pull `repo` (for mount sources, catalog filtering). */
-  canPull(identity: Identity, repo: string, req: Req): Promise<boolean>;
+  /** Whether an identity already established may also do `action` on `repo` (mount sources, filtering listings). */
+  allows(identity: Identity, repo: string, action: Action): Promise<boolean>;
+  /** Whether it may see registry-wide figures (storage totals): `usage` on every repository. */
+  audits(identity: Identity): Promise<boolean>;
 }
 
 /** No authentication configured: everyone may do everything (the zero-config default on loopback). */
 export const openAccess: Authorizer = {
   authorize: async () => ({ subject: null }),
-  canPull: async () => true,
+  allows: async () => true,
+  audits: async () => true,
 };

@@ -9,10 +9,12 @@ import { refuseWhileDraining } from './drain.js';
 import { sendError } from './http.js';
 import { handleV2 } from './routes/v2.js';
 import { registerBerthApi } from './routes/berth-api.js';
+import type { WorkerPool } from '../workers/pool.js';
 
 export interface AppOptions {
   ctx: RegistryContext;
   auth: Authorizer;
+  workers: WorkerPool;
   logger: Logger;
   /** Answers /readyz: false while starting or draining. */
   ready: () => boolean;
@@ -81,7 +83,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   app.route({ method: [...METHODS], url: '/v2', handler: (req, reply) => handleV2(opts.ctx, opts.auth, req, reply) });
   app.route({ method: [...METHODS], url: '/v2/*', handler: (req, reply) => handleV2(opts.ctx, opts.auth, req, reply) });
-  registerBerthApi(app, opts.ctx, opts.auth);
+  registerBerthApi(app, opts);
   app.get('/healthz', async (_req, reply) => reply.type('application/json').send('{"status":"ok"}'));
   app.get('/readyz', async (_req, reply) =>
     opts.ready() ? reply.type('application/json').send('{"status":"ready"}') : reply.code(503).type('application/json').send('{"status":"not ready"}'),

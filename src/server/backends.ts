@@ -4,6 +4,10 @@ import type { BlobStore } from '../store/blob-store.js';
 import { FilesystemStore } from '../store/filesystem.js';
 import { blobRoot, sqlitePath, type Config } from './config.js';
 import { s3StoreOptions } from './s3-config.js';
+import { policySettings } from './storage-config.js';
+import { Metadata } from '../meta/metadata.js';
+import { RegistryContext } from '../registry/context.js';
+import { StoragePolicy } from '../registry/policy.js';
 
 export interface Backends {
   store: BlobStore;
@@ -15,8 +19,9 @@ export interface Backends {
 /**
  * Opens the configured blob store and metadata database, and brings the schema up to date.
  * The S3 and PostgreSQL drivers load only when configured: together they cost about 35 MiB of RSS.
+ * Worker threads open with `migrate: false`: the server migrated before it started them.
  */
-export async function openBackends(config: Config): Promise<Backends> {
+export async function openBackends(config: Config, opts: { migrate?: boolean } = {}): Promise<Backends> {
   const s3 = config.storage.s3;
   let store: BlobStore;
   let blobs: string;
@@ -35,11 +40,24 @@ export async function openBackends(config: Config): Promise<Backends> {
   const metaDb = pg && postgres ? postgres.openPostgres(pg.url, { poolSize: pg.poolSize }) : openSqlite(sqlitePath(config));
   const metadata = pg && postgres ? postgres.redactUrl(pg.url) : sqlitePath(config);
   try {
-    await migrate(metaDb);
+    if (opts.migrate !== false) await migrate(metaDb);
   } catch (e) {
     await metaDb.close();
     // Name the database (password masked): a bare ECONNREFUSED does not say which setting to fix.
     throw new Error(`metadata database ${metadata}: ${(e as Error).message}`, { cause: e });
   }
   return { store, metaDb, describe: { blobs, metadata } };
+}
+
+/** The registry's use cases over opened backends, with the limits and storage policy the config sets. */
+export function registryContext(config: Config, backends: Pick<Backends, 'store' | 'metaDb'>): RegistryContext {
+  const { store, metaDb } = backends;
+  const ctx = new RegistryContext(store, new Metadata(metaDb.db, metaDb.reader), {
+    maxManifestBytes: config.limits.maxManifestSize,
+    maxListEntries: config.limits.maxListEntries,
+    uploadExpiryMs: config.uploads.expiry,
+    cache: { manifestBytes: config.cache.manifests, metadataBytes: config.cache.metadata },
+  });
+  ctx.policy = new StoragePolicy(policySettings(config));
+  return ctx;
 }

@@ -50,10 +50,20 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ maxManifestSize: 4 << 20, maxListEntries: 1000 }),
+    /** Memory for read caches, in bytes whatever the content; the default server stays within its memory budget (docs/SECURITY.md). */
+    cache: z
+      .object({ manifests: size.default(48 << 20), metadata: size.default(16 << 20) })
+      .strict()
+      .default({ manifests: 48 << 20, metadata: 16 << 20 }),
     uploads: z
       .object({ expiry: duration.default(24 * 3600_000), purgeInterval: duration.default(10 * 60_000) })
       .strict()
       .default({ expiry: 24 * 3600_000, purgeInterval: 10 * 60_000 }),
+    /** Worker threads for work whose cost grows with the registry (usage, later scans); each holds its own connections. */
+    workers: z
+      .object({ threads: z.number().int().positive().default(2), queue: z.number().int().positive().default(32) })
+      .strict()
+      .default({ threads: 2, queue: 32 }),
     gc: GcConfigSchema,
     ...StorageRulesSchema,
     log: z

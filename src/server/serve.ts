@@ -1,23 +1,24 @@
 import { pino, type Logger } from 'pino';
 import { sqliteChanges, watchChanges } from '../meta/change-feed.js';
 import { openLeases } from '../meta/lease.js';
-import { Metadata } from '../meta/metadata.js';
-import { RegistryContext } from '../registry/context.js';
 import { purgeStaleUploads } from '../registry/uploads.js';
 import { openAccess } from './access.js';
 import { buildApp } from './app.js';
-import { openBackends } from './backends.js';
+import { openBackends, registryContext } from './backends.js';
 import type { Config } from './config.js';
 import { scheduleGc } from './scheduled-gc.js';
-import { policySettings } from './storage-config.js';
-import { StoragePolicy } from '../registry/policy.js';
 import { openAuth } from './auth/setup.js';
 import { isLoopback, readTls } from './tls.js';
+import { WorkerPool } from '../workers/pool.js';
+import { JobQueue } from '../jobs/queue.js';
+import { JobRunner, type JobHandler } from '../jobs/runner.js';
 import type { Server as HttpsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Upper bound on how long a replica may serve a tag or manifest another replica changed (docs/REPLICAS.md). */
 const CHANGE_FEED_INTERVAL_MS = 1000;
+/** Jobs that ran out of attempts are kept this long for inspection. */
+const DEAD_JOB_RETENTION_MS = 7 * 86_400_000;
 
 export interface RunningServer {
   /** The bound address, e.g. `127.0.0.1:5000`. */
@@ -41,16 +42,12 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const tls = config.tls && readTls(config.tls);
   const auth = await openAuth(config, logger, { tls: tls !== undefined });
   const { store, metaDb, describe } = await openBackends(config);
-  const ctx = new RegistryContext(store, new Metadata(metaDb.db, metaDb.reader), {
-    maxManifestBytes: config.limits.maxManifestSize,
-    maxListEntries: config.limits.maxListEntries,
-    uploadExpiryMs: config.uploads.expiry,
-  });
-  ctx.policy = new StoragePolicy(policySettings(config));
+  const ctx = registryContext(config, { store, metaDb });
 
+  const workers = new WorkerPool(config, { threads: config.workers.threads, maxQueue: config.workers.queue });
   let ready = false;
   let draining = false;
-  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, logger, ready: () => ready, draining: () => draining, https: tls });
+  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, logger, ready: () => ready, draining: () => draining, https: tls });
   auth?.install(app);
   const { host, port } = splitAddr(config.http.addr);
   await app.listen({ host, port });
@@ -65,9 +62,17 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
     onError: (err) => logger.warn({ err }, 'metadata change feed interrupted; caches are dropped until it is back'),
   });
   const leases = openLeases(metaDb);
+  const jobs = new JobQueue(metaDb.db, metaDb.dialect);
+  // Features that work in the background (scan on push, replication, webhooks) add their handlers here.
+  const handlers: JobHandler[] = [];
+  const runner = new JobRunner(jobs, leases, handlers, logger);
+  if (handlers.length > 0) runner.start();
   const purge = setInterval(() => {
     leases
-      .withLease('upload-purge', () => purgeStaleUploads(ctx))
+      .withLease('upload-purge', async () => {
+        await purgeStaleUploads(ctx);
+        await jobs.purgeDead(Date.now() - DEAD_JOB_RETENTION_MS);
+      })
       .catch((err: unknown) => logger.warn({ err }, 'purging stale uploads failed'));
   }, config.uploads.purgeInterval);
   purge.unref();
@@ -100,6 +105,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       auth?.close();
       clearInterval(purge);
       stopGc();
+      await runner.stop();
       await stopWatching();
       // Still listening: clients and load balancers get 503 (and /readyz says not ready) instead of refused connections.
       draining = true;
@@ -108,6 +114,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       timer.unref();
       await app.close();
       clearTimeout(timer);
+      await workers.close();
       await metaDb.close();
     })());
   return { address, logger, close };

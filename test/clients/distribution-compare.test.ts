@@ -16,7 +16,6 @@ describe('berth serve and CNCF Distribution give the same answers', { skip }, ()
   let distribution: Distribution;
   let tools: Tools;
   let src: string;
-  let v1: LayoutImage;
   let v2: LayoutImage;
   let multi: LayoutImage;
   const both = () => [
@@ -54,7 +53,7 @@ describe('berth serve and CNCF Distribution give the same answers', { skip }, ()
     tools = new Tools();
     src = tempDir('berth-compare-src-');
     const layout = join(src, 'layout');
-    v1 = await umociImage(layout, 'v1', { 'etc/os-release': 'ID=compare\n', 'bin/sh': Buffer.alloc(30_000, 1) });
+    await umociImage(layout, 'v1', { 'etc/os-release': 'ID=compare\n', 'bin/sh': Buffer.alloc(30_000, 1) });
     v2 = await umociImage(layout, 'v2', { 'app/index.js': 'module.exports = 2\n' }, { base: 'v1' });
     multi = await buildahIndex(tools, join(src, 'multi'), 'latest');
     [berth, distribution] = await Promise.all([startBerth(), startDistribution()]);

@@ -3,6 +3,7 @@ import type { Dialect } from '../dialect.js';
 import * as initial from './001-initial.js';
 import * as replicas from './002-replicas.js';
 import * as storage from './003-storage.js';
+import * as jobs from './004-jobs.js';
 
 /** Versioned schema changes, applied in order by Kysely's migrator (which takes a lock, so replicas may start together). */
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -10,5 +11,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '001-initial': { up: (db: Kysely<any>) => initial.up(db, dialect) },
     '002-replicas': { up: (db: Kysely<any>) => replicas.up(db, dialect) },
     '003-storage': { up: (db: Kysely<any>) => storage.up(db) },
+    '004-jobs': { up: (db: Kysely<any>) => jobs.up(db, dialect) },
   };
 }

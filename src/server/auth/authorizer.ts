@@ -44,9 +44,14 @@ abstract class PolicyAuthorizer implements Authorizer {
     return who;
   }
 
-  async canPull(identity: Identity, repo: string): Promise<boolean> {
+  async allows(identity: Identity, repo: string, action: Action): Promise<boolean> {
     const access = (identity as Partial<AuthIdentity>).access ?? [];
-    return grants(access, 'repository', repo, ['pull']) || this.policy.allows(identity.subject, repo, ['pull']);
+    return grants(access, 'repository', repo, [action]) || this.policy.allows(identity.subject, repo, [action]);
+  }
+
+  async audits(identity: Identity): Promise<boolean> {
+    const access = (identity as Partial<AuthIdentity>).access ?? [];
+    return grants(access, 'registry', 'usage', ['*']) || this.policy.allowsEverywhere(identity.subject, 'usage');
   }
 }
 

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { duration } from '../config-units.js';
 
-export const ACTIONS = ['pull', 'push', 'delete'] as const;
+/** `usage`: a repository's shared and unique bytes (they reveal what other repositories hold); for operators. */
+export const ACTIONS = ['pull', 'push', 'delete', 'usage'] as const;
 
 /** The built-in Docker token service (`/auth/token`). */
 const TokenConfigSchema = z

@@ -4,6 +4,8 @@ import { ACTIONS, type AccessRule } from './config.js';
 
 interface CompiledRule {
   matches: (repo: string) => boolean;
+  /** The rule is for every repository (`repos: "**"`). */
+  everywhere: boolean;
   users: Set<string>;
   anonymous: boolean;
   actions: Action[];
@@ -22,6 +24,7 @@ export class AccessPolicy {
   constructor(rules: AccessRule[], groups: Record<string, string[]>) {
     this.rules = rules.map((r) => ({
       matches: picomatch(r.repos),
+      everywhere: (Array.isArray(r.repos) ? r.repos : [r.repos]).includes('**'),
       users: new Set([...r.users, ...r.groups.flatMap((g) => groups[g] ?? [])]),
       anonymous: r.anonymous,
       actions: r.actions.includes('*') ? [...ACTIONS] : (r.actions as Action[]),
@@ -38,5 +41,16 @@ export class AccessPolicy {
   allows(user: string | null, repo: string, actions: Action[]): boolean {
     const allowed = this.allowed(user, repo);
     return actions.every((a) => allowed.has(a));
+  }
+
+  /**
+   * Whether `action` is allowed on every repository there is or will be: the
+   * rule deciding for the user is a `repos: "**"` rule granting it (for a
+   * logged-in user, the first rule naming them), or an anonymous one is.
+   */
+  allowsEverywhere(user: string | null, action: Action): boolean {
+    const grantsIt = (r: CompiledRule | undefined) => r !== undefined && r.everywhere && r.actions.includes(action);
+    if (grantsIt(this.rules.find((r) => r.anonymous && r.everywhere))) return true;
+    return user !== null && grantsIt(this.rules.find((r) => r.users.has(user)));
   }
 }

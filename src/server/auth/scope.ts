@@ -11,6 +11,8 @@ export interface Grant {
 }
 
 export const CATALOG_SCOPE = 'registry:catalog:*';
+/** Registry-wide storage figures (`/berth/v1/usage` totals): for users with `usage` everywhere. */
+export const USAGE_SCOPE = 'registry:usage:*';
 
 /**
  * Parses `scope` parameters (each a space-separated list of
@@ -53,6 +55,8 @@ export function grantScopes(requested: Grant[], user: string | null, policy: Acc
       if (actions.length) out.push({ type: r.type, name: r.name, actions });
     } else if (r.type === 'registry' && r.name === 'catalog' && r.actions.includes('*') && user !== null) {
       out.push({ type: 'registry', name: 'catalog', actions: ['*'] });
+    } else if (r.type === 'registry' && r.name === 'usage' && r.actions.includes('*') && policy.allowsEverywhere(user, 'usage')) {
+      out.push({ type: 'registry', name: 'usage', actions: ['*'] });
     }
   }
   return out;

@@ -3,38 +3,57 @@ import { RegistryError } from '../../oci/errors.js';
 import { parseRepoName, parseTag } from '../../oci/name.js';
 import type { RegistryContext } from '../../registry/context.js';
 import { historyOf } from '../../registry/history.js';
-import { parseManifestRef } from '../../registry/manifests.js';
-import { usageReport, whatIfDelete } from '../../registry/usage.js';
+import { listRepositories } from '../../registry/listing.js';
+import type { WorkerPool } from '../../workers/pool.js';
 import type { Authorizer } from '../access.js';
 import { query, type Reply, type Req } from '../http.js';
+import { pageParams, sendPage } from './paging.js';
 
+/** Repositories per usage page unless `n` says otherwise: each costs a few aggregate queries. */
+const USAGE_PAGE = 100;
 const HISTORY = /^\/berth\/v1\/repositories\/(.+)\/tags\/([^/]+)\/history$/;
+
+export interface BerthApiDeps {
+  ctx: RegistryContext;
+  auth: Authorizer;
+  workers: WorkerPool;
+}
 
 /**
  * Berth's own JSON API beside `/v2/`: storage accounting and tag history.
- * Authorised like the Distribution API: a repository needs pull, the
- * registry-wide view needs the catalog.
+ * Authorised like the Distribution API, and never more revealing: a
+ * repository needs pull; its shared and unique bytes need `usage` (they tell
+ * whether other repositories hold the same content); the registry-wide list
+ * shows only repositories the caller may pull, and the registry's totals only
+ * to callers with `usage` everywhere. Accounting runs in worker threads.
  */
-export function registerBerthApi(app: FastifyInstance, ctx: RegistryContext, auth: Authorizer): void {
-  app.get('/berth/v1/usage', (req, reply) => usage(ctx, auth, req, reply));
-  app.get('/berth/v1/repositories/*', (req, reply) => history(ctx, auth, req, reply));
+export function registerBerthApi(app: FastifyInstance, deps: BerthApiDeps): void {
+  app.get('/berth/v1/usage', (req, reply) => usage(deps, req, reply));
+  app.get('/berth/v1/repositories/*', (req, reply) => history(deps, req, reply));
 }
 
-async function usage(ctx: RegistryContext, auth: Authorizer, req: Req, reply: Reply): Promise<Reply> {
+async function usage({ ctx, auth, workers }: BerthApiDeps, req: Req, reply: Reply): Promise<Reply> {
   const repoParam = query(req, 'repo');
   const whatIf = query(req, 'whatIfDelete');
   if (repoParam === undefined) {
     if (whatIf !== undefined) throw new RegistryError('UNSUPPORTED', 'whatIfDelete needs repo=NAME as well', { status: 400 });
-    await auth.authorize(req, { type: 'catalog' });
-    return json(reply, await usageReport(ctx));
+    const who = await auth.authorize(req, { type: 'catalog' });
+    const { n = USAGE_PAGE, last } = pageParams(req);
+    const page = await listRepositories(ctx, n, last, (name) => auth.allows(who, name, 'pull'));
+    const repos = await Promise.all(page.items.map(async (name) => ({ name, figures: await auth.allows(who, name, 'usage') })));
+    const report = await workers.run('usagePage', { repos, totals: last === undefined && (await auth.audits(who)) });
+    return sendPage(reply, '/berth/v1/usage', n, page, report);
   }
   const repo = parseRepoName(repoParam);
-  await auth.authorize(req, { type: 'repository', name: repo, actions: ['pull'] });
-  if (whatIf !== undefined) return json(reply, await whatIfDelete(ctx, repo, parseManifestRef(whatIf, false)));
-  return json(reply, await usageReport(ctx, repo));
+  if (whatIf !== undefined) {
+    await auth.authorize(req, { type: 'repository', name: repo, actions: ['pull', 'usage'] });
+    return json(reply, await workers.run('whatIfDelete', { repo, reference: whatIf }));
+  }
+  const who = await auth.authorize(req, { type: 'repository', name: repo, actions: ['pull'] });
+  return json(reply, await workers.run('repositoryUsage', { repo, figures: await auth.allows(who, repo, 'usage') }));
 }
 
-async function history(ctx: RegistryContext, auth: Authorizer, req: Req, reply: Reply): Promise<Reply> {
+async function history({ ctx, auth }: BerthApiDeps, req: Req, reply: Reply): Promise<Reply> {
   const m = HISTORY.exec(req.url.split('?', 1)[0]!);
   if (!m) throw new RegistryError('UNSUPPORTED', 'expected /berth/v1/repositories/NAME/tags/TAG/history', { status: 404 });
   const repo = parseRepoName(decodeURIComponent(m[1]!));

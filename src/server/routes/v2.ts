@@ -38,7 +38,7 @@ const ENDPOINTS: Record<Exclude<Route['kind'], 'base' | 'catalog'>, Partial<Reco
     DELETE: remove((c) => removeBlob(c.ctx, c.reply, c.repo, ref(c.route))),
   },
   uploads: {
-    POST: write((c) => postUpload(c.ctx, c.req, c.reply, c.repo, (from) => c.auth.canPull(c.who, from, c.req))),
+    POST: write((c) => postUpload(c.ctx, c.req, c.reply, c.repo, (from) => c.auth.allows(c.who, from, 'pull'))),
   },
   upload: {
     GET: write((c) => getUpload(c.ctx, c.reply, c.repo, id(c.route))),
@@ -65,7 +65,7 @@ export async function handleV2(ctx: RegistryContext, auth: Authorizer, req: Req,
   if (route.kind === 'catalog') {
     if (method !== 'GET') throw notAllowed(method);
     const who = await auth.authorize(req, { type: 'catalog' });
-    return catalog(ctx, req, reply, (name) => auth.canPull(who, name, req));
+    return catalog(ctx, req, reply, (name) => auth.allows(who, name, 'pull'));
   }
   const endpoint = ENDPOINTS[route.kind][method];
   if (!endpoint) throw notAllowed(method);

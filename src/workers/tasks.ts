@@ -1,0 +1,26 @@
+import type { ErrorCode } from '../oci/errors.js';
+import type { RegistryContext } from '../registry/context.js';
+
+/**
+ * The work that runs in worker threads, by name. Each task gets the
+ * worker's own RegistryContext and a structured-cloneable input, and returns
+ * a structured-cloneable value. Modules load on first use, so a thread pays
+ * only for the tasks it runs.
+ */
+export const TASKS = {
+  usagePage: async (ctx: RegistryContext, input: import('../registry/usage.js').UsagePageInput) =>
+    (await import('../registry/usage.js')).usagePage(ctx, input),
+  repositoryUsage: async (ctx: RegistryContext, input: { repo: string; figures: boolean }) =>
+    (await import('../registry/usage.js')).repositoryReport(ctx, input.repo, input.figures),
+  whatIfDelete: async (ctx: RegistryContext, input: { repo: string; reference: string }) =>
+    (await import('../registry/usage.js')).whatIfDeleteRef(ctx, input.repo, input.reference),
+} satisfies Record<string, (ctx: RegistryContext, input: never) => Promise<unknown>>;
+
+export type TaskName = keyof typeof TASKS;
+export type TaskInput<N extends TaskName> = Parameters<(typeof TASKS)[N]>[1];
+export type TaskOutput<N extends TaskName> = Awaited<ReturnType<(typeof TASKS)[N]>>;
+
+/** Errors do not cross threads with their fields; a RegistryError travels as data and is rebuilt. */
+export type TaskOutcome<T> =
+  | { ok: true; value: T }
+  | { ok: false; error: { code: ErrorCode; message: string; status: number; detail: unknown; headers: Record<string, string> } };
