@@ -47,7 +47,7 @@ export function run<A extends unknown[]>(name: string, body: (...args: A) => Pro
   };
 }
 
-/** One line saying what went wrong; the stack only with `--debug` (or for a bug: something not an Error). */
+/** One line saying what went wrong; the stack trace only with `--debug`. */
 export function reportError(prefix: string, e: unknown): void {
   const message = e instanceof Error ? e.message : String(e);
   process.stderr.write(`${prefix}: ${message}\n`);

@@ -105,7 +105,8 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
     let fromFile = false;
     const lines = parsed.error.issues.map((i) => {
       const key = i.path.join('.');
-      const origin = [...origins].find(([p]) => key === p || key.startsWith(`${p}.`))?.[1];
+      // An issue on `storage.s3` as a whole is blamed on the variable that set a key inside it.
+      const origin = [...origins].find(([p]) => key === p || key.startsWith(`${p}.`) || p.startsWith(`${key}.`))?.[1];
       if (!origin) fromFile = true;
       return `  ${key || '(root)'}${origin ? ` (${origin})` : ''}: ${i.message}`;
     });

@@ -6,47 +6,38 @@ import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
 import { berth } from '../helpers/cli.js';
 import { freePort } from '../helpers/distribution-auth.js';
 import { writeLayoutImage, type BuiltImage } from '../helpers/layout-image.js';
+import { forward, LoopbackProxy } from '../helpers/proxy.js';
 
 const CHUNK = 256 * 1024;
 
 /** Forwards to a registry port; can hold one request until the test lets it go (deterministic "mid-push"). */
-class Proxy {
+class Proxy extends LoopbackProxy {
   readonly patches: { range: string; status: number }[] = [];
   hold?: { match: (req: http.IncomingMessage) => boolean; release: Promise<void>; held: () => void };
   /** Connections to drop (the network going away under a push). */
   drop?: (req: http.IncomingMessage) => boolean;
-  private server!: http.Server;
-  port = 0;
 
-  constructor(private readonly upstreamPort: number) {}
-
-  async start(): Promise<void> {
-    this.server = http.createServer(async (req, res) => {
-      if (this.drop?.(req)) return void req.socket.destroy();
-      const hold = this.hold;
-      if (hold?.match(req)) {
-        this.hold = undefined;
-        hold.held();
-        await hold.release;
-      }
-      const up = http.request({ host: '127.0.0.1', port: this.upstreamPort, method: req.method, path: req.url, headers: req.headers }, (upRes) => {
-        if (req.method === 'PATCH') this.patches.push({ range: String(req.headers['content-range']), status: upRes.statusCode! });
-        res.writeHead(upRes.statusCode!, upRes.headers);
-        upRes.pipe(res);
-      });
-      // The registry is between instances: what a load balancer says then.
-      up.on('error', () => {
-        if (!res.headersSent) res.writeHead(502, { 'Content-Length': '0', Connection: 'close' }).end();
-      });
-      req.pipe(up);
-    });
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.port = (this.server.address() as { port: number }).port;
+  constructor(private readonly upstreamPort: number) {
+    super();
   }
 
-  stop(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
+  protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (this.drop?.(req)) return void req.socket.destroy();
+    const hold = this.hold;
+    if (hold?.match(req)) {
+      this.hold = undefined;
+      hold.held();
+      await hold.release;
+    }
+    const up = forward(req, `http://127.0.0.1:${this.upstreamPort}`, (upRes) => {
+      if (req.method === 'PATCH') this.patches.push({ range: String(req.headers['content-range']), status: upRes.statusCode! });
+      res.writeHead(upRes.statusCode!, upRes.headers);
+      upRes.pipe(res);
+    });
+    // The registry is between instances: what a load balancer says then.
+    up.on('error', () => {
+      if (!res.headersSent) res.writeHead(502, { 'Content-Length': '0', Connection: 'close' }).end();
+    });
   }
 }
 

@@ -9,40 +9,29 @@ import { after, before, describe, test } from 'node:test';
 import { BERTH_BIN, startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
 import { berth } from '../helpers/cli.js';
 import { writeLayoutImage, type BuiltImage } from '../helpers/layout-image.js';
+import { forward, LoopbackProxy } from '../helpers/proxy.js';
 
 /** Passes a blob GET on until `limit` body bytes, then goes quiet: a pull that stalls until someone presses Ctrl-C. */
-class StallingProxy {
-  private server!: http.Server;
-  port = 0;
-
+class StallingProxy extends LoopbackProxy {
   constructor(
     private readonly upstream: BerthServer,
     private readonly digest: string,
     private readonly limit: number,
-  ) {}
-
-  async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
-      const url = new URL(this.upstream.url);
-      const up = http.request({ host: url.hostname, port: url.port, method: req.method, path: req.url, headers: req.headers }, (upRes) => {
-        res.writeHead(upRes.statusCode!, upRes.headers);
-        if (!req.url!.endsWith(`/blobs/${this.digest}`) || req.method !== 'GET') return void upRes.pipe(res);
-        let sent = 0;
-        upRes.on('data', (d: Buffer) => {
-          const part = d.subarray(0, Math.max(0, this.limit - sent));
-          sent += part.length;
-          if (part.length) res.write(part);
-        });
-      });
-      req.pipe(up);
-    });
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.port = (this.server.address() as { port: number }).port;
+  ) {
+    super();
   }
 
-  stop(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
+  protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    forward(req, this.upstream.url, (upRes) => {
+      res.writeHead(upRes.statusCode!, upRes.headers);
+      if (!req.url!.endsWith(`/blobs/${this.digest}`) || req.method !== 'GET') return void upRes.pipe(res);
+      let sent = 0;
+      upRes.on('data', (d: Buffer) => {
+        const part = d.subarray(0, Math.max(0, this.limit - sent));
+        sent += part.length;
+        if (part.length) res.write(part);
+      });
+    });
   }
 }
 
