@@ -1,4 +1,4 @@
-import bcrypt from 'bcryptjs';
+import { hashSync } from '@node-rs/bcrypt';
 import type { Command } from 'commander';
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -29,7 +29,7 @@ export function registerUser(program: Command): void {
       const cost = Number(flags.cost);
       if (!Number.isInteger(cost) || cost < 4 || cost > 31) usage('--cost must be an integer from 4 to 31');
       // `$2y$` is what Apache writes and what every htpasswd reader accepts; the hash itself is identical to `$2b$`.
-      const hash = bcrypt.hashSync(password!, cost).replace(/^\$2[ab]\$/, '$2y$');
+      const hash = hashSync(password!, cost).replace(/^\$2[ab]\$/, '$2y$');
       const existed = await edit(await fileOf(flags), (lines) => {
         const i = lines.findIndex((l) => l.startsWith(`${name}:`));
         if (i >= 0) lines[i] = `${name}:${hash}`;

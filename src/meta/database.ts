@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import type { Dialect } from './dialect.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
-import { Lru } from '../util/lru.js';
+import { LRUCache } from 'lru-cache';
 
 export interface MetaDb {
   db: Kysely<Database>;
@@ -54,7 +54,7 @@ function connect(path: string): SQLite.Database {
  * are kept per SQL text; one busy iterating (a streamed query) is not shared.
  */
 function reusingStatements(sqlite: SQLite.Database): SqliteDatabase {
-  const statements = new Lru<string, SQLite.Statement>(500);
+  const statements = new LRUCache<string, SQLite.Statement>({ max: 500 });
   return {
     close: () => sqlite.close(),
     prepare(sql) {

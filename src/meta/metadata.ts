@@ -14,6 +14,12 @@ export interface UploadRow {
   updatedAt: number;
 }
 
+/** Who opens an upload session: the user (null: anonymous) and the client address. */
+export interface UploadOrigin {
+  owner: string | null;
+  client: string;
+}
+
 /** A manifest's facts, without its annotations (up to the manifest size each): only the referrers API needs those. */
 export interface ManifestRow {
   digest: Digest;
@@ -128,8 +134,18 @@ export class Metadata {
 
   // Uploads
 
-  async createUpload(id: UploadId, repositoryId: RepoId, now: number): Promise<void> {
-    await this.db.insertInto('uploads').values({ id, repository_id: repositoryId, size: 0, created_at: now, updated_at: now }).execute();
+  async createUpload(id: UploadId, repositoryId: RepoId, now: number, origin: UploadOrigin): Promise<void> {
+    await this.db
+      .insertInto('uploads')
+      .values({ id, repository_id: repositoryId, size: 0, owner: origin.owner, client: origin.client, created_at: now, updated_at: now })
+      .execute();
+  }
+
+  /** Open sessions of a user, or of an address for anonymous clients. */
+  async openUploads(origin: UploadOrigin): Promise<number> {
+    let q = this.db.selectFrom('uploads').select((eb) => eb.fn.countAll<number>().as('n'));
+    q = origin.owner !== null ? q.where('owner', '=', origin.owner) : q.where('owner', 'is', null).where('client', '=', origin.client);
+    return Number((await q.executeTakeFirstOrThrow()).n);
   }
 
   async upload(id: UploadId): Promise<UploadRow | undefined> {

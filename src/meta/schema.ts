@@ -90,6 +90,9 @@ export interface UploadTable {
   /** The request writing a chunk now, and until when its claim holds unless renewed. */
   writer: string | null;
   writer_until: number | null;
+  /** Who opened it: the user (null: anonymous), and from which address. */
+  owner: string | null;
+  client: string | null;
   created_at: number;
   updated_at: number;
 }

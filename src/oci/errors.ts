@@ -1,6 +1,6 @@
 /**
- * The error codes of the OCI distribution spec (plus TOOMANYREQUESTS, which
- * Docker clients understand). Each code carries the HTTP status Distribution
+ * The error codes of the OCI distribution spec (plus TOOMANYREQUESTS, UNKNOWN
+ * and UNAVAILABLE, which Distribution sends and Docker clients understand). Each code carries the HTTP status Distribution
  * uses for it, so every layer can throw a `RegistryError` and only the HTTP
  * adapter turns it into a response.
  */
@@ -19,7 +19,8 @@ export const ERROR_STATUS = {
   DENIED: 403,
   UNSUPPORTED: 415,
   TOOMANYREQUESTS: 429,
-  /** Distribution's code for a registry that cannot serve right now (draining for a restart). */
+  /** Distribution's codes for a server-side failure and for a registry that cannot serve right now. */
+  UNKNOWN: 500,
   UNAVAILABLE: 503,
 } as const;
 

@@ -51,7 +51,12 @@ export function parseManifest(bytes: Buffer, contentType?: string): ManifestFact
   return facts;
 }
 
+/** What some clients send when they do not name the type; the body's `mediaType` decides then. */
+const GENERIC_JSON = 'application/json';
+
 function effectiveMediaType(json: Record<string, unknown>, declared: string | undefined, header: string | undefined): string {
+  // Distribution refuses a manifest sent as text/plain (or anything else it cannot read) the same way.
+  if (header && !isManifestType(header) && header !== GENERIC_JSON) invalid(`Content-Type "${header.slice(0, 100)}" is not a manifest media type`);
   if (header && isManifestType(header)) {
     if (declared !== undefined && declared !== header) {
       invalid(`mediaType "${declared}" in the manifest does not match Content-Type "${header}"`);

@@ -4,6 +4,7 @@ import { RegistryError } from '../oci/errors.js';
 import type { RepoName } from '../oci/name.js';
 import { BlobNotFoundError, type ByteRange } from '../store/blob-store.js';
 import type { RegistryContext } from './context.js';
+import { checkQuota } from './quota.js';
 
 export interface BlobHead {
   digest: Digest;
@@ -66,10 +67,15 @@ export async function mountFromAnywhere(
 /**
  * Cross-repository mount. Resolves to the blob when `from` holds it; to
  * undefined when it cannot be mounted, so the caller opens a normal upload.
+ * A mount that would take the namespace over its quota is refused (DENIED),
+ * as an upload of the same blob would be.
  */
 export async function mountBlob(ctx: RegistryContext, repo: RepoName, digest: Digest, from: RepoName): Promise<BlobHead | undefined> {
   const fromId = await ctx.repoId(from);
-  if (fromId === undefined || !(await ctx.meta.blobLink(fromId, digest))) return undefined;
+  const source = fromId === undefined ? undefined : await ctx.meta.blobLink(fromId, digest);
+  if (!source) return undefined;
+  // A mount stores nothing new, but it makes the namespace hold the blob: it counts like an upload.
+  await checkQuota(ctx, repo, digest, source.size);
   const repoId = await ctx.ensureRepo(repo);
   const size = await ctx.meta.mountBlob(repoId, digest, ctx.now());
   return size === undefined ? undefined : { digest, size };

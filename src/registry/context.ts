@@ -15,6 +15,8 @@ export interface RegistryLimits {
   maxListEntries: number;
   /** An upload untouched this long is abandoned and its bytes removed. */
   uploadExpiryMs: number;
+  /** Open upload sessions per user, or per address for anonymous clients. */
+  maxUploadSessions: number;
   /** Bytes the in-memory caches may hold (default: DEFAULT_CACHE_BUDGET). */
   cache?: CacheBudget;
 }

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { algorithmOf, hexOf, type Algorithm, type Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepoName } from '../oci/name.js';
-import type { UploadRow } from '../meta/metadata.js';
+import type { UploadOrigin, UploadRow } from '../meta/metadata.js';
 import type { UploadId } from '../store/blob-store.js';
 import type { RegistryContext } from './context.js';
 import { HashStates } from './hash-states.js';
@@ -36,11 +36,24 @@ export function parseUploadId(value: string): UploadId {
   return value as UploadId;
 }
 
-export async function startUpload(ctx: RegistryContext, repo: RepoName): Promise<UploadStatus> {
+/**
+ * Opens a session, refusing (429) one more than `maxUploadSessions` per user,
+ * or per address for anonymous clients: every open session holds storage
+ * until it completes or expires. Concurrent requests may overshoot the cap by
+ * as many as arrive at once.
+ */
+export async function startUpload(ctx: RegistryContext, repo: RepoName, origin: UploadOrigin): Promise<UploadStatus> {
+  const open = await ctx.meta.openUploads(origin);
+  if (open >= ctx.limits.maxUploadSessions) {
+    const who = origin.owner ?? `address ${origin.client}`;
+    throw new RegistryError('TOOMANYREQUESTS', `${who} has ${open} upload sessions open (the limit is ${ctx.limits.maxUploadSessions}); finish or cancel (DELETE) some, or wait for them to expire`, {
+      headers: { 'Retry-After': '60' },
+    });
+  }
   const repoId = await ctx.ensureRepo(repo);
   const id = randomUUID() as UploadId;
   await ctx.store.startUpload(id);
-  await ctx.meta.createUpload(id, repoId, ctx.now());
+  await ctx.meta.createUpload(id, repoId, ctx.now(), origin);
   return { id, size: 0 };
 }
 
@@ -108,6 +121,7 @@ export async function uploadWhole(
   digest: Digest,
   body: Readable,
   declaredLength: number | undefined,
+  origin: UploadOrigin,
 ): Promise<{ digest: Digest; size: number }> {
   if (declaredLength !== undefined) {
     // Refused before a byte is stored; the check at commit still covers chunked bodies.
@@ -116,7 +130,7 @@ export async function uploadWhole(
       throw e;
     });
   }
-  const { id } = await startUpload(ctx, repo);
+  const { id } = await startUpload(ctx, repo, origin);
   try {
     return await completeUpload(ctx, repo, id, digest, body, undefined, declaredLength);
   } catch (e) {

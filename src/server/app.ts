@@ -7,6 +7,7 @@ import type { RegistryContext } from '../registry/context.js';
 import type { Authorizer } from './access.js';
 import { refuseWhileDraining } from './drain.js';
 import { sendError } from './http.js';
+import { isClientGone, watchBody } from './body-watchdog.js';
 import { handleV2 } from './routes/v2.js';
 import { registerBerthApi } from './routes/berth-api.js';
 import type { WorkerPool } from '../workers/pool.js';
@@ -22,6 +23,8 @@ export interface AppOptions {
   draining?: () => boolean;
   /** Serve HTTPS with this PEM certificate and key. */
   https?: { cert: Buffer; key: Buffer };
+  /** A request body that sends nothing for this long is cut off (0: never). */
+  bodyIdleMs?: number;
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -65,6 +68,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('X-Request-Id', req.id);
+    if (req.method === 'PATCH' || req.method === 'PUT' || req.method === 'POST') watchBody(req.raw, opts.bodyIdleMs ?? 0);
   });
   if (opts.draining) refuseWhileDraining(app, opts.draining);
   app.addHook('onResponse', async (req, reply) => {
@@ -94,6 +98,12 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   });
 
   app.setErrorHandler((err, req, reply) => {
+    if (isClientGone(err, req.raw)) {
+      req.log.info({ reason: (err as Error).message }, 'client went away before the request finished');
+      reply.hijack();
+      reply.raw.destroy();
+      return;
+    }
     if (isRegistryError(err)) {
       if (err.status >= 500) req.log.error({ err }, 'request failed');
       return sendError(reply, err);
@@ -103,8 +113,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       return sendError(reply, new RegistryError('UNSUPPORTED', (err as Error).message, { status }));
     }
     req.log.error({ err }, 'internal error');
-    const body = { errors: [{ code: 'UNKNOWN', message: 'internal server error; see the server log for request ' + req.id }] };
-    return reply.code(500).type('application/json').send(JSON.stringify(body));
+    return sendError(reply, new RegistryError('UNKNOWN', `internal server error; see the server log for request ${req.id}`));
   });
 
   return app;

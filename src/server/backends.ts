@@ -56,6 +56,7 @@ export function registryContext(config: Config, backends: Pick<Backends, 'store'
     maxManifestBytes: config.limits.maxManifestSize,
     maxListEntries: config.limits.maxListEntries,
     uploadExpiryMs: config.uploads.expiry,
+    maxUploadSessions: config.uploads.maxSessions,
     cache: { manifestBytes: config.cache.manifests, metadataBytes: config.cache.metadata },
   });
   ctx.policy = new StoragePolicy(policySettings(config));

@@ -19,11 +19,15 @@ export const ConfigSchema = z
         addr: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$/, 'host:port').default('localhost:5000'),
         /** Time in-flight requests get to finish on SIGTERM before the process exits anyway. */
         shutdownTimeout: duration.default(30_000),
+        /** A request body that sends nothing for this long is cut off; the upload stays resumable (0: never). */
+        bodyIdleTimeout: duration.default(60_000),
+        /** Connections open at once; more are closed as they arrive (each holds a file descriptor). */
+        maxConnections: z.number().int().positive().default(1024),
         /** After SIGTERM, how long new requests get 503 + Retry-After (and /readyz 503) before the listener closes. */
         drainPeriod: duration.default(5_000),
       })
       .strict()
-      .default({ addr: 'localhost:5000', shutdownTimeout: 30_000, drainPeriod: 5_000 }),
+      .default({ addr: 'localhost:5000', shutdownTimeout: 30_000, bodyIdleTimeout: 60_000, maxConnections: 1024, drainPeriod: 5_000 }),
     storage: z
       .object({
         filesystem: z
@@ -56,9 +60,14 @@ export const ConfigSchema = z
       .strict()
       .default({ manifests: 48 << 20, metadata: 16 << 20 }),
     uploads: z
-      .object({ expiry: duration.default(24 * 3600_000), purgeInterval: duration.default(10 * 60_000) })
+      .object({
+        expiry: duration.default(24 * 3600_000),
+        purgeInterval: duration.default(10 * 60_000),
+        /** Open upload sessions per user (or, anonymously, per client address); more are refused with 429. */
+        maxSessions: z.number().int().positive().default(200),
+      })
       .strict()
-      .default({ expiry: 24 * 3600_000, purgeInterval: 10 * 60_000 }),
+      .default({ expiry: 24 * 3600_000, purgeInterval: 10 * 60_000, maxSessions: 200 }),
     /** Worker threads for work whose cost grows with the registry (usage, later scans); each holds its own connections. */
     workers: z
       .object({ threads: z.number().int().positive().default(2), queue: z.number().int().positive().default(32) })

@@ -43,29 +43,44 @@ export function hasBody(req: Req): boolean {
 
 export const body = (req: Req): Readable => req.raw;
 
-/** `Content-Range: <start>-<end>` of an upload chunk (also tolerates a `bytes ` prefix). */
-export function chunkRange(req: Req): ChunkRange | undefined {
+/**
+ * `Content-Range: <start>-<end>[/<total>]` of an upload chunk (a `bytes `
+ * prefix is tolerated). A total that cannot hold the chunk, or a last chunk
+ * (`last`) that does not end at it, contradicts itself and is refused.
+ */
+export function chunkRange(req: Req, last = false): ChunkRange | undefined {
   const v = header(req, 'content-range');
   if (v === undefined) return undefined;
-  const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(v.trim());
+  const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(\d+|\*))?$/.exec(v.trim());
   if (!m) throw new RegistryError('BLOB_UPLOAD_INVALID', `invalid Content-Range "${v.slice(0, 100)}": expected <start>-<end>`, { status: 416 });
   const start = Number(m[1]);
   const end = Number(m[2]);
   if (end < start) throw new RegistryError('BLOB_UPLOAD_INVALID', `invalid Content-Range "${v}": end before start`, { status: 416 });
+  const total = m[3] === undefined || m[3] === '*' ? undefined : Number(m[3]);
+  if (total !== undefined && (total < end + 1 || (last && total !== end + 1))) {
+    throw new RegistryError('BLOB_UPLOAD_INVALID', `invalid Content-Range "${v}": the total ${total} disagrees with the chunk ${start}-${end}`, { status: 400 });
+  }
   return { start, end };
 }
 
 export type RangeResult = { kind: 'full' } | { kind: 'partial'; range: ByteRange } | { kind: 'unsatisfiable' };
 
-/** RFC 9110 single byte ranges: `bytes=a-b`, `bytes=a-`, `bytes=-n`. Multiple ranges are served whole. */
+/**
+ * RFC 9110 single byte ranges: `bytes=a-b`, `bytes=a-`, `bytes=-n`. A range
+ * the server does not understand (another unit, several ranges, anything
+ * malformed) is ignored and the whole blob served, as 14.2 says; a well-formed
+ * but reversed or out-of-bounds range is refused with 416, which it allows.
+ */
 export function byteRange(req: Req, size: number): RangeResult {
   const v = header(req, 'range');
   if (v === undefined) return { kind: 'full' };
   const m = /^bytes=(\d*)-(\d*)$/.exec(v.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return v.includes(',') ? { kind: 'full' } : { kind: 'unsatisfiable' };
+  if (!m || (m[1] === '' && m[2] === '')) return { kind: 'full' };
   if (m[1] === '') {
     const suffix = Number(m[2]);
-    if (suffix === 0 || size === 0) return { kind: 'unsatisfiable' };
+    if (suffix === 0) return { kind: 'unsatisfiable' };
+    // The last n bytes of nothing is nothing: the whole (empty) blob, not an error.
+    if (size === 0) return { kind: 'full' };
     return { kind: 'partial', range: { start: Math.max(0, size - suffix), end: size - 1 } };
   }
   const start = Number(m[1]);

@@ -47,9 +47,10 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const workers = new WorkerPool(config, { threads: config.workers.threads, maxQueue: config.workers.queue });
   let ready = false;
   let draining = false;
-  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, logger, ready: () => ready, draining: () => draining, https: tls });
+  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, logger, ready: () => ready, draining: () => draining, https: tls, bodyIdleMs: config.http.bodyIdleTimeout });
   auth?.install(app);
   const { host, port } = splitAddr(config.http.addr);
+  app.server.maxConnections = config.http.maxConnections;
   await app.listen({ host, port });
   const bound = app.server.address();
   const address = typeof bound === 'object' && bound ? `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}` : config.http.addr;
@@ -101,14 +102,14 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const close = () =>
     (closing ??= (async () => {
       ready = false;
+      // Still listening: clients and load balancers get 503 (and /readyz says not ready) instead of refused connections.
+      draining = true;
       process.off('SIGHUP', reloadTls);
       auth?.close();
       clearInterval(purge);
       stopGc();
       await runner.stop();
       await stopWatching();
-      // Still listening: clients and load balancers get 503 (and /readyz says not ready) instead of refused connections.
-      draining = true;
       await sleep(config.http.drainPeriod);
       const timer = setTimeout(() => app.server.closeAllConnections(), config.http.shutdownTimeout);
       timer.unref();

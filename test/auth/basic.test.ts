@@ -27,7 +27,7 @@ describe('Basic mode: htpasswd (htpasswd -B) and ordered rules', { skip }, () =>
     server = await startBerth({
       config: `auth:
   htpasswd: ${htpasswd}
-  loginLimit: { perUser: 2, perAddress: 1000, window: 10m }
+  loginLimit: { perUserAddress: 2, perAddress: 1000, window: 10m }
   auditLog: ${dir}/audit.log
 access:
   - { repos: "alice/**", users: [alice], actions: ["*"] }

@@ -54,7 +54,7 @@ describe('token mode: the built-in Docker token service and the access policy', 
   htpasswd: ${htpasswd}
   token: { issuer: berth, expiry: 5m }
   groups: { ci: [robot-ci, bob] }
-  loginLimit: { perUser: 3, perAddress: 1000, window: 10m }
+  loginLimit: { perUserAddress: 3, perAddress: 1000, window: 10m }
 access:
   - { repos: "alice/**",  users: [alice], actions: [pull, push, delete] }
   - { repos: "public/**", anonymous: true, actions: [pull] }

@@ -47,11 +47,18 @@ export const AuthConfigSchema = z
     token: TokenConfigSchema.optional(),
     external: ExternalConfigSchema.optional(),
     groups: z.record(z.string(), z.array(z.string())).default({}),
-    /** Failed logins allowed per user and per client address within `window` before 429. */
+    /** Failed logins before 429, and how many password checks run or wait at once (docs/SECURITY.md, "Failed logins"). */
     loginLimit: z
-      .object({ perUser: z.number().int().positive().default(5), perAddress: z.number().int().positive().default(20), window: duration.default(5 * 60_000) })
+      .object({
+        perUserAddress: z.number().int().positive().default(5),
+        perAddress: z.number().int().positive().default(20),
+        perUser: z.number().int().positive().default(20),
+        window: duration.default(5 * 60_000),
+        concurrent: z.number().int().positive().default(2),
+        queue: z.number().int().nonnegative().default(64),
+      })
       .strict()
-      .default({ perUser: 5, perAddress: 20, window: 5 * 60_000 }),
+      .default({ perUserAddress: 5, perAddress: 20, perUser: 20, window: 5 * 60_000, concurrent: 2, queue: 64 }),
     /** Also append the audit lines to this file (they always go to the server log). */
     auditLog: z.string().optional(),
   })

@@ -1,7 +1,8 @@
+import pLimit, { type LimitFunction } from 'p-limit';
 import { RegistryError, isRegistryError } from '../../oci/errors.js';
 import type { AuditLog } from './audit.js';
 import type { Htpasswd } from './htpasswd.js';
-import type { LoginLimiter } from './login-limit.js';
+import type { Admission, LoginLimiter } from './login-limit.js';
 
 export interface BasicCredentials {
   user: string;
@@ -18,13 +19,25 @@ export function basicCredentials(authorization: string | undefined): BasicCreden
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-/** Password checks: rate limited per user and client address, each one audited. */
+export interface CheckLimits {
+  /** bcrypt checks running at once: each holds one of libuv's threads, which file I/O needs too. */
+  concurrent: number;
+  /** Checks waiting for one of those; beyond it a login is refused at once (429) instead of queued. */
+  queue: number;
+}
+
+/** Password checks: bounded, rate limited per user and client address, each one audited. */
 export class Logins {
+  private readonly checks: LimitFunction;
+
   constructor(
     private readonly users: Htpasswd | undefined,
     private readonly limiter: LoginLimiter,
     private readonly audit: AuditLog,
-  ) {}
+    private readonly limits: CheckLimits,
+  ) {
+    this.checks = pLimit(limits.concurrent);
+  }
 
   /**
    * Resolves when the password is right; otherwise throws UNAUTHORIZED (with
@@ -32,19 +45,29 @@ export class Logins {
    * (Basic mode checks every request, and a line per request is noise).
    */
   async check(cred: BasicCredentials, client: string, challenge: Record<string, string>, quiet = false): Promise<void> {
-    try {
-      await this.limiter.check(cred.user, client);
-    } catch (e) {
-      if (isRegistryError(e)) this.audit.record({ event: 'login', who: cred.user, client, result: 'limited' });
-      throw e;
-    }
-    const ok = (await this.users?.verify(cred.user, cred.password)) ?? false;
+    const admission = await this.admit(cred, client);
+    if (!admission) return;
+    const ok = await this.checks(async () => (await this.users?.verify(cred.user, cred.password)) ?? false);
     if (!ok) {
-      await this.limiter.failed(cred.user, client);
       this.audit.record({ event: 'login', who: cred.user, client, result: 'failed' });
       throw new RegistryError('UNAUTHORIZED', 'incorrect username or password', { headers: challenge });
     }
-    await this.limiter.succeeded(cred.user);
+    await admission.succeeded();
     if (!quiet) this.audit.record({ event: 'login', who: cred.user, client, result: 'ok' });
+  }
+
+  /** The limiter's say, in order; undefined when the password was verified moments ago and needs no check. */
+  private async admit(cred: BasicCredentials, client: string): Promise<Admission | undefined> {
+    try {
+      await this.limiter.refuseIfLocked(cred.user, client);
+      if (this.users?.verifiedRecently(cred.user, cred.password)) return undefined;
+      if (this.checks.pendingCount >= this.limits.queue) {
+        throw new RegistryError('TOOMANYREQUESTS', 'too many logins in progress; try again shortly', { headers: { 'Retry-After': '1' } });
+      }
+      return await this.limiter.admit(cred.user, client);
+    } catch (e) {
+      if (isRegistryError(e)) this.audit.record({ event: 'login', who: cred.user, client, result: 'limited', reason: e.message });
+      throw e;
+    }
   }
 }

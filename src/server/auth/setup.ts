@@ -31,8 +31,9 @@ export async function openAuth(config: Config, logger: Logger, opts: { tls: bool
   const users = auth.htpasswd
     ? new Htpasswd(resolve(auth.htpasswd), (err) => logger.error({ reason: err.message }, 'the htpasswd file changed but cannot be used; keeping the previous users'))
     : undefined;
+  if (users) logger.info({ htpasswd: users.path, ...users.summary() }, 'users loaded');
   const policy = new AccessPolicy(config.access, auth.groups);
-  const logins = new Logins(users, new LoginLimiter(auth.loginLimit), audit);
+  const logins = new Logins(users, new LoginLimiter(auth.loginLimit), audit, auth.loginLimit);
 
   const { authorizer, tokenService } = await chooseMode(config, auth, { policy, audit, logins, users, tls: opts.tls });
   return {

@@ -12,6 +12,7 @@ import {
   uploadWhole,
 } from '../../registry/uploads.js';
 import { RegistryError } from '../../oci/errors.js';
+import type { Identity } from '../access.js';
 import { body, chunkRange, contentLength, hasBody, query, uploadHeaders, type Reply, type Req } from '../http.js';
 
 /** Decides whether the caller may read the mount source; the auth layer supplies it. */
@@ -25,7 +26,8 @@ function created(reply: Reply, repo: RepoName, digest: string): Reply {
 }
 
 /** `POST /v2/<name>/blobs/uploads/`: mount, monolithic upload, or a new session. */
-export async function postUpload(ctx: RegistryContext, req: Req, reply: Reply, repo: RepoName, canRead: CanRead): Promise<Reply> {
+export async function postUpload(ctx: RegistryContext, req: Req, reply: Reply, repo: RepoName, canRead: CanRead, who: Identity): Promise<Reply> {
+  const origin = { owner: who.subject, client: req.ip };
   const mount = query(req, 'mount');
   const from = query(req, 'from');
   if (mount !== undefined) {
@@ -42,11 +44,11 @@ export async function postUpload(ctx: RegistryContext, req: Req, reply: Reply, r
   const digestParam = query(req, 'digest');
   if (digestParam !== undefined) {
     const digest = parseDigest(digestParam);
-    await uploadWhole(ctx, repo, digest, body(req), contentLength(req));
+    await uploadWhole(ctx, repo, digest, body(req), contentLength(req), origin);
     return created(reply, repo, digest);
   }
   drain(req);
-  const { id, size } = await startUpload(ctx, repo);
+  const { id, size } = await startUpload(ctx, repo, origin);
   return reply.code(202).headers(uploadHeaders(repo, id, size)).send();
 }
 
@@ -66,7 +68,7 @@ export async function putUpload(ctx: RegistryContext, req: Req, reply: Reply, re
   const digest = parseDigest(digestParam);
   const chunk = hasBody(req) ? body(req) : undefined;
   if (!chunk) drain(req);
-  await completeUpload(ctx, repo, id, digest, chunk, chunk ? chunkRange(req) : undefined, chunk ? contentLength(req) : undefined);
+  await completeUpload(ctx, repo, id, digest, chunk, chunk ? chunkRange(req, true) : undefined, chunk ? contentLength(req) : undefined);
   return created(reply, repo, digest);
 }
 

@@ -38,7 +38,7 @@ const ENDPOINTS: Record<Exclude<Route['kind'], 'base' | 'catalog'>, Partial<Reco
     DELETE: remove((c) => removeBlob(c.ctx, c.reply, c.repo, ref(c.route))),
   },
   uploads: {
-    POST: write((c) => postUpload(c.ctx, c.req, c.reply, c.repo, (from) => c.auth.allows(c.who, from, 'pull'))),
+    POST: write((c) => postUpload(c.ctx, c.req, c.reply, c.repo, (from) => c.auth.allows(c.who, from, 'pull'), c.who)),
   },
   upload: {
     GET: write((c) => getUpload(c.ctx, c.reply, c.repo, id(c.route))),
