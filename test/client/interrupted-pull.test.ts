@@ -48,7 +48,9 @@ async function interruptedPull(e: Record<string, string>): Promise<number> {
   const child = spawn(process.execPath, [BERTH_BIN, 'pull', `127.0.0.1:${proxy.port}/big/app:v1`], { env: { ...process.env, ...e }, stdio: 'ignore' });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const until = Date.now() + 30_000;
-  while (!(existsSync(partialFile(e.BERTH_HOME!)) && statSync(partialFile(e.BERTH_HOME!)).size >= HALF())) {
+  // Half the layer on disk, and the small config blob finished beside it (so the layer is the one partial).
+  const config = join(e.BERTH_HOME!, 'blobs', 'sha256', image.configDigest.slice(7));
+  while (!(existsSync(partialFile(e.BERTH_HOME!)) && statSync(partialFile(e.BERTH_HOME!)).size >= HALF() && existsSync(config))) {
     assert.ok(Date.now() < until, 'the pull never got halfway');
     await sleep(50);
   }

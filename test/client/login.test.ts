@@ -17,7 +17,7 @@ const env = () => ({ BERTH_HOME: tempDir('berth-home-'), DOCKER_CONFIG: tempDir(
 before(async () => {
   const dir = tempDir('berth-login-');
   const users = htpasswdFile(dir, { ci: PASSWORD, victim: PASSWORD, target: PASSWORD });
-  const limit = 'loginLimit: { perUser: 2, perAddress: 1000, window: 10m }';
+  const limit = 'loginLimit: { perUserAddress: 2, perAddress: 1000, window: 10m }';
   [basicServer, tokenServer] = await Promise.all([
     startBerth({ config: `auth:\n  htpasswd: ${users}\n  ${limit}\naccess:\n  - { repos: "**", users: [ci], actions: ["*"] }\n` }),
     startBerth({ config: `auth:\n  htpasswd: ${users}\n  ${limit}\n  token: { issuer: berth, expiry: 5m }\naccess:\n  - { repos: "**", users: [ci], actions: ["*"] }\n` }),
