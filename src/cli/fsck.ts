@@ -31,10 +31,14 @@ export function registerFsck(program: Command): void {
             const used = p.usedBy.length ? `; used by ${p.usedBy.join(', ')}` : '';
             process.stdout.write(`${p.kind === 'orphan' ? 'orphaned' : p.kind} ${p.digest}: ${p.detail}${used}${p.repaired ? ` (quarantined in ${dir})` : ''}\n`);
           }
-          process.stdout.write(`checked ${report.checked} blob(s), ${bytes(report.checkedBytes)}: ${report.problems.length} problem(s)\n`);
-          if (report.problems.some((p) => !p.repaired)) process.stdout.write('run berth fsck --repair to quarantine corrupt and orphaned blobs, then push the images named above again\n');
+          for (const l of report.leftovers) process.stdout.write(`leftover uploads/${l.name}: ${l.detail}${l.repaired ? ' (removed)' : ''}\n`);
+          for (const f of report.flagged) process.stdout.write(`flagged ${f.digest} while serving it at ${f.at}: ${f.reason} (checked above)\n`);
+          process.stdout.write(`checked ${report.checked} blob(s), ${bytes(report.checkedBytes)}: ${report.problems.length} problem(s), ${report.leftovers.length} leftover(s)\n`);
+          if (report.problems.some((p) => !p.repaired) || report.leftovers.some((l) => !l.repaired)) {
+            process.stdout.write('run berth fsck --repair to quarantine corrupt and orphaned blobs and remove leftovers, then push the images named above again\n');
+          }
         }
-        return report.problems.some((p) => !p.repaired) ? Exit.integrity : Exit.ok;
+        return report.problems.some((p) => !p.repaired) || report.leftovers.some((l) => !l.repaired) ? Exit.integrity : Exit.ok;
       } finally {
         await close();
       }

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { Digest } from '../oci/digest.js';
 import type { RepoId } from './metadata.js';
 import type { Database } from './schema.js';
@@ -189,6 +189,28 @@ export class GcQueries {
       await trx.insertInto('tag_history').values({ repository_id: repositoryId, tag, old_digest: digest, new_digest: null, at: now, actor }).execute();
       return true;
     });
+  }
+
+  /**
+   * Deletes repositories created before `cutoff` that hold nothing and never
+   * did anything worth remembering: no manifest, link, tag, tag history or
+   * upload (rows an upload created before the process died, say). A writer
+   * racing this one retries with a fresh row (RegistryContext.withRepo).
+   */
+  async sweepRepositories(cutoff: number): Promise<number> {
+    const none = (table: 'manifests' | 'repository_blobs' | 'tags' | 'tag_history' | 'uploads' | 'manifest_refs') => (eb: ExpressionBuilder<Database, 'repositories'>) =>
+      eb.not(eb.exists(eb.selectFrom(table).select(sql.lit(1).as('one')).where(sql.ref(`${table}.repository_id`), '=', sql.ref('repositories.id'))));
+    const r = await this.db
+      .deleteFrom('repositories')
+      .where('created_at', '<', cutoff)
+      .where(none('manifests'))
+      .where(none('repository_blobs'))
+      .where(none('tags'))
+      .where(none('tag_history'))
+      .where(none('uploads'))
+      .where(none('manifest_refs'))
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
   }
 
   /**

@@ -271,6 +271,11 @@ export class Metadata {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  /** Notes a blob that could not be served as indexed, for `berth fsck` (the first reason is kept). */
+  async noteSuspect(digest: Digest, reason: string, now: number): Promise<void> {
+    await this.db.insertInto('suspect_blobs').values({ digest, reason, noted_at: now }).onConflict((oc) => oc.column('digest').doNothing()).execute();
+  }
+
   async unlinkBlob(repositoryId: RepoId, digest: Digest): Promise<boolean> {
     const r = await this.db
       .deleteFrom('repository_blobs')

@@ -17,6 +17,14 @@ export interface Database {
   leases: LeaseTable;
   jobs: JobTable;
   job_queues: JobQueueTable;
+  /** Blobs found damaged while served, until fsck has looked at them. */
+  suspect_blobs: SuspectBlobTable;
+}
+
+export interface SuspectBlobTable {
+  digest: string;
+  reason: string;
+  noted_at: number;
 }
 
 export interface RepositoryTable {

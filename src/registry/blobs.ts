@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepoName } from '../oci/name.js';
-import { BlobNotFoundError, type ByteRange } from '../store/blob-store.js';
+import { BlobNotFoundError, BlobSizeMismatchError, type ByteRange } from '../store/blob-store.js';
 import type { RegistryContext } from './context.js';
 import { checkQuota } from './quota.js';
 
@@ -29,12 +29,22 @@ export async function statBlob(ctx: RegistryContext, repo: RepoName, digest: Dig
   throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in repository "${repo}"`, { detail: { digest } });
 }
 
-export async function readBlob(ctx: RegistryContext, digest: Digest, range?: ByteRange): Promise<Readable> {
+/**
+ * Exactly the indexed bytes of a blob (invariant 1). Bytes missing or of
+ * another length in the store are refused before anything is sent, and the
+ * blob is noted for `berth fsck`.
+ */
+export async function readBlob(ctx: RegistryContext, blob: BlobHead, range?: ByteRange): Promise<Readable> {
   try {
-    return await ctx.store.read(digest, range);
+    return await ctx.store.read(blob.digest, range, blob.size);
   } catch (e) {
     if (e instanceof BlobNotFoundError) {
-      throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is indexed but missing from storage`, { detail: { digest } });
+      await ctx.meta.noteSuspect(blob.digest, 'missing from storage', ctx.now());
+      throw new RegistryError('BLOB_UNKNOWN', `blob ${blob.digest} is indexed but missing from storage; the operator should run berth fsck`, { detail: { digest: blob.digest } });
+    }
+    if (e instanceof BlobSizeMismatchError) {
+      await ctx.meta.noteSuspect(blob.digest, e.message, ctx.now());
+      throw new RegistryError('UNKNOWN', `blob ${blob.digest} is damaged in storage and was not served; the operator should run berth fsck`, { detail: { digest: blob.digest } });
     }
     throw e;
   }
@@ -76,7 +86,6 @@ export async function mountBlob(ctx: RegistryContext, repo: RepoName, digest: Di
   if (!source) return undefined;
   // A mount stores nothing new, but it makes the namespace hold the blob: it counts like an upload.
   await checkQuota(ctx, repo, digest, source.size);
-  const repoId = await ctx.ensureRepo(repo);
-  const size = await ctx.meta.mountBlob(repoId, digest, ctx.now());
+  const size = await ctx.withRepo(repo, (repoId) => ctx.meta.mountBlob(repoId, digest, ctx.now()));
   return size === undefined ? undefined : { digest, size };
 }

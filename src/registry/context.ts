@@ -64,4 +64,25 @@ export class RegistryContext {
     this.caches.repoIds.set(name, created);
     return created;
   }
+
+  /**
+   * Runs a write that needs the repository's row. GC removes rows of empty
+   * repositories (src/meta/gc-queries.ts, sweepRepositories); a write that
+   * lost that race fails its foreign key, and is tried once more on a new row.
+   */
+  async withRepo<T>(name: RepoName, write: (id: RepoId) => Promise<T>): Promise<T> {
+    try {
+      return await write(await this.ensureRepo(name));
+    } catch (e) {
+      if (!isForeignKeyViolation(e)) throw e;
+      this.caches.repoIds.delete(name);
+      return write(await this.ensureRepo(name));
+    }
+  }
+}
+
+/** SQLite's and PostgreSQL's words for a row referring to one that is gone. */
+function isForeignKeyViolation(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503';
 }

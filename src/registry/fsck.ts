@@ -4,6 +4,7 @@ import { algorithmOf, hexOf, type Digest } from '../oci/digest.js';
 import { GcQueries } from '../meta/gc-queries.js';
 import { BlobNotFoundError } from '../store/blob-store.js';
 import type { RegistryContext } from './context.js';
+import { uploadLeftovers, type Leftover } from './leftovers.js';
 
 export interface FsckProblem {
   digest: Digest;
@@ -18,6 +19,10 @@ export interface FsckReport {
   checked: number;
   checkedBytes: number;
   problems: FsckProblem[];
+  /** What crashes left in the uploads area (repair removes it). */
+  leftovers: (Leftover & { repaired: boolean })[];
+  /** Blobs the server could not serve as indexed since the last fsck (now checked above, and forgotten). */
+  flagged: { digest: Digest; reason: string; at: string }[];
 }
 
 export interface FsckOptions {
@@ -36,18 +41,30 @@ export interface FsckOptions {
  * - missing: indexed, not in the store. Reported; only a re-push can fix it.
  */
 export async function fsck(ctx: RegistryContext, opts: FsckOptions): Promise<FsckReport> {
-  const report: FsckReport = { checked: 0, checkedBytes: 0, problems: [] };
+  const flagged = await ctx.meta.db.selectFrom('suspect_blobs').selectAll().orderBy('digest').limit(1000).execute();
+  const report: FsckReport = {
+    checked: 0,
+    checkedBytes: 0,
+    problems: [],
+    leftovers: [],
+    flagged: flagged.map((f) => ({ digest: f.digest as Digest, reason: f.reason, at: new Date(Number(f.noted_at)).toISOString() })),
+  };
   const seen = new Set<string>();
   const orphanBefore = ctx.now() - ctx.policy.settings.gc.graceMs;
   for await (const stored of ctx.store.walk()) {
     seen.add(stored.digest);
     report.checked++;
     report.checkedBytes += stored.size;
-    const indexed = await ctx.meta.db.selectFrom('blobs').select('digest').where('digest', '=', stored.digest).executeTakeFirst();
+    const indexed = await ctx.meta.db.selectFrom('blobs').select(['digest', 'size']).where('digest', '=', stored.digest).executeTakeFirst();
     if (indexed) {
       const actual = await hashOf(ctx, stored.digest);
       // Collected by a GC beside us since the walk listed it: nothing to check.
-      if (actual !== undefined && actual !== hexOf(stored.digest)) report.problems.push(await corrupt(ctx, opts, stored.digest, actual));
+      if (actual === undefined) continue;
+      if (actual !== hexOf(stored.digest)) {
+        report.problems.push(await corrupt(ctx, opts, stored.digest, `content hashes to ${algorithmOf(stored.digest)}:${actual}`));
+      } else if (Number(indexed.size) !== stored.size) {
+        report.problems.push(await corrupt(ctx, opts, stored.digest, `the index says ${indexed.size} bytes, the store holds ${stored.size}`));
+      }
     } else if (stored.modifiedAt.getTime() < orphanBefore) {
       // Whatever its bytes, a file the index does not know serves nobody: orphaned, not corrupt.
       const problem: FsckProblem = { digest: stored.digest, kind: 'orphan', detail: 'in the store but not in the index', usedBy: [], repaired: false };
@@ -74,14 +91,19 @@ export async function fsck(ctx: RegistryContext, opts: FsckOptions): Promise<Fsc
     if (rows.length < 1000) break;
     after = rows[rows.length - 1]!.digest;
   }
+  for await (const l of uploadLeftovers(ctx, orphanBefore)) {
+    if (opts.repair) await ctx.store.removeUploadEntry(l.name);
+    report.leftovers.push({ ...l, repaired: opts.repair });
+  }
+  if (flagged.length) await ctx.meta.db.deleteFrom('suspect_blobs').where('digest', 'in', flagged.map((f) => f.digest)).execute();
   return report;
 }
 
-async function corrupt(ctx: RegistryContext, opts: FsckOptions, digest: Digest, actual: string): Promise<FsckProblem> {
+async function corrupt(ctx: RegistryContext, opts: FsckOptions, digest: Digest, detail: string): Promise<FsckProblem> {
   const problem: FsckProblem = {
     digest,
     kind: 'corrupt',
-    detail: `content hashes to ${algorithmOf(digest)}:${actual}`,
+    detail,
     usedBy: await usedBy(ctx, digest),
     repaired: false,
   };

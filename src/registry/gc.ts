@@ -16,6 +16,8 @@ export interface GcReport {
   blobs: { digest: Digest; size: number }[];
   /** Bytes removed from the store (in a dry run: that would be). */
   freedBytes: number;
+  /** Repository rows that held nothing (left by uploads that never completed). */
+  repositoriesRemoved: number;
   /** Blobs nothing references any more that the grace period still protects: the next run after it frees them. */
   waiting: { blobs: number; bytes: number };
 }
@@ -24,7 +26,8 @@ export interface GcReport {
  * Garbage collection from the metadata index, safe beside live pushes on any
  * number of processes (the argument is in src/meta/gc-queries.ts). Order:
  * retention, untagged manifests (when the policy says so), unreferenced links
- * older than the grace period, then blobs nothing holds. A dry run deletes
+ * older than the grace period, blobs nothing holds, then repositories that
+ * hold nothing. A dry run deletes
  * nothing and reports the blobs the sweep would remove now; blobs that only
  * become garbage once this run's retention and manifest deletes happen are
  * not in it.
@@ -32,7 +35,7 @@ export interface GcReport {
 export async function collectGarbage(ctx: RegistryContext, opts: { dryRun: boolean }): Promise<GcReport> {
   const q = new GcQueries(ctx.meta.db);
   const { graceMs, deleteUntagged } = ctx.policy.settings.gc;
-  const report: GcReport = { dryRun: opts.dryRun, graceMs, retention: [], manifests: [], linksRemoved: 0, blobs: [], freedBytes: 0, waiting: { blobs: 0, bytes: 0 } };
+  const report: GcReport = { dryRun: opts.dryRun, graceMs, retention: [], manifests: [], linksRemoved: 0, blobs: [], freedBytes: 0, repositoriesRemoved: 0, waiting: { blobs: 0, bytes: 0 } };
   report.retention = await applyRetention(ctx, opts.dryRun);
   if (deleteUntagged) report.manifests = await removeUntagged(ctx, q, opts.dryRun);
   const cutoff = ctx.now() - graceMs;
@@ -49,6 +52,8 @@ export async function collectGarbage(ctx: RegistryContext, opts: { dryRun: boole
     if (page.length < PAGE) break;
     after = page[page.length - 1]!.digest;
   }
+  if (!opts.dryRun) report.repositoriesRemoved = await q.sweepRepositories(cutoff);
+  if (report.repositoriesRemoved > 0) ctx.caches.clearMutable();
   report.waiting = await waitingForGrace(q, ctx.now(), new Set(report.blobs.map((b) => b.digest)));
   return report;
 }

@@ -34,22 +34,34 @@ export async function listTags(ctx: RegistryContext, repo: RepoName, n: number |
   });
 }
 
-/** Lists repositories, skipping those `visible` rejects (it keeps paging so a page is still full). */
+/** Repositories one page may look at, visible or not, before it answers (with a Link to go on). */
+const SCAN_PAGES = 10;
+
+/**
+ * Lists repositories, skipping those `visible` rejects. It keeps reading so a
+ * page is full, but reads at most SCAN_PAGES pages' worth of names: a caller
+ * who may see little of a huge registry gets a short page and a `Link` to
+ * where the scan stopped, never one request that walks everything.
+ */
 export async function listRepositories(
   ctx: RegistryContext,
   n: number | undefined,
   last: string | undefined,
   visible: (repo: string) => Promise<boolean>,
 ): Promise<Page> {
-  return page(pageSize(ctx, n), async (limit) => {
-    const out: string[] = [];
-    let cursor = last;
-    while (out.length < limit) {
-      const batch = await ctx.meta.repositories(limit, cursor);
-      for (const name of batch) if (out.length < limit && (await visible(name))) out.push(name);
-      if (batch.length < limit) break;
-      cursor = batch[batch.length - 1];
+  const limit = pageSize(ctx, n);
+  if (limit === 0) return { items: [] };
+  const items: string[] = [];
+  let cursor = last;
+  for (let scanned = 0; scanned < limit * SCAN_PAGES; ) {
+    const batch = await ctx.meta.repositories(limit, cursor);
+    for (const name of batch) {
+      scanned++;
+      cursor = name;
+      if (await visible(name)) items.push(name);
+      if (items.length === limit) return { items, ...((await ctx.meta.repositories(1, name)).length ? { next: name } : {}) };
     }
-    return out;
-  });
+    if (batch.length < limit) return { items };
+  }
+  return { items, ...(cursor !== undefined ? { next: cursor } : {}) };
 }

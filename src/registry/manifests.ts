@@ -9,6 +9,7 @@ import { ImmutableTagMove, MissingReferences, type DeletedManifest, type DeleteH
 import { RegistryCaches } from './caches.js';
 import type { RegistryContext } from './context.js';
 import { checkQuota } from './quota.js';
+import { readBlob } from './blobs.js';
 import { recordPull, refuseImmutable, refuseImmutableDelete } from './tag-rules.js';
 
 export interface StoredManifest {
@@ -74,17 +75,20 @@ export async function putManifest(
   const tags = 'tag' in ref ? [ref.tag] : extraTags.map((t) => parseTag(t));
   const facts = parseManifest(bytes, contentType);
   await ctx.gates.checkTags(repo, tags, digest, facts.mediaType);
-  const repoId = await ctx.ensureRepo(repo);
   await checkQuota(ctx, repo, digest, bytes.length);
   const now = ctx.now();
   const event = { action: 'push' as const, repository: repo, digest, mediaType: facts.mediaType, size: bytes.length, artifactType: facts.artifactType ?? null, subject: facts.subject?.digest ?? null, actor, at: now };
   const inTransaction = ctx.events.hook(() => (tags.length ? tags.map((tag) => ({ ...event, tag })) : [event]));
+  let repoId: RepoId;
   try {
-    await ctx.meta.putManifest(repoId, toNewManifest(digest, bytes.length, facts), tags, now, actor, {
-      // Bytes before commit (metadata never points at content the store lacks), after the claim GC respects.
-      storeBytes: () => ctx.store.put(digest, bytes),
-      isImmutable: (tag) => ctx.policy.isImmutable(repo, tag),
-      ...(inTransaction ? { inTransaction } : {}),
+    repoId = await ctx.withRepo(repo, async (id) => {
+      await ctx.meta.putManifest(id, toNewManifest(digest, bytes.length, facts), tags, now, actor, {
+        // Bytes before commit (metadata never points at content the store lacks), after the claim GC respects.
+        storeBytes: () => ctx.store.put(digest, bytes),
+        isImmutable: (tag) => ctx.policy.isImmutable(repo, tag),
+        ...(inTransaction ? { inTransaction } : {}),
+      });
+      return id;
     });
   } catch (e) {
     if (e instanceof MissingReferences) throw missingReferences(e);
@@ -161,7 +165,7 @@ export async function loadManifest(ctx: RegistryContext, repoId: RepoId, digest:
   }
   let bytes = ctx.caches.manifestBytes.get(digest);
   if (!bytes) {
-    bytes = await readAll(await ctx.store.read(digest));
+    bytes = await readAll(await readBlob(ctx, { digest, size: row.size }));
     ctx.caches.manifestBytes.set(digest, bytes);
   }
   return { row, bytes };

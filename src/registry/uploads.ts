@@ -9,6 +9,7 @@ import type { UploadId } from '../store/blob-store.js';
 import type { RegistryContext } from './context.js';
 import { HashStates } from './hash-states.js';
 import { checkQuota } from './quota.js';
+import { removeUploadLeftovers } from './leftovers.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Uploads are hashed with sha256 while they stream; a sha512 close rebuilds from the stored bytes. */
@@ -50,10 +51,9 @@ export async function startUpload(ctx: RegistryContext, repo: RepoName, origin: 
       headers: { 'Retry-After': '60' },
     });
   }
-  const repoId = await ctx.ensureRepo(repo);
   const id = randomUUID() as UploadId;
   await ctx.store.startUpload(id);
-  await ctx.meta.createUpload(id, repoId, ctx.now(), origin);
+  await ctx.withRepo(repo, (repoId) => ctx.meta.createUpload(id, repoId, ctx.now(), origin));
   return { id, size: 0 };
 }
 
@@ -144,7 +144,10 @@ export async function deleteUpload(ctx: RegistryContext, repo: RepoName, id: Upl
   await cancelUpload(ctx, id);
 }
 
-/** Removes uploads idle for longer than the expiry; safe to run on any replica at any time. */
+/**
+ * Removes uploads idle for longer than the expiry, and what crashes left in
+ * the uploads area; safe to run on any replica at any time.
+ */
 export async function purgeStaleUploads(ctx: RegistryContext): Promise<number> {
   const ids = await ctx.meta.staleUploads(ctx.now() - ctx.limits.uploadExpiryMs, 1000);
   for (const id of ids) {
@@ -153,7 +156,7 @@ export async function purgeStaleUploads(ctx: RegistryContext): Promise<number> {
       if (await ctx.meta.deleteUpload(id)) await ctx.store.abortUpload(id);
     });
   }
-  return ids.length;
+  return ids.length + (await removeUploadLeftovers(ctx));
 }
 
 async function cancelUpload(ctx: RegistryContext, id: UploadId): Promise<void> {

@@ -8,6 +8,7 @@ import type { Authorizer } from './access.js';
 import { refuseWhileDraining } from './drain.js';
 import { sendError } from './http.js';
 import { isClientGone, watchBody } from './body-watchdog.js';
+import { isNoSpace, type Health } from './health.js';
 import { handleV2 } from './routes/v2.js';
 import { registerBerthApi } from './routes/berth-api.js';
 import type { WorkerPool } from '../workers/pool.js';
@@ -25,6 +26,8 @@ export interface AppOptions {
   https?: { cert: Buffer; key: Buffer };
   /** A request body that sends nothing for this long is cut off (0: never). */
   bodyIdleMs?: number;
+  /** Whether writes may go ahead; /readyz reports its problems. */
+  health: Health;
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -85,13 +88,15 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     );
   });
 
-  app.route({ method: [...METHODS], url: '/v2', handler: (req, reply) => handleV2(opts.ctx, opts.auth, req, reply) });
-  app.route({ method: [...METHODS], url: '/v2/*', handler: (req, reply) => handleV2(opts.ctx, opts.auth, req, reply) });
+  app.route({ method: [...METHODS], url: '/v2', handler: (req, reply) => handleV2(opts, req, reply) });
+  app.route({ method: [...METHODS], url: '/v2/*', handler: (req, reply) => handleV2(opts, req, reply) });
   registerBerthApi(app, opts);
   app.get('/healthz', async (_req, reply) => reply.type('application/json').send('{"status":"ok"}'));
-  app.get('/readyz', async (_req, reply) =>
-    opts.ready() ? reply.type('application/json').send('{"status":"ready"}') : reply.code(503).type('application/json').send('{"status":"not ready"}'),
-  );
+  app.get('/readyz', async (_req, reply) => {
+    const problems = opts.health.problems().map(({ check, message }) => ({ check, message }));
+    const ready = opts.ready() && problems.length === 0;
+    return reply.code(ready ? 200 : 503).type('application/json').send(JSON.stringify(ready ? { status: 'ready' } : { status: 'not ready', problems }));
+  });
 
   app.setNotFoundHandler((req, reply) => {
     sendError(reply, new RegistryError('UNSUPPORTED', `no such endpoint: ${req.method} ${req.url.split('?', 1)[0]!.slice(0, 200)}`, { status: 404 }));
@@ -107,6 +112,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     if (isRegistryError(err)) {
       if (err.status >= 500) req.log.error({ err }, 'request failed');
       return sendError(reply, err);
+    }
+    if (isNoSpace(err)) {
+      req.log.error({ err }, 'storage is full');
+      void opts.health.refresh();
+      return sendError(reply, new RegistryError('UNAVAILABLE', 'storage is full; the partial upload was removed: free space on the registry and push again', { status: 507 }));
     }
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) {

@@ -2,6 +2,8 @@ import { migrate, openSqlite, type SqliteMetaDb } from '../meta/database.js';
 import type { PostgresMetaDb } from '../meta/postgres.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { FilesystemStore } from '../store/filesystem.js';
+import { ensureWritableDirectory, ensureWritableIfPresent } from '../store/directories.js';
+import { dirname } from 'node:path';
 import { blobRoot, sqlitePath, type Config } from './config.js';
 import { s3StoreOptions } from './s3-config.js';
 import { policySettings } from './storage-config.js';
@@ -30,12 +32,14 @@ export async function openBackends(config: Config, opts: { migrate?: boolean } =
     store = new S3Store(s3StoreOptions(s3));
     blobs = `s3://${s3.bucket}/${s3.prefix}${s3.endpoint ? ` at ${s3.endpoint}` : ''}`;
   } else {
+    await ensureWritableDirectory(blobRoot(config), config.storage.filesystem.root ? 'storage.filesystem.root' : 'data');
     const fs = new FilesystemStore({ root: blobRoot(config), fsync: config.storage.filesystem.fsync });
     await fs.init();
     store = fs;
     blobs = blobRoot(config);
   }
   const pg = config.metadata.postgres;
+  if (!pg) await checkSqliteFiles(sqlitePath(config));
   const postgres = pg && (await import('../meta/postgres.js'));
   const metaDb = pg && postgres ? postgres.openPostgres(pg.url, { poolSize: pg.poolSize }) : openSqlite(sqlitePath(config));
   const metadata = pg && postgres ? postgres.redactUrl(pg.url) : sqlitePath(config);
@@ -47,6 +51,15 @@ export async function openBackends(config: Config, opts: { migrate?: boolean } =
     throw new Error(`metadata database ${metadata}: ${(e as Error).message}`, { cause: e });
   }
   return { store, metaDb, describe: { blobs, metadata } };
+}
+
+/**
+ * SQLite writes its -wal and -shm files beside the database; a -shm the
+ * process cannot write kills it with SIGBUS and no log line on first use.
+ */
+async function checkSqliteFiles(path: string): Promise<void> {
+  await ensureWritableDirectory(dirname(path), 'metadata.sqlite.path');
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) await ensureWritableIfPresent(f, 'metadata.sqlite.path');
 }
 
 /** The registry's use cases over opened backends, with the limits and storage policy the config sets. */

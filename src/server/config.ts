@@ -31,14 +31,19 @@ export const ConfigSchema = z
     storage: z
       .object({
         filesystem: z
-          .object({ root: z.string().optional(), fsync: z.boolean().default(true) })
+          .object({
+            root: z.string().optional(),
+            fsync: z.boolean().default(true),
+            /** Below this much free space pushes are refused (507) and /readyz says why; 0 turns the check off. */
+            minFree: z.union([z.literal(0), size]).default(256 << 20),
+          })
           .strict()
-          .default({ fsync: true }),
+          .default({ fsync: true, minFree: 256 << 20 }),
         /** When set, blobs live in this bucket and `filesystem` is ignored. */
         s3: S3ConfigSchema.optional(),
       })
       .strict()
-      .default({ filesystem: { fsync: true } }),
+      .default({ filesystem: { fsync: true, minFree: 256 << 20 } }),
     metadata: z
       .object({
         sqlite: z.object({ path: z.string().optional() }).strict().default({}),

@@ -1,14 +1,17 @@
 import type { Logger } from 'pino';
 import type { Leases } from '../meta/lease.js';
-import type { RegistryContext } from '../registry/context.js';
-import { collectGarbage } from '../registry/gc.js';
+import type { WorkerPool } from '../workers/pool.js';
 
-/** Runs GC (with retention) every `intervalMs` on one replica at a time; returns a stop function. */
-export function scheduleGc(ctx: RegistryContext, leases: Leases, intervalMs: number, logger: Logger): () => void {
+/**
+ * Runs GC (with retention) every `intervalMs` on one replica at a time, in a
+ * worker thread: marking and sweeping cost what the registry holds, and the
+ * event loop must keep answering meanwhile. Returns a stop function.
+ */
+export function scheduleGc(workers: WorkerPool, leases: Leases, intervalMs: number, logger: Logger): () => void {
   if (intervalMs === 0) return () => {};
   const timer = setInterval(() => {
     leases
-      .withLease('gc', () => collectGarbage(ctx, { dryRun: false }))
+      .withLease('gc', () => workers.run('collectGarbage', { dryRun: false }))
       .then((r) => {
         if (!r.held) return;
         const { retention, manifests, linksRemoved, blobs, freedBytes } = r.value;

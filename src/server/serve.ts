@@ -5,7 +5,8 @@ import { purgeStaleUploads } from '../registry/uploads.js';
 import { openAccess } from './access.js';
 import { buildApp } from './app.js';
 import { openBackends, registryContext } from './backends.js';
-import type { Config } from './config.js';
+import { blobRoot, sqlitePath, type Config } from './config.js';
+import { freeSpace, Health, sameFile } from './health.js';
 import { scheduleGc } from './scheduled-gc.js';
 import { openAuth } from './auth/setup.js';
 import { isLoopback, readTls } from './tls.js';
@@ -17,6 +18,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Upper bound on how long a replica may serve a tag or manifest another replica changed (docs/REPLICAS.md). */
 const CHANGE_FEED_INTERVAL_MS = 1000;
+/** How often free space is looked at (the database and data directory are checked before every write). */
+const HEALTH_INTERVAL_MS = 2000;
 /** Jobs that ran out of attempts are kept this long for inspection. */
 const DEAD_JOB_RETENTION_MS = 7 * 86_400_000;
 
@@ -45,9 +48,11 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const ctx = registryContext(config, { store, metaDb });
 
   const workers = new WorkerPool(config, { threads: config.workers.threads, maxQueue: config.workers.queue });
+  const health = healthOf(config, logger);
+  const stopHealth = health.start(HEALTH_INTERVAL_MS);
   let ready = false;
   let draining = false;
-  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, logger, ready: () => ready, draining: () => draining, https: tls, bodyIdleMs: config.http.bodyIdleTimeout });
+  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, health, logger, ready: () => ready, draining: () => draining, https: tls, bodyIdleMs: config.http.bodyIdleTimeout });
   auth?.install(app);
   const { host, port } = splitAddr(config.http.addr);
   app.server.maxConnections = config.http.maxConnections;
@@ -77,7 +82,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       .catch((err: unknown) => logger.warn({ err }, 'purging stale uploads failed'));
   }, config.uploads.purgeInterval);
   purge.unref();
-  const stopGc = scheduleGc(ctx, leases, config.gc.interval, logger);
+  const stopGc = scheduleGc(workers, leases, config.gc.interval, logger);
 
   if (!isLoopback(host)) {
     if (auth && !tls) {
@@ -108,6 +113,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       auth?.close();
       clearInterval(purge);
       stopGc();
+      stopHealth();
       await runner.stop();
       await stopWatching();
       await sleep(config.http.drainPeriod);
@@ -119,6 +125,18 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       await metaDb.close();
     })());
   return { address, logger, close };
+}
+
+/** What keeps the registry from taking writes safely: the files it opened must still be the ones there, and the disk not full. */
+function healthOf(config: Config, logger: Logger): Health {
+  const identity = [];
+  const periodic = [];
+  if (!config.metadata.postgres) identity.push(sameFile(sqlitePath(config), 'the metadata database'));
+  if (!config.storage.s3) {
+    identity.push(sameFile(blobRoot(config), 'the data directory'));
+    if (config.storage.filesystem.minFree > 0) periodic.push(freeSpace(blobRoot(config), config.storage.filesystem.minFree));
+  }
+  return new Health(identity, periodic, logger);
 }
 
 export function splitAddr(addr: string): { host: string; port: number } {

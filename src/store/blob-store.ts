@@ -18,6 +18,25 @@ export class BlobNotFoundError extends Error {
   }
 }
 
+/** The stored object's size is not the one the index recorded: the store was tampered with or damaged. */
+export class BlobSizeMismatchError extends Error {
+  constructor(
+    readonly digest: string,
+    readonly stored: number,
+    readonly expected: number,
+  ) {
+    super(`blob ${digest} holds ${stored} bytes in storage, ${expected} in the index`);
+    this.name = 'BlobSizeMismatchError';
+  }
+}
+
+/** Something in the uploads area: a session's bytes, or a temporary file of a write. */
+export interface UploadEntry {
+  /** The session id, or a driver's temporary name. */
+  name: string;
+  modifiedAt: Date;
+}
+
 export interface StoredBlob {
   digest: Digest;
   size: number;
@@ -33,8 +52,12 @@ export interface StoredBlob {
  */
 export interface BlobStore {
   stat(digest: Digest): Promise<{ size: number } | null>;
-  /** Rejects with BlobNotFoundError before any byte is produced when the blob is missing. */
-  read(digest: Digest, range?: ByteRange): Promise<Readable>;
+  /**
+   * Rejects with BlobNotFoundError before any byte is produced when the blob
+   * is missing, and with BlobSizeMismatchError when `size` is given and the
+   * stored object is not that long.
+   */
+  read(digest: Digest, range?: ByteRange, size?: number): Promise<Readable>;
   /** A URL the client may fetch directly (presigned object storage); null to stream through Berth. */
   redirectUrl(digest: Digest): Promise<string | null>;
   /** Stores small content whose digest the caller has verified (manifests). */
@@ -46,7 +69,9 @@ export interface BlobStore {
   /**
    * Writes `body` at `offset` (any bytes past it from an earlier failed write
    * are overwritten). Resolves with the number of bytes written; rejects, with
-   * the upload unchanged up to `offset`, when the body breaks off.
+   * the upload unchanged up to `offset`, when the body breaks off; on a
+   * filesystem the bytes past `offset` are then given back (a full disk must
+   * not stay full because of a failed write).
    */
   writeUpload(id: UploadId, offset: number, body: Readable): Promise<number>;
   /** The first `size` bytes of an upload, to rebuild hash state on another replica. */
@@ -61,4 +86,8 @@ export interface BlobStore {
   /** Makes the first `size` bytes of a sealed upload visible as `digest`, atomically. */
   commitUpload(id: UploadId, size: number, digest: Digest): Promise<void>;
   abortUpload(id: UploadId): Promise<void>;
+  /** Everything in the uploads area, to find what crashes left behind (sessions without a row, temporary files). */
+  uploadEntries(): AsyncIterable<UploadEntry>;
+  /** Removes one entry uploadEntries listed; a name it did not list is refused. */
+  removeUploadEntry(name: string): Promise<void>;
 }

@@ -1,10 +1,10 @@
-import { mkdir, open, opendir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, opendir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isDigest, type Digest } from '../oci/digest.js';
 import { FileBody } from './file-body.js';
-import { BlobNotFoundError, type BlobStore, type ByteRange, type StoredBlob, type UploadId } from './blob-store.js';
+import { BlobNotFoundError, BlobSizeMismatchError, type BlobStore, type ByteRange, type StoredBlob, type UploadEntry, type UploadId } from './blob-store.js';
 
 export interface FilesystemStoreOptions {
   root: string;
@@ -49,12 +49,21 @@ export class FilesystemStore implements BlobStore {
     }
   }
 
-  async read(digest: Digest, range?: ByteRange): Promise<Readable> {
+  async read(digest: Digest, range?: ByteRange, size?: number): Promise<Readable> {
     // Open first so a missing blob rejects here rather than as a stream error mid-response.
     const handle = await open(this.blobPath(digest), 'r').catch((e: unknown) => {
       throw isNotFound(e) ? new BlobNotFoundError(digest) : e;
     });
-    return new FileBody(handle, range?.start ?? 0, range ? range.end + 1 : undefined);
+    if (size !== undefined) {
+      const stored = (await handle.stat()).size;
+      if (stored !== size) {
+        await handle.close();
+        throw new BlobSizeMismatchError(digest, stored, size);
+      }
+    }
+    // With a known size the body ends there even if the file grew since: exactly the indexed bytes are served.
+    const end = range ? range.end + 1 : size;
+    return new FileBody(handle, range?.start ?? 0, end);
   }
 
   async redirectUrl(): Promise<string | null> {
@@ -64,8 +73,14 @@ export class FilesystemStore implements BlobStore {
   async put(digest: Digest, bytes: Buffer): Promise<void> {
     const path = this.blobPath(digest);
     const tmp = join(this.uploadsDir, `put-${digest.replace(':', '-')}-${process.pid}-${Date.now()}`);
-    await writeFile(tmp, bytes, { flush: this.opts.fsync });
-    await this.moveIntoPlace(tmp, path);
+    try {
+      await writeFile(tmp, bytes, { flush: this.opts.fsync });
+      await this.moveIntoPlace(tmp, path);
+    } catch (e) {
+      // A full disk must not stay full because of a write that failed.
+      await rm(tmp, { force: true });
+      throw e;
+    }
   }
 
   async delete(digest: Digest): Promise<void> {
@@ -97,7 +112,12 @@ export class FilesystemStore implements BlobStore {
     body.on('data', (chunk: Buffer) => {
       written += chunk.length;
     });
-    await pipeline(body, out);
+    try {
+      await pipeline(body, out);
+    } catch (e) {
+      await truncate(this.uploadPath(id), offset).catch(() => {});
+      throw e;
+    }
     return written;
   }
 
@@ -126,6 +146,19 @@ export class FilesystemStore implements BlobStore {
     await rm(this.uploadPath(id), { force: true });
   }
 
+  async *uploadEntries(): AsyncIterable<UploadEntry> {
+    for (const name of await listDir(this.uploadsDir)) {
+      if (!UPLOAD_ENTRY.test(name)) continue;
+      const s = await stat(join(this.uploadsDir, name)).catch(() => null);
+      if (s?.isFile()) yield { name, modifiedAt: s.mtime };
+    }
+  }
+
+  async removeUploadEntry(name: string): Promise<void> {
+    if (!UPLOAD_ENTRY.test(name)) throw new Error(`not an upload entry: ${name.slice(0, 100)}`);
+    await rm(join(this.uploadsDir, name), { force: true });
+  }
+
   /** rename(2) is atomic: readers see either no blob or all of it, never a partial file. */
   private async moveIntoPlace(src: string, dest: string): Promise<void> {
     const dir = dest.slice(0, dest.lastIndexOf('/'));
@@ -141,6 +174,9 @@ export class FilesystemStore implements BlobStore {
     }
   }
 }
+
+/** Session files (`<uuid>`) and the temporary files of `put` (`put-<alg>-<hex>-<pid>-<ms>`): nothing else is ours to list or remove. */
+const UPLOAD_ENTRY = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|put-(?:sha256|sha512)-[0-9a-f]+-\d+-\d+)$/;
 
 function isNotFound(e: unknown): boolean {
   return (e as NodeJS.ErrnoException).code === 'ENOENT';

@@ -20,11 +20,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { isDigest, type Digest } from '../oci/digest.js';
-import { BlobNotFoundError, type BlobStore, type ByteRange, type StoredBlob, type UploadId } from './blob-store.js';
+import { BlobNotFoundError, BlobSizeMismatchError, type BlobStore, type ByteRange, type StoredBlob, type UploadEntry, type UploadId } from './blob-store.js';
 
 /** S3's floor for every multipart part but the last. */
 /** S3's ceiling on parts per multipart upload: with the default part size a blob may reach 78 GiB. */
 const MAX_PARTS = 10_000;
+/** Upload sessions are UUIDs; nothing else under `uploads/` is Berth's. */
+const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** DeleteObjects takes at most this many keys per request. */
 const DELETE_BATCH = 1000;
 
@@ -102,8 +104,8 @@ export class S3Store implements BlobStore {
     }
   }
 
-  async read(digest: Digest, range?: ByteRange): Promise<Readable> {
-    return this.getObject(this.blobKey(digest), digest, range);
+  async read(digest: Digest, range?: ByteRange, size?: number): Promise<Readable> {
+    return this.getObject(this.blobKey(digest), digest, range, size);
   }
 
   async redirectUrl(digest: Digest): Promise<string | null> {
@@ -191,6 +193,25 @@ export class S3Store implements BlobStore {
     await this.deleteKeys(keys);
   }
 
+  /** One entry per session with objects under `uploads/`, as new as its newest object. */
+  async *uploadEntries(): AsyncIterable<UploadEntry> {
+    const root = `${this.opts.prefix}uploads/`;
+    let current: UploadEntry | undefined;
+    for await (const o of this.list(root)) {
+      const name = o.key.slice(root.length).split('/', 1)[0]!;
+      if (!SESSION_ID.test(name)) continue;
+      if (current && current.name !== name) yield current;
+      if (!current || current.name !== name) current = { name, modifiedAt: o.modifiedAt };
+      else if (o.modifiedAt > current.modifiedAt) current.modifiedAt = o.modifiedAt;
+    }
+    if (current) yield current;
+  }
+
+  async removeUploadEntry(name: string): Promise<void> {
+    if (!SESSION_ID.test(name)) throw new Error(`not an upload entry: ${name.slice(0, 100)}`);
+    await this.abortUpload(name as UploadId);
+  }
+
   /** The objects that hold the first `size` bytes of an upload, in order. */
   private uploadPieces(id: UploadId, size: number): { key: string; size: number }[] {
     const P = this.opts.partSize;
@@ -241,16 +262,21 @@ export class S3Store implements BlobStore {
     return Buffer.concat(chunks);
   }
 
-  private async getObject(key: string, what: string, range?: ByteRange): Promise<Readable> {
+  private async getObject(key: string, what: string, range?: ByteRange, size?: number): Promise<Readable> {
+    let r;
     try {
-      const r = await this.client.send(
-        new GetObjectCommand({ Bucket: this.opts.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined }),
-      );
-      return r.Body as Readable;
+      r = await this.client.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined }));
     } catch (e) {
       if (isNotFound(e)) throw new BlobNotFoundError(what);
       throw e;
     }
+    // The object's whole length: Content-Range's total for a range, else Content-Length.
+    const stored = range ? Number(/\/(\d+)$/.exec(r.ContentRange ?? '')?.[1] ?? NaN) : r.ContentLength;
+    if (size !== undefined && stored !== undefined && !Number.isNaN(stored) && stored !== size) {
+      (r.Body as Readable).destroy();
+      throw new BlobSizeMismatchError(what, stored, size);
+    }
+    return r.Body as Readable;
   }
 
   private async putObject(key: string, body: Buffer): Promise<void> {

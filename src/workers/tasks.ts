@@ -14,6 +14,7 @@ export const TASKS = {
     (await import('../registry/usage.js')).repositoryReport(ctx, input.repo, input.figures),
   whatIfDelete: async (ctx: RegistryContext, input: { repo: string; reference: string }) =>
     (await import('../registry/usage.js')).whatIfDeleteRef(ctx, input.repo, input.reference),
+  collectGarbage: async (ctx: RegistryContext, input: { dryRun: boolean }) => (await import('../registry/gc.js')).collectGarbage(ctx, input),
 } satisfies Record<string, (ctx: RegistryContext, input: never) => Promise<unknown>>;
 
 export type TaskName = keyof typeof TASKS;

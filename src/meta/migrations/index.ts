@@ -4,7 +4,7 @@ import * as initial from './001-initial.js';
 import * as replicas from './002-replicas.js';
 import * as storage from './003-storage.js';
 import * as jobs from './004-jobs.js';
-import * as uploadOwners from './005-upload-owners.js';
+import * as hardening from './005-hardening.js';
 
 /** Versioned schema changes, applied in order by Kysely's migrator (which takes a lock, so replicas may start together). */
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -13,6 +13,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '002-replicas': { up: (db: Kysely<any>) => replicas.up(db, dialect) },
     '003-storage': { up: (db: Kysely<any>) => storage.up(db) },
     '004-jobs': { up: (db: Kysely<any>) => jobs.up(db, dialect) },
-    '005-upload-owners': { up: (db: Kysely<any>) => uploadOwners.up(db) },
+    '005-hardening': { up: (db: Kysely<any>) => hardening.up(db) },
   };
 }

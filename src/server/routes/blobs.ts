@@ -7,7 +7,8 @@ import { byteRange, sendBody, type Reply, type Req } from '../http.js';
 
 export async function getBlob(ctx: RegistryContext, req: Req, reply: Reply, repo: RepoName, ref: string): Promise<Reply> {
   const digest = parseDigest(ref);
-  const { size } = await statBlob(ctx, repo, digest);
+  const blob = await statBlob(ctx, repo, digest);
+  const { size } = blob;
   reply.headers({
     'Docker-Content-Digest': digest,
     ETag: `"${digest}"`,
@@ -30,10 +31,10 @@ export async function getBlob(ctx: RegistryContext, req: Req, reply: Reply, repo
   if (range.kind === 'partial') {
     const { start, end } = range.range;
     reply.code(206).header('Content-Range', `bytes ${start}-${end}/${size}`).header('Content-Length', String(end - start + 1));
-    return head ? reply.send() : sendBody(reply, await readBlob(ctx, digest, range.range));
+    return head ? reply.send() : sendBody(reply, await readBlob(ctx, blob, range.range));
   }
   reply.code(200).header('Content-Length', String(size));
-  return head ? reply.send() : sendBody(reply, await readBlob(ctx, digest));
+  return head ? reply.send() : sendBody(reply, await readBlob(ctx, blob));
 }
 
 export async function removeBlob(ctx: RegistryContext, reply: Reply, repo: RepoName, ref: string): Promise<Reply> {

@@ -3,6 +3,7 @@ import { parseRepoName, type RepoName } from '../../oci/name.js';
 import type { RegistryContext } from '../../registry/context.js';
 import type { Action, Authorizer, Identity } from '../access.js';
 import { API_VERSION_HEADER, type Reply, type Req } from '../http.js';
+import type { Health } from '../health.js';
 import { getBlob, removeBlob } from './blobs.js';
 import { catalog, referrers, tagsList } from './lists.js';
 import { fetchManifest, removeManifest, storeManifest } from './manifests.js';
@@ -49,8 +50,14 @@ const ENDPOINTS: Record<Exclude<Route['kind'], 'base' | 'catalog'>, Partial<Reco
   referrers: { GET: read((c) => referrers(c.ctx, c.req, c.reply, c.repo, ref(c.route))) },
 };
 
+export interface V2Deps {
+  ctx: RegistryContext;
+  auth: Authorizer;
+  health: Health;
+}
+
 /** Entry point for every `/v2/` request: route, validate the name, authorise, then handle. */
-export async function handleV2(ctx: RegistryContext, auth: Authorizer, req: Req, reply: Reply): Promise<Reply> {
+export async function handleV2({ ctx, auth, health }: V2Deps, req: Req, reply: Reply): Promise<Reply> {
   reply.headers(API_VERSION_HEADER);
   const path = req.url.split('?', 1)[0]!;
   const route = matchRoute(path);
@@ -72,6 +79,7 @@ export async function handleV2(ctx: RegistryContext, auth: Authorizer, req: Req,
   const repo = parseRepoName(route.name);
   const actions: Action[] = endpoint.action === 'push' ? ['pull', 'push'] : [endpoint.action];
   const who = await auth.authorize(req, { type: 'repository', name: repo, actions });
+  if (endpoint.action !== 'pull') health.refuseWrites(endpoint.action === 'delete' ? 'delete' : 'write');
   return endpoint.handle({ ctx, req, reply, repo, route, who, auth });
 }
 
