@@ -24,7 +24,8 @@ export abstract class LoopbackProxy {
 /** Sends the request on to the registry at `upstream` (`http://host:port`); `respond` gets its answer. */
 export function forward(req: http.IncomingMessage, upstream: string, respond: (upRes: http.IncomingMessage) => void): http.ClientRequest {
   const url = new URL(upstream);
-  const up = http.request({ host: url.hostname, port: url.port, method: req.method, path: req.url, headers: req.headers }, respond);
+  // A connection of its own each time: a pooled one the registry has since closed would turn into a 502 here.
+  const up = http.request({ host: url.hostname, port: url.port, method: req.method, path: req.url, headers: req.headers, agent: false }, respond);
   req.pipe(up);
   return up;
 }
