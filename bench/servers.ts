@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
 import { s3pgEnv } from '../test/helpers/backends.js';
+import { binNodeFlags } from '../test/helpers/berth.js';
 import { startPostgres } from '../test/helpers/postgres.js';
 import { startS3 } from '../test/helpers/s3.js';
 
@@ -160,10 +161,3 @@ export async function startDistribution(): Promise<BenchServer> {
   return launch('Distribution', 'docker-registry', ['serve', config], port);
 }
 
-/** The node flags on bin/berth.js's shebang line: the bench runs Berth as the installed `berth` command does. */
-function binNodeFlags(): string[] {
-  const shebang = readFileSync(join(REPO_ROOT, 'bin/berth.js'), 'utf8').split('\n', 1)[0]!;
-  const m = /^#!\/usr\/bin\/env -S node(.*)$/.exec(shebang);
-  if (!m) throw new Error(`bin/berth.js: unexpected shebang ${shebang}`);
-  return m[1]!.split(' ').filter(Boolean);
-}

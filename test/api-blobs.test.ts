@@ -92,6 +92,21 @@ describe('blob uploads', () => {
     }
   });
 
+  test('a Range the server does not understand is ignored (200, whole body), as RFC 9110 says; the last bytes of an empty blob are the empty blob', async () => {
+    const b = blob('0123456789');
+    await api.pushBlob('blobs/range2', b);
+    for (const range of ['items=0-1', 'bytes=abc', 'bytes=0-1,4-5', 'bytes=', 'bytes=-']) {
+      const r = await api.fetch(`/v2/blobs/range2/blobs/${b.digest}`, { headers: { Range: range } });
+      assert.equal(r.status, 200, range);
+      assert.equal(await r.text(), '0123456789', range);
+    }
+    const empty = blob('');
+    await api.pushBlob('blobs/range2', empty);
+    const r = await api.fetch(`/v2/blobs/range2/blobs/${empty.digest}`, { headers: { Range: 'bytes=-1' } });
+    assert.equal(r.status, 200);
+    assert.equal(await r.text(), '');
+  });
+
   test('multi-MiB blobs come back exact: whole, across chunk boundaries, in parallel, and after a client hangs up mid-body', async () => {
     const b = randomBlob((5 << 20) + 123);
     await api.pushBlob('blobs/big', b);

@@ -138,6 +138,18 @@ describe('manifests', () => {
     assert.equal((await api.fetch('/v2/m/invalid/manifests/v1')).status, 404);
   });
 
+  test('a manifest sent as text/plain is refused like Distribution does; as application/json its own mediaType decides', async () => {
+    const { config, layer } = await pushed('m/types', 'base');
+    const m = imageManifest(config, [layer]);
+    const plain = await api.fetch('/v2/m/types/manifests/plain', { method: 'PUT', body: m.bytes, headers: { 'Content-Type': 'text/plain' } });
+    assert.equal(plain.status, 400);
+    assert.equal(await errorCode(plain), 'MANIFEST_INVALID');
+    assert.equal((await api.fetch('/v2/m/types/manifests/plain')).status, 404, 'nothing was tagged');
+    const json = await api.fetch('/v2/m/types/manifests/json', { method: 'PUT', body: m.bytes, headers: { 'Content-Type': 'application/json' } });
+    assert.equal(json.status, 201);
+    assert.equal((await api.fetch('/v2/m/types/manifests/json')).headers.get('content-type'), OCI_MANIFEST);
+  });
+
   test('a manifest over the size limit is 413 with an OCI error body', async () => {
     const big = Buffer.alloc(70_000, 0x20);
     const r = await api.fetch('/v2/m/big/manifests/v1', { method: 'PUT', body: big, headers: { 'Content-Type': OCI_MANIFEST } });
@@ -316,6 +328,48 @@ describe('referrers', () => {
     assert.deepEqual(((await r.json()) as { manifests: unknown[] }).manifests, []);
     r = await api.fetch('/v2/r/app/referrers/sha256:bad');
     assert.equal(r.status, 400);
+  });
+
+  test('referrers come in pages (Link) of at most about the manifest size limit, the filter kept, each one once', async () => {
+    const { manifest } = await pushed('r/many', 'v1');
+    const empty = blob('{}');
+    await api.pushBlob('r/many', empty);
+    const pushedDigests: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const a = blob(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_MANIFEST,
+          artifactType: i % 2 ? 'application/vnd.example.odd' : 'application/vnd.example.even',
+          config: descriptor(empty, 'application/vnd.oci.empty.v1+json'),
+          layers: [],
+          subject: descriptor(manifest, OCI_MANIFEST),
+          annotations: { i: String(i), filler: 'x'.repeat(25_000) },
+        }),
+      );
+      assert.equal((await api.pushManifest('r/many', a.digest, a)).status, 201);
+      pushedDigests.push(a.digest);
+    }
+    const walk = async (first: string) => {
+      const seen: string[] = [];
+      let pages = 0;
+      for (let next: string | undefined = first; next; pages++) {
+        const r = await api.fetch(next);
+        assert.equal(r.status, 200);
+        const text = await r.text();
+        assert.ok(text.length <= 65536 + 30_000, `a page of ${text.length} bytes`);
+        seen.push(...(JSON.parse(text) as { manifests: { digest: string }[] }).manifests.map((m) => m.digest));
+        next = /<([^>]+)>; rel="next"/.exec(r.headers.get('link') ?? '')?.[1];
+        if (next && first.includes('artifactType')) assert.match(next, /artifactType=application%2Fvnd\.example\.even/);
+      }
+      return { seen, pages };
+    };
+    const all = await walk(`/v2/r/many/referrers/${manifest.digest}`);
+    assert.ok(all.pages >= 3, `${all.pages} pages`);
+    assert.deepEqual([...all.seen].sort(), [...pushedDigests].sort());
+    const even = await walk(`/v2/r/many/referrers/${manifest.digest}?artifactType=application/vnd.example.even`);
+    assert.deepEqual([...even.seen].sort(), pushedDigests.filter((_, i) => i % 2 === 0).sort());
+    assert.equal((await api.fetch(`/v2/r/many/referrers/${manifest.digest}?last=garbage`)).status, 400);
   });
 
   test('includes referrers recorded in a referrers-tag index by older clients', async () => {

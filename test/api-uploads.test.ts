@@ -86,6 +86,22 @@ describe('upload sessions', () => {
     assert.ok(await errorCode(bad));
   });
 
+  test('a Content-Range whose total cannot hold the chunk, or a last chunk not ending at its total, is refused', async () => {
+    const b = blob('abcdefghij');
+    const loc = await api.startUpload('up/total');
+    const short = await api.fetch(loc, { method: 'PATCH', body: b.bytes.subarray(0, 5), headers: { 'Content-Range': '0-4/3' } });
+    assert.equal(short.status, 400);
+    assert.equal(await errorCode(short), 'BLOB_UPLOAD_INVALID');
+    assert.equal((await api.fetch(loc)).headers.get('range'), '0-0', 'nothing was written');
+    const ok = await api.fetch(loc, { method: 'PATCH', body: b.bytes.subarray(0, 5), headers: { 'Content-Range': '0-4/10' } });
+    assert.equal(ok.status, 202);
+    const next = ok.headers.get('location')!;
+    const wrongEnd = await api.fetch(`${next}${next.includes('?') ? '&' : '?'}digest=${b.digest}`, { method: 'PUT', body: b.bytes.subarray(5), headers: { 'Content-Range': '5-9/12' } });
+    assert.equal(wrongEnd.status, 400);
+    const done = await api.fetch(`${next}${next.includes('?') ? '&' : '?'}digest=${b.digest}`, { method: 'PUT', body: b.bytes.subarray(5), headers: { 'Content-Range': '5-9/10' } });
+    assert.equal(done.status, 201);
+  });
+
   test('a truncated chunk leaves the upload at its last good size and resumable', async () => {
     const b = randomBlob(20_000);
     const loc = await api.startUpload('up/truncated');

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { registerArtifact } from './artifact.js';
+import { registerAttach } from './attach.js';
 import { registerCatalog } from './catalog.js';
 import { registerCopy } from './copy.js';
 import { registerDelete } from './delete.js';
@@ -11,18 +13,22 @@ import { registerLogout } from './logout.js';
 import { registerManifest } from './manifest.js';
 import { registerPull } from './pull.js';
 import { registerPush } from './push.js';
+import { registerKey } from './key.js';
 import { registerRef } from './ref.js';
+import { registerReferrers } from './referrers.js';
 import { registerRmi } from './rmi.js';
+import { registerSign } from './sign.js';
 import { registerStore } from './store.js';
 import { registerTag } from './tag.js';
 import { registerTags } from './tags.js';
+import { registerVerify } from './verify.js';
 
 /** The client verbs, in the order `berth --help` lists them. */
 export function registerClientCommands(program: Command): void {
   for (const register of [
     registerPull, registerPush, registerCopy, registerLogin, registerLogout, registerImages, registerTag, registerRmi,
     registerInspect, registerDigest, registerManifest, registerTags, registerCatalog, registerDelete, registerDf,
-    registerStore, registerRef,
+    registerStore, registerRef, registerKey, registerSign, registerVerify, registerAttach, registerReferrers, registerArtifact,
   ]) {
     register(program);
   }

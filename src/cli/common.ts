@@ -5,6 +5,9 @@ import { Http, NetworkError } from '../client/http.js';
 import { LayoutError } from '../local/layout.js';
 import { LocalStore } from '../local/store.js';
 import { ReferenceError } from '../oci/reference.js';
+import { KeyFileError } from '../sign/cosign-key.js';
+import { SignatureIntegrityError } from '../sign/gather.js';
+import { GpgError } from '../sign/gpg.js';
 import type { TransportContext } from '../transport/location.js';
 import { PlatformError } from '../transport/platform.js';
 import { humanSize } from '../util/size.js';
@@ -56,11 +59,11 @@ export function reportError(prefix: string, e: unknown): void {
 
 export function exitCodeFor(e: unknown): number {
   // ConfigError by name: importing the config schema here would load zod for every verb.
-  if (e instanceof ReferenceError || e instanceof UsageError || e instanceof PlatformError || (e instanceof Error && e.name === 'ConfigError')) return Exit.usage;
+  if (e instanceof ReferenceError || e instanceof UsageError || e instanceof PlatformError || e instanceof KeyFileError || e instanceof GpgError || (e instanceof Error && e.name === 'ConfigError')) return Exit.usage;
   if (e instanceof NotFoundError) return Exit.notFound;
   if (e instanceof AuthError) return Exit.auth;
   if (e instanceof NetworkError) return Exit.network;
-  if (e instanceof DigestMismatchError) return Exit.integrity;
+  if (e instanceof DigestMismatchError || e instanceof SignatureIntegrityError) return Exit.integrity;
   if (e instanceof RemoteError) {
     if (e.status === 401 || e.status === 403) return Exit.auth;
     if (e.status === 404) return Exit.notFound;

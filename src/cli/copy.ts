@@ -3,20 +3,22 @@ import { familiarReference } from '../oci/reference.js';
 import { copyImage } from '../transport/copy.js';
 import { openSink, openSource, parseLocation } from '../transport/location.js';
 import { parsePlatform } from '../transport/platform.js';
+import { copyAttached, noReferrersOption } from './attached.js';
 import { clientOptions, context, out, printJson, run, shortId, type ClientFlags } from './common.js';
 
 interface CopyFlags extends ClientFlags {
   all?: boolean;
   platform?: string;
+  referrers?: boolean;
 }
 
 export function registerCopy(program: Command): void {
-  clientOptions(
+  noReferrersOption(clientOptions(
     program
       .command('copy')
       .argument('<src>', 'REF (a registry), docker://REF, local:REF, oci:DIR[:tag], oci-archive:FILE[:tag], docker-archive:FILE[:ref]')
       .argument('<dst>', 'same forms as <src>'),
-  )
+  ))
     .description('copy an image between registries, the local store and files, streaming every blob')
     .option('--all', 'copy every platform of a multi-platform index')
     .option('--platform <os/arch[/variant]>', 'which image of an index to copy without --all (default: this machine)')
@@ -29,7 +31,8 @@ export function registerCopy(program: Command): void {
         const hint = srcLoc.kind === 'remote' || srcLoc.kind === 'local' ? familiarReference(srcLoc.ref) : undefined;
         const src = await openSource(ctx, srcLoc);
         try {
-          const result = await copyImage(src, await openSink(ctx, dstLoc, hint), {
+          const dst = await openSink(ctx, dstLoc, hint);
+          const result = await copyImage(src, dst, {
             all: flags.all ?? false,
             ...(platform ? { platform } : {}),
             onEvent: (e) => {
@@ -38,7 +41,9 @@ export function registerCopy(program: Command): void {
               else if (e.status === 'done' || e.status === 'mounted') out(`Copying blob ${shortId(e.desc.digest)} ${e.status === 'mounted' ? 'mounted' : 'done'}`);
             },
           });
-          if (flags.json) return void printJson({ source: srcArg, destination: dstArg, digest: result.root.digest, sourceDigest: result.sourceDigest, transferred: result.transferred });
+          const attached = await copyAttached(src, dst, result.root, flags.referrers);
+          if (flags.json) return void printJson({ source: srcArg, destination: dstArg, digest: result.root.digest, sourceDigest: result.sourceDigest, transferred: result.transferred, attached });
+          if (attached && attached.tags + attached.referrers + attached.simpleSignatures > 0) out(`Copying attachments: ${attached.tags} signature tag(s), ${attached.referrers} referrer(s), ${attached.simpleSignatures} simple signature(s)`);
           out(`Writing manifest to image destination`);
           out(`Digest: ${result.root.digest}`);
         } finally {

@@ -10,6 +10,12 @@ export const Exit = {
   auth: 4,
   network: 5,
   integrity: 6,
+  /** `berth verify`: no signature at all. */
+  unsigned: 7,
+  /** `berth verify`: signatures, none of which verifies with the keys given. */
+  untrusted: 8,
+  /** `berth verify`: a signature verifies, but names another image or identity. */
+  mismatch: 9,
   /** stdout was closed (`berth inspect REF | head`): stopped quietly, as a process killed by SIGPIPE reports. */
   closedOutput: 141,
 } as const;

@@ -3,16 +3,18 @@ import { familiarReference, formatReference, parseReference } from '../oci/refer
 import { copyImage, type CopyEvent } from '../transport/copy.js';
 import { openSink, openSource } from '../transport/location.js';
 import { parsePlatform } from '../transport/platform.js';
+import { copyAttached, noReferrersOption } from './attached.js';
 import { clientOptions, context, out, printJson, run, type ClientFlags } from './common.js';
 import { pullProgress } from './progress.js';
 
 interface PullFlags extends ClientFlags {
   platform?: string;
   allPlatforms?: boolean;
+  referrers?: boolean;
 }
 
 export function registerPull(program: Command): void {
-  clientOptions(program.command('pull').argument('<ref>', 'image reference, e.g. alpine or host:5000/app:v1'))
+  noReferrersOption(clientOptions(program.command('pull').argument('<ref>', 'image reference, e.g. alpine or host:5000/app:v1')))
     .description('pull an image from a registry into the local store')
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this machine)')
     .option('--all-platforms', 'keep the whole index and every platform')
@@ -31,11 +33,13 @@ export function registerPull(program: Command): void {
           progress?.(e);
         };
         const src = await openSource(ctx, { kind: 'remote', ref });
-        const result = await copyImage(src, await openSink(ctx, { kind: 'local', ref }), {
+        const dst = await openSink(ctx, { kind: 'local', ref });
+        const result = await copyImage(src, dst, {
           all: flags.allPlatforms ?? false,
           ...(platform ? { platform } : {}),
           onEvent,
         });
+        await copyAttached(src, dst, result.root, flags.referrers);
         await ctx.http.close();
         const upToDate = before?.descriptor.digest === result.root.digest && result.transferred === 0;
         const status = upToDate ? `Image is up to date for ${familiarReference(ref)}` : `Downloaded newer image for ${familiarReference(ref)}`;

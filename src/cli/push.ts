@@ -2,19 +2,22 @@ import type { Command } from 'commander';
 import { familiarName, parseReference } from '../oci/reference.js';
 import { copyImage } from '../transport/copy.js';
 import { openSink, openSource } from '../transport/location.js';
+import { copyAttached, noReferrersOption } from './attached.js';
 import { clientOptions, context, out, printJson, run, type ClientFlags } from './common.js';
 import { pushProgress } from './progress.js';
 
 export function registerPush(program: Command): void {
-  clientOptions(program.command('push').argument('<ref>', 'a reference in the local store'))
+  noReferrersOption(clientOptions(program.command('push').argument('<ref>', 'a reference in the local store')))
     .description('push an image from the local store to its registry')
     .action(
-      run('push', async (input: string, flags: ClientFlags) => {
+      run('push', async (input: string, flags: ClientFlags & { referrers?: boolean }) => {
         const ref = parseReference(input);
         const ctx = context(flags);
         if (!flags.json) out(`The push refers to repository [${familiarName(ref)}]`);
         const src = await openSource(ctx, { kind: 'local', ref });
-        const result = await copyImage(src, await openSink(ctx, { kind: 'remote', ref }), { all: true, ...(flags.json ? {} : { onEvent: pushProgress() }) });
+        const dst = await openSink(ctx, { kind: 'remote', ref });
+        const result = await copyImage(src, dst, { all: true, ...(flags.json ? {} : { onEvent: pushProgress() }) });
+        await copyAttached(src, dst, result.root, flags.referrers);
         await ctx.http.close();
         const m = result.root;
         if (flags.json) return void printJson({ reference: input, digest: m.digest, size: m.bytes.length, transferred: result.transferred });

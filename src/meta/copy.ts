@@ -4,6 +4,8 @@ import type { Kysely, Transaction } from 'kysely';
 const REPO_TABLES = [
   { table: 'repository_blobs', key: ['repository_id', 'digest'] },
   { table: 'manifests', key: ['repository_id', 'digest'] },
+  { table: 'manifest_annotations', key: ['repository_id', 'digest'] },
+  { table: 'signatures', key: ['repository_id', 'manifest_digest', 'content_digest'] },
   { table: 'manifest_refs', key: ['repository_id', 'manifest_digest', 'ref_digest', 'kind'] },
   // The source's tag wins: after a migration the destination answers as the source did.
   { table: 'tags', key: ['repository_id', 'name'], overwrite: ['digest', 'updated_at'] },

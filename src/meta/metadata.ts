@@ -304,13 +304,20 @@ export class Metadata {
           size: m.size,
           artifact_type: m.artifactType,
           subject: m.subject,
-          annotations: m.annotations ? JSON.stringify(m.annotations) : null,
           created_at: now,
           pushed_at: now,
         })
         // An update, not "do nothing": it locks the row against GC's untagged-manifest delete.
         .onConflict((oc) => oc.columns(['repository_id', 'digest']).doUpdateSet({ pushed_at: now }))
         .execute();
+      if (m.subject && m.annotations) {
+        const annotations = JSON.stringify(m.annotations);
+        await trx
+          .insertInto('manifest_annotations')
+          .values({ repository_id: repositoryId, digest: m.digest, chars: annotations.length, annotations })
+          .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
+          .execute();
+      }
       await claimBlob(trx, m.digest, m.size, now);
       await opts.storeBytes();
       // Touching (UPDATE) rather than reading what the manifest needs closes the race with GC: see src/meta/gc-queries.ts.
@@ -403,14 +410,15 @@ export class Metadata {
   /** One page of the manifests whose subject is `subject`, after `after`, without their annotations. */
   async referrers(repositoryId: RepoId, subject: Digest, opts: { artifactType?: string; after?: ReferrerCursor; limit: number }): Promise<ReferrerRow[]> {
     let q = this.reader
-      .selectFrom('manifests')
-      .select([...MANIFEST_COLUMNS, (eb) => eb.fn.coalesce(eb.fn('length', ['annotations']), eb.lit(0)).as('annotation_chars')])
-      .where('repository_id', '=', repositoryId)
-      .where('subject', '=', subject);
-    if (opts.artifactType !== undefined) q = q.where('artifact_type', '=', opts.artifactType);
+      .selectFrom('manifests as m')
+      .leftJoin('manifest_annotations as a', (j) => j.onRef('a.repository_id', '=', 'm.repository_id').onRef('a.digest', '=', 'm.digest'))
+      .select(['m.digest', 'm.media_type', 'm.size', 'm.artifact_type', 'm.subject', 'm.created_at', (eb) => eb.fn.coalesce('a.chars', eb.lit(0)).as('annotation_chars')])
+      .where('m.repository_id', '=', repositoryId)
+      .where('m.subject', '=', subject);
+    if (opts.artifactType !== undefined) q = q.where('m.artifact_type', '=', opts.artifactType);
     const after = opts.after;
-    if (after) q = q.where((eb) => eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('digest', '>', after.digest)])]));
-    const rows = await q.orderBy('created_at').orderBy('digest').limit(opts.limit).execute();
+    if (after) q = q.where((eb) => eb.or([eb('m.created_at', '>', after.createdAt), eb.and([eb('m.created_at', '=', after.createdAt), eb('m.digest', '>', after.digest)])]));
+    const rows = await q.orderBy('m.created_at').orderBy('m.digest').limit(opts.limit).execute();
     return rows.map((r) => ({ ...toManifestRow(r), annotationChars: Number(r.annotation_chars) }));
   }
 
@@ -418,13 +426,12 @@ export class Metadata {
   async annotations(repositoryId: RepoId, digests: Digest[]): Promise<Map<Digest, Record<string, string>>> {
     if (digests.length === 0) return new Map();
     const rows = await this.reader
-      .selectFrom('manifests')
+      .selectFrom('manifest_annotations')
       .select(['digest', 'annotations'])
       .where('repository_id', '=', repositoryId)
       .where('digest', 'in', digests)
-      .where('annotations', 'is not', null)
       .execute();
-    return new Map(rows.map((r) => [r.digest as Digest, JSON.parse(r.annotations!) as Record<string, string>]));
+    return new Map(rows.map((r) => [r.digest as Digest, JSON.parse(r.annotations) as Record<string, string>]));
   }
 }
 

@@ -10,6 +10,7 @@ export interface Database {
   repository_blobs: RepositoryBlobTable;
   manifests: ManifestTable;
   manifest_refs: ManifestRefTable;
+  manifest_annotations: ManifestAnnotationTable;
   tags: TagTable;
   tag_history: TagHistoryTable;
   uploads: UploadTable;
@@ -19,12 +20,26 @@ export interface Database {
   job_queues: JobQueueTable;
   /** Blobs found damaged while served, until fsck has looked at them. */
   suspect_blobs: SuspectBlobTable;
+  signatures: SignatureTable;
 }
 
 export interface SuspectBlobTable {
   digest: string;
   reason: string;
   noted_at: number;
+}
+
+/** Simple signatures stored through the registry signature extension; each belongs to one manifest of one repository. */
+export interface SignatureTable {
+  repository_id: number;
+  manifest_digest: string;
+  /** sha256 of `content`: the same signature is stored once. */
+  content_digest: string;
+  /** The client's `<digest>@<id>` name. */
+  name: string;
+  content: Buffer;
+  created_at: number;
+  actor: string | null;
 }
 
 export interface RepositoryTable {
@@ -57,12 +72,18 @@ export interface ManifestTable {
   size: number;
   artifact_type: string | null;
   subject: string | null;
-  /** JSON of the manifest's annotations, for the referrers API. */
-  annotations: string | null;
   created_at: number;
   /** Last push of this manifest, or of an index naming it. */
   pushed_at: Generated<number>;
   pulled_at: number | null;
+}
+
+/** The annotations of referrers (manifests with a subject), as JSON, for the referrers API; `chars` is their length. */
+export interface ManifestAnnotationTable {
+  repository_id: number;
+  digest: string;
+  chars: number;
+  annotations: string;
 }
 
 /** Edges from a manifest to what it needs: blobs (config, layers) and child manifests. */

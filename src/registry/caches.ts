@@ -19,11 +19,14 @@ export const DEFAULT_CACHE_BUDGET: CacheBudget = { manifestBytes: 48 << 20, meta
 const ENTRY_OVERHEAD = 96;
 const strBytes = (s: string): number => 2 * s.length;
 
-function cache<K extends string | number, V extends {}>(maxSize: number, size: (v: V, k: K) => number): LRUCache<K, V> {
+/** Manifests bigger than this are read from the store each time: a few attacker-made giants must not flush the cache. */
+const MAX_CACHED_MANIFEST = 1 << 20;
+
+function cache<K extends string | number, V extends {}>(maxSize: number, size: (v: V, k: K) => number, maxEntry = maxSize / 8): LRUCache<K, V> {
   return new LRUCache<K, V>({
     maxSize: Math.max(1, maxSize),
     // One entry never takes more than an eighth: a single huge value must not flush everything else.
-    maxEntrySize: Math.max(1, Math.floor(maxSize / 8)),
+    maxEntrySize: Math.max(1, Math.floor(Math.min(maxEntry, maxSize / 8))),
     sizeCalculation: (v, k) => Math.max(1, size(v, k) + ENTRY_OVERHEAD),
   });
 }
@@ -58,7 +61,7 @@ export class RegistryCaches {
 
   constructor(budget: CacheBudget = DEFAULT_CACHE_BUDGET) {
     const meta = budget.metadataBytes;
-    this.manifestBytes = cache(budget.manifestBytes, (b) => b.length);
+    this.manifestBytes = cache(budget.manifestBytes, (b) => b.length, MAX_CACHED_MANIFEST);
     this.repoIds = cache(meta / 8, (_v, k) => keyBytes(k) + 8);
     this.tags = cache(meta / 4, (v, k) => keyBytes(k) + strBytes(v));
     this.manifests = cache(meta / 4, (v, k) => keyBytes(k) + rowBytes(v));

@@ -8,6 +8,7 @@ import { RegistryEvents } from './events.js';
 import { HashStates } from './hash-states.js';
 import { StoragePolicy } from './policy.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
+import { ByteBudget } from '../util/byte-budget.js';
 
 export interface RegistryLimits {
   maxManifestBytes: number;
@@ -19,11 +20,21 @@ export interface RegistryLimits {
   maxUploadSessions: number;
   /** Bytes the in-memory caches may hold (default: DEFAULT_CACHE_BUDGET). */
   cache?: CacheBudget;
+  /** Manifest bytes requests may hold in memory at once (bodies being read, manifests loaded from the store). */
+  manifestBytesInFlight?: number;
 }
+
+/** A request waits this long for its manifest to fit in memory before it is refused. */
+const MANIFEST_WAIT_MS = 30_000;
 
 /** What every registry use case works over. One per process; all state that matters is in store + meta. */
 export class RegistryContext {
   readonly caches: RegistryCaches;
+  /**
+   * Each manifest is at most maxManifestBytes, but forty of them at once are
+   * forty times that, and again for their parsed JSON: big ones take turns.
+   */
+  readonly manifestMemory: ByteBudget;
   readonly hashStates = new HashStates();
   readonly uploadLocks = new KeyedMutex<string>();
   /** Immutable tags, quotas, retention and GC settings; replaced once at startup from the config. */
@@ -40,6 +51,11 @@ export class RegistryContext {
     readonly now: () => number = Date.now,
   ) {
     this.caches = new RegistryCaches(limits.cache);
+    this.manifestMemory = new ByteBudget(
+      limits.manifestBytesInFlight ?? 8 * limits.maxManifestBytes,
+      MANIFEST_WAIT_MS,
+      () => new RegistryError('TOOMANYREQUESTS', 'too many large manifests are being handled at once; try again shortly', { headers: { 'Retry-After': '2' } }),
+    );
   }
 
   async repoId(name: RepoName): Promise<RepoId | undefined> {

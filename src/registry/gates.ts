@@ -13,8 +13,8 @@ import type { ManifestRow } from '../meta/metadata.js';
  */
 export interface PullGate {
   readonly name: string;
-  /** Called for every manifest GET and HEAD, after the reference resolved to `manifest`. */
-  checkPull(repo: RepoName, manifest: ManifestRow): Promise<void>;
+  /** Called for every manifest GET and HEAD, after the reference resolved to `manifest`; `head` says which. */
+  checkPull(repo: RepoName, manifest: ManifestRow, head: boolean): Promise<void>;
 }
 
 export interface TagGate {
@@ -27,8 +27,8 @@ export class Gates {
   readonly pull: PullGate[] = [];
   readonly tag: TagGate[] = [];
 
-  async checkPull(repo: RepoName, manifest: ManifestRow): Promise<void> {
-    for (const g of this.pull) await g.checkPull(repo, manifest);
+  async checkPull(repo: RepoName, manifest: ManifestRow, head = false): Promise<void> {
+    for (const g of this.pull) await g.checkPull(repo, manifest, head);
   }
 
   async checkTags(repo: RepoName, tags: string[], digest: Digest, mediaType: string): Promise<void> {

@@ -2,8 +2,12 @@ import type { Digest } from '../oci/digest.js';
 import { GcQueries } from '../meta/gc-queries.js';
 import type { RegistryContext } from './context.js';
 import { applyRetention, type RetentionAction } from './retention.js';
+import { deleteAttachmentsOf } from './attachment-cleanup.js';
+import type { RepoId } from '../meta/metadata.js';
 
 const PAGE = 500;
+/** Tag history's `actor` for attachment tags GC removes with their subject. */
+const GC_ACTOR = 'berth-gc';
 /** An index freed in one pass frees its children in the next; deeper nesting waits for the next run. */
 const MAX_UNTAGGED_PASSES = 5;
 
@@ -11,7 +15,7 @@ export interface GcReport {
   dryRun: boolean;
   graceMs: number;
   retention: RetentionAction[];
-  manifests: { repository: string; digest: Digest; size: number }[];
+  manifests: { repository: string; repositoryId: RepoId; digest: Digest; size: number }[];
   linksRemoved: number;
   blobs: { digest: Digest; size: number }[];
   /** Bytes removed from the store (in a dry run: that would be). */
@@ -38,6 +42,7 @@ export async function collectGarbage(ctx: RegistryContext, opts: { dryRun: boole
   const report: GcReport = { dryRun: opts.dryRun, graceMs, retention: [], manifests: [], linksRemoved: 0, blobs: [], freedBytes: 0, repositoriesRemoved: 0, waiting: { blobs: 0, bytes: 0 } };
   report.retention = await applyRetention(ctx, opts.dryRun);
   if (deleteUntagged) report.manifests = await removeUntagged(ctx, q, opts.dryRun);
+  if (!opts.dryRun) for (const m of report.manifests) await deleteAttachmentsOf(ctx, m.repositoryId, m.digest, GC_ACTOR);
   const cutoff = ctx.now() - graceMs;
   if (!opts.dryRun) report.linksRemoved = await q.sweepLinks(cutoff);
   let after = '';
@@ -84,7 +89,7 @@ async function removeUntagged(ctx: RegistryContext, q: GcQueries, dryRun: boolea
     for (const m of candidates) {
       if (!dryRun && !(await q.deleteUntagged(m.repositoryId, m.digest, cutoff))) continue;
       ctx.caches.forgetManifest(m.repositoryId, m.digest);
-      removed.push({ repository: names.get(m.repositoryId) ?? `#${m.repositoryId}`, digest: m.digest, size: m.size });
+      removed.push({ repository: names.get(m.repositoryId) ?? `#${m.repositoryId}`, repositoryId: m.repositoryId, digest: m.digest, size: m.size });
       progress++;
     }
     if (progress === 0) break;

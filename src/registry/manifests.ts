@@ -6,6 +6,8 @@ import { parseManifest, type ManifestFacts } from '../oci/manifest.js';
 import { isIndexType, MediaType } from '../oci/mediatypes.js';
 import { isTag, parseTag, type RepoName } from '../oci/name.js';
 import { ImmutableTagMove, MissingReferences, type DeletedManifest, type DeleteHook, type ManifestRow, type RepoId } from '../meta/metadata.js';
+import { deleteAttachmentsOf } from './attachment-cleanup.js';
+import { readBounded } from './bounded-body.js';
 import { RegistryCaches } from './caches.js';
 import type { RegistryContext } from './context.js';
 import { checkQuota } from './quota.js';
@@ -23,6 +25,9 @@ export interface PushResult {
   tags: string[];
 }
 
+/** Bigger manifests are streamed to clients, not held in memory (see manifestBody). */
+const MAX_HELD_MANIFEST = 1 << 20;
+
 /** A manifest reference from a URL: a digest, or else a tag. */
 export type ManifestRef = { digest: Digest } | { tag: string };
 
@@ -34,24 +39,8 @@ export function parseManifestRef(value: string, forPush: boolean): ManifestRef {
 }
 
 /** Reads a manifest body, refusing (413) anything over the configured limit before buffering it. */
-export async function readManifestBody(ctx: RegistryContext, body: Readable, declaredLength: number | undefined): Promise<Buffer> {
-  const max = ctx.limits.maxManifestBytes;
-  const tooBig = () => new RegistryError('SIZE_INVALID', `manifest exceeds the ${max} byte limit`, { status: 413, detail: { limit: max } });
-  if (declaredLength !== undefined && declaredLength > max) {
-    body.resume();
-    throw tooBig();
-  }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > max) {
-      body.destroy();
-      throw tooBig();
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, total);
+export function readManifestBody(ctx: RegistryContext, body: Readable, declaredLength: number | undefined): Promise<Buffer> {
+  return readBounded(body, declaredLength, ctx.limits.maxManifestBytes, 'manifest');
 }
 
 /**
@@ -103,16 +92,35 @@ export async function putManifest(
   return result;
 }
 
-export async function getManifest(ctx: RegistryContext, repo: RepoName, ref: ManifestRef, accept: string[]): Promise<StoredManifest> {
+/** A manifest to serve: its facts, and its exact bytes (held when small, streamed from the store when not). */
+export interface ServedManifest {
+  row: ManifestRow;
+  body(): Promise<Buffer | Readable>;
+}
+
+export async function getManifest(ctx: RegistryContext, repo: RepoName, ref: ManifestRef, accept: string[], head = false): Promise<ServedManifest> {
   const repoId = await ctx.repoId(repo);
   if (repoId === undefined) throw new RegistryError('NAME_UNKNOWN', `repository "${repo}" is not known to this registry`);
   const digest = 'digest' in ref ? ref.digest : await resolveTag(ctx, repoId, ref.tag);
-  const found = await loadManifest(ctx, repoId, digest);
+  const found = await manifestRow(ctx, repoId, digest);
   if (!found) throw unknownManifest(ref);
-  const served = await negotiate(ctx, repoId, found, accept);
-  await ctx.gates.checkPull(repo, served.row);
+  const row = await negotiate(ctx, repoId, found, accept);
+  await ctx.gates.checkPull(repo, row, head);
   await recordPull(ctx, repoId, digest);
-  return served;
+  return { row, body: () => manifestBody(ctx, row) };
+}
+
+/**
+ * A manifest's bytes for a response. Up to MAX_HELD_MANIFEST they are held
+ * (and cached); a bigger one, which only an unusual or hostile client
+ * pushes, is streamed from the store, so forty of them pulled at once cost
+ * no more memory than forty small ones.
+ */
+async function manifestBody(ctx: RegistryContext, row: ManifestRow): Promise<Buffer | Readable> {
+  const cached = ctx.caches.manifestBytes.get(row.digest);
+  if (cached) return cached;
+  if (row.size > MAX_HELD_MANIFEST) return readBlob(ctx, { digest: row.digest, size: row.size });
+  return manifestBytes(ctx, row);
 }
 
 export async function deleteManifest(ctx: RegistryContext, repo: RepoName, ref: ManifestRef, actor: string | null): Promise<void> {
@@ -131,6 +139,7 @@ export async function deleteManifest(ctx: RegistryContext, repo: RepoName, ref: 
   ctx.caches.forgetManifest(repoId, ref.digest);
   if (!tags) throw unknownManifest(ref);
   for (const t of tags) ctx.caches.forgetTag(repoId, t);
+  await deleteAttachmentsOf(ctx, repoId, ref.digest, actor);
 }
 
 /** Delete events: one per tag that went, or one for the digest alone when it had none. */
@@ -154,21 +163,28 @@ export async function resolveTag(ctx: RegistryContext, repoId: RepoId, tag: stri
 }
 
 export async function loadManifest(ctx: RegistryContext, repoId: RepoId, digest: Digest): Promise<StoredManifest | undefined> {
+  const row = await manifestRow(ctx, repoId, digest);
+  return row && { row, bytes: await manifestBytes(ctx, row) };
+}
+
+async function manifestRow(ctx: RegistryContext, repoId: RepoId, digest: Digest): Promise<ManifestRow | undefined> {
   const key = RegistryCaches.key(repoId, digest);
   ctx.caches.revalidate();
-  let row = ctx.caches.manifests.get(key);
-  if (!row) {
-    const epoch = ctx.caches.epoch();
-    row = await ctx.meta.manifest(repoId, digest);
-    if (!row) return undefined;
-    ctx.caches.fill(ctx.caches.manifests, key, row, epoch);
-  }
-  let bytes = ctx.caches.manifestBytes.get(digest);
-  if (!bytes) {
-    bytes = await readAll(await readBlob(ctx, { digest, size: row.size }));
-    ctx.caches.manifestBytes.set(digest, bytes);
-  }
-  return { row, bytes };
+  const cached = ctx.caches.manifests.get(key);
+  if (cached) return cached;
+  const epoch = ctx.caches.epoch();
+  const row = await ctx.meta.manifest(repoId, digest);
+  if (row) ctx.caches.fill(ctx.caches.manifests, key, row, epoch);
+  return row;
+}
+
+/** The bytes, from the cache or read whole from the store (in turns with other big reads: ctx.manifestMemory). */
+async function manifestBytes(ctx: RegistryContext, row: ManifestRow): Promise<Buffer> {
+  const cached = ctx.caches.manifestBytes.get(row.digest);
+  if (cached) return cached;
+  const bytes = await ctx.manifestMemory.use(row.size, async () => readAll(await readBlob(ctx, { digest: row.digest, size: row.size })));
+  ctx.caches.manifestBytes.set(row.digest, bytes);
+  return bytes;
 }
 
 /**
@@ -176,16 +192,16 @@ export async function loadManifest(ctx: RegistryContext, repoId: RepoId, digest:
  * clients: one that cannot take an index (its Accept lists image manifest
  * types only) gets the linux/amd64 child, as Distribution does.
  */
-async function negotiate(ctx: RegistryContext, repoId: RepoId, m: StoredManifest, accept: string[]): Promise<StoredManifest> {
-  if (!isIndexType(m.row.mediaType) || accept.length === 0) return m;
-  if (accept.some((a) => a === m.row.mediaType || a === '*/*' || a === 'application/*')) return m;
+async function negotiate(ctx: RegistryContext, repoId: RepoId, row: ManifestRow, accept: string[]): Promise<ManifestRow> {
+  if (!isIndexType(row.mediaType) || accept.length === 0) return row;
+  if (accept.some((a) => a === row.mediaType || a === '*/*' || a === 'application/*')) return row;
   const wantsImage = accept.includes(MediaType.dockerManifest) || accept.includes(MediaType.ociManifest);
-  if (!wantsImage) return m;
-  const index = JSON.parse(m.bytes.toString('utf8')) as { manifests?: { digest?: string; platform?: { os?: string; architecture?: string } }[] };
+  if (!wantsImage) return row;
+  const index = JSON.parse((await manifestBytes(ctx, row)).toString('utf8')) as { manifests?: { digest?: string; platform?: { os?: string; architecture?: string } }[] };
   const child = index.manifests?.find((d) => d.platform?.os === 'linux' && d.platform.architecture === 'amd64');
-  if (!child?.digest || !isDigest(child.digest)) return m;
-  const resolved = await loadManifest(ctx, repoId, child.digest);
-  return resolved && accept.includes(resolved.row.mediaType) ? resolved : m;
+  if (!child?.digest || !isDigest(child.digest)) return row;
+  const resolved = await manifestRow(ctx, repoId, child.digest);
+  return resolved && accept.includes(resolved.mediaType) ? resolved : row;
 }
 
 function toNewManifest(digest: Digest, size: number, facts: ManifestFacts) {

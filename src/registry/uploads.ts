@@ -1,5 +1,5 @@
 import { randomUUID, type Hash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { finished, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { algorithmOf, hexOf, type Algorithm, type Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
@@ -233,9 +233,19 @@ function hashing(body: Readable, hash: Hash): Readable {
       cb(null, chunk);
     },
   });
-  // pipeline() destroys `t` with an error when the body breaks off, so a
-  // truncated request rejects the store's write instead of looking complete.
-  pipeline(body, t).catch(() => {});
+  // A body that breaks off destroys `t`, so a truncated request rejects the
+  // store's write instead of looking complete.
+  finished(body, (err) => {
+    if (err) t.destroy(err);
+  });
+  // A store that fails (a full disk) must not take the connection down with
+  // it: the rest of the body is read and dropped, so the client gets the
+  // error response instead of a reset.
+  t.on('error', () => {
+    body.unpipe(t);
+    body.resume();
+  });
+  body.pipe(t);
   return t;
 }
 

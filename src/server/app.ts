@@ -12,6 +12,7 @@ import { isNoSpace, type Health } from './health.js';
 import { handleV2 } from './routes/v2.js';
 import { registerBerthApi } from './routes/berth-api.js';
 import type { WorkerPool } from '../workers/pool.js';
+import { registerSignatureExtension } from './routes/signature-extension.js';
 
 export interface AppOptions {
   ctx: RegistryContext;
@@ -91,6 +92,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.route({ method: [...METHODS], url: '/v2', handler: (req, reply) => handleV2(opts, req, reply) });
   app.route({ method: [...METHODS], url: '/v2/*', handler: (req, reply) => handleV2(opts, req, reply) });
   registerBerthApi(app, opts);
+  registerSignatureExtension(app, opts);
   app.get('/healthz', async (_req, reply) => reply.type('application/json').send('{"status":"ok"}'));
   app.get('/readyz', async (_req, reply) => {
     const problems = opts.health.problems().map(({ check, message }) => ({ check, message }));

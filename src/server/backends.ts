@@ -70,6 +70,7 @@ export function registryContext(config: Config, backends: Pick<Backends, 'store'
     maxListEntries: config.limits.maxListEntries,
     uploadExpiryMs: config.uploads.expiry,
     maxUploadSessions: config.uploads.maxSessions,
+    manifestBytesInFlight: config.limits.manifestsInFlight,
     cache: { manifestBytes: config.cache.manifests, metadataBytes: config.cache.metadata },
   });
   ctx.policy = new StoragePolicy(policySettings(config));

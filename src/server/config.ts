@@ -8,6 +8,7 @@ import { duration, size } from './config-units.js';
 import { GcConfigSchema, StorageRulesSchema } from './storage-config.js';
 import { AccessConfigSchema, AuthConfigSchema, checkAccess } from './auth/config.js';
 import { TlsConfigSchema } from './tls.js';
+import { PolicyConfigSchema } from './policy-config.js';
 
 
 export const ConfigSchema = z
@@ -56,9 +57,11 @@ export const ConfigSchema = z
       .object({
         maxManifestSize: size.default(4 << 20),
         maxListEntries: z.number().int().positive().default(1000),
+        /** Manifest bytes requests may hold in memory at once; beyond it big manifests wait their turn. */
+        manifestsInFlight: size.default(16 << 20),
       })
       .strict()
-      .default({ maxManifestSize: 4 << 20, maxListEntries: 1000 }),
+      .default({ maxManifestSize: 4 << 20, maxListEntries: 1000, manifestsInFlight: 16 << 20 }),
     /** Memory for read caches, in bytes whatever the content; the default server stays within its memory budget (docs/SECURITY.md). */
     cache: z
       .object({ manifests: size.default(48 << 20), metadata: size.default(16 << 20) })
@@ -90,6 +93,7 @@ export const ConfigSchema = z
     auth: AuthConfigSchema.optional(),
     access: AccessConfigSchema,
     tls: TlsConfigSchema.optional(),
+    policy: PolicyConfigSchema,
   })
   .strict()
   .superRefine((c, ctx) => checkAccess(c.auth, c.access, ctx));

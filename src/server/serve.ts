@@ -7,7 +7,9 @@ import { buildApp } from './app.js';
 import { openBackends, registryContext } from './backends.js';
 import { blobRoot, sqlitePath, type Config } from './config.js';
 import { freeSpace, Health, sameFile } from './health.js';
+import { monitorLoop } from './loop-monitor.js';
 import { scheduleGc } from './scheduled-gc.js';
+import { installSignaturePolicy } from './policy-config.js';
 import { openAuth } from './auth/setup.js';
 import { isLoopback, readTls } from './tls.js';
 import { WorkerPool } from '../workers/pool.js';
@@ -20,6 +22,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const CHANGE_FEED_INTERVAL_MS = 1000;
 /** How often free space is looked at (the database and data directory are checked before every write). */
 const HEALTH_INTERVAL_MS = 2000;
+/** The window of the event loop delay figures in the log. */
+const LOOP_WINDOW_MS = 1000;
 /** Jobs that ran out of attempts are kept this long for inspection. */
 const DEAD_JOB_RETENTION_MS = 7 * 86_400_000;
 
@@ -46,10 +50,12 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const auth = await openAuth(config, logger, { tls: tls !== undefined });
   const { store, metaDb, describe } = await openBackends(config);
   const ctx = registryContext(config, { store, metaDb });
+  await installSignaturePolicy(ctx, config.policy);
 
   const workers = new WorkerPool(config, { threads: config.workers.threads, maxQueue: config.workers.queue });
   const health = healthOf(config, logger);
   const stopHealth = health.start(HEALTH_INTERVAL_MS);
+  const stopLoopMonitor = monitorLoop(logger, LOOP_WINDOW_MS);
   let ready = false;
   let draining = false;
   const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, health, logger, ready: () => ready, draining: () => draining, https: tls, bodyIdleMs: config.http.bodyIdleTimeout });
@@ -114,6 +120,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       clearInterval(purge);
       stopGc();
       stopHealth();
+      stopLoopMonitor();
       await runner.stop();
       await stopWatching();
       await sleep(config.http.drainPeriod);

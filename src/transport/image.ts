@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/descriptor.js';
+import type { AttachmentStore } from './attachments.js';
 
 /** Manifest bytes exactly as stored: digests are computed over these, never over re-serialised JSON. */
 export interface Manifest {
@@ -27,6 +28,8 @@ export interface ImageSource {
   blob(desc: Descriptor, onBytes?: (n: number) => void, offset?: number): Promise<Readable>;
   /** Repositories on `registry` that already hold this blob (cross-repository mount). */
   mountCandidates?(registry: string, desc: Descriptor): Promise<string[]>;
+  /** Signatures and referrers next to the image, where the format has a place for them. */
+  attachments?(): AttachmentStore;
   close(): Promise<void>;
 }
 
@@ -51,6 +54,7 @@ export interface ImageSink {
   commit(info: { sourceDigest: Digest }): Promise<void>;
   /** Undo whatever is not yet visible (temp files); safe to call after a failure. */
   abort(): Promise<void>;
+  attachments?(): AttachmentStore;
 }
 
 /** Passes a stream through, reporting bytes as they go (a 'data' listener would steal them from the consumer). */

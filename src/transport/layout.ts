@@ -3,6 +3,7 @@ import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import { LayoutError, REF_NAME, type OciLayout } from '../local/layout.js';
 import { fetchResumable } from '../local/partials.js';
+import { LayoutAttachments } from './layout-attachments.js';
 import { counting, type ImageSink, type ImageSource, type Manifest } from './image.js';
 
 /** An image in an OCI layout, chosen by its index entry. */
@@ -41,6 +42,10 @@ export class LayoutSource implements ImageSource {
     return counting(this.layout.readBlob(desc.digest, offset), onBytes);
   }
 
+  attachments(): LayoutAttachments {
+    return new LayoutAttachments(this.layout, (tag) => tag, this.description);
+  }
+
   async close(): Promise<void> {}
 }
 
@@ -50,6 +55,8 @@ export interface LayoutSinkOptions {
   annotations?: Record<string, string>;
   /** Record the source's digest under this annotation (the local store keeps the registry's digest). */
   sourceDigestAnnotation?: string;
+  /** The index name of an attachment tag (`sha256-<hex>.sig`); the tag itself unless the layout names by reference. */
+  attachmentName?: (tag: string) => string;
 }
 
 /** Writes into an OCI layout; the index entry appears only at commit, under the layout's lock. */
@@ -99,4 +106,8 @@ export class LayoutSink implements ImageSink {
   }
 
   async abort(): Promise<void> {}
+
+  attachments(): LayoutAttachments {
+    return new LayoutAttachments(this.layout, this.opts.attachmentName ?? ((tag) => tag), this.description);
+  }
 }

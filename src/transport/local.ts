@@ -3,6 +3,8 @@ import { formatReference, type Reference } from '../oci/reference.js';
 import { LayoutError } from '../local/layout.js';
 import { REPO_DIGEST, type LocalStore, type StoredImage } from '../local/store.js';
 import { LayoutSink, LayoutSource } from './layout.js';
+import { LayoutAttachments } from './layout-attachments.js';
+import type { Tag } from '../oci/name.js';
 
 /** An image of the local store; knows which repositories of a registry already got its blobs. */
 export class LocalSource extends LayoutSource {
@@ -22,6 +24,10 @@ export class LocalSource extends LayoutSource {
   mountCandidates(registry: string, desc: Descriptor): Promise<string[]> {
     return reposHolding(this.store, registry, desc, this.image.ref.repository);
   }
+
+  override attachments(): LayoutAttachments {
+    return new LayoutAttachments(this.layout, localName(this.image.ref), this.description);
+  }
 }
 
 /** Repositories of `registry` the local store has images of that hold this blob: it can be mounted from them. */
@@ -34,8 +40,11 @@ export async function reposHolding(store: LocalStore, registry: string, desc: De
   return [...repos];
 }
 
+/** The local store names everything by full reference, attachment tags too: `host/repo:sha256-<hex>.sig`. */
+const localName = (ref: Reference) => (tag: string) => formatReference({ registry: ref.registry, repository: ref.repository, tag: tag as Tag });
+
 export function localSink(store: LocalStore, ref: Reference): LayoutSink {
   // A tag plus digest is stored by digest: the digest is what was pulled.
   const name = formatReference(ref.digest ? { registry: ref.registry, repository: ref.repository, digest: ref.digest } : ref);
-  return new LayoutSink(store.layout, { refName: name, sourceDigestAnnotation: REPO_DIGEST }, `local store (${store.home})`);
+  return new LayoutSink(store.layout, { refName: name, sourceDigestAnnotation: REPO_DIGEST, attachmentName: localName(ref) }, `local store (${store.home})`);
 }

@@ -4,6 +4,7 @@ import { identifierOf, withIdentifier, type Reference } from '../oci/reference.j
 import type { RegistryClient } from '../client/registry.js';
 import type { LocalStore } from '../local/store.js';
 import { reposHolding } from './local.js';
+import { RegistryAttachments } from './registry-attachments.js';
 import type { ImageSink, ImageSource, Manifest, PutBlobOptions } from './image.js';
 
 export class RemoteSource implements ImageSource {
@@ -33,6 +34,10 @@ export class RemoteSource implements ImageSource {
   async mountCandidates(registry: string, desc: Descriptor): Promise<string[]> {
     if (registry === this.ref.registry) return [this.ref.repository];
     return this.store ? reposHolding(this.store, registry, desc) : [];
+  }
+
+  attachments(): RegistryAttachments {
+    return new RegistryAttachments(this.client, this.ref.repository);
   }
 
   async close(): Promise<void> {}
@@ -73,4 +78,8 @@ export class RemoteSink implements ImageSink {
 
   async commit(): Promise<void> {}
   async abort(): Promise<void> {}
+
+  attachments(): RegistryAttachments {
+    return new RegistryAttachments(this.client, this.ref.repository);
+  }
 }

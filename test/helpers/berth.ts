@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -34,6 +34,14 @@ export interface StartOptions {
   cwd?: string;
 }
 
+/** The node flags on bin/berth.js's shebang line: tests and the bench run Berth as the installed `berth` command does. */
+export function binNodeFlags(): string[] {
+  const shebang = readFileSync(BERTH_BIN, 'utf8').split('\n', 1)[0]!;
+  const m = /^#!\/usr\/bin\/env -S node(.*)$/.exec(shebang);
+  if (!m) throw new Error(`bin/berth.js: unexpected shebang ${shebang}`);
+  return m[1]!.split(' ').filter(Boolean);
+}
+
 export function tempDir(prefix = 'berth-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
@@ -42,7 +50,7 @@ export function tempDir(prefix = 'berth-test-'): string {
 export async function startBerth(opts: StartOptions = {}): Promise<BerthServer> {
   const dataDir = opts.dataDir ?? tempDir();
   const backend = TEST_BACKEND === 's3pg' ? await acquireS3pg(dataDir) : undefined;
-  const args = [BERTH_BIN, 'serve', '--addr', '127.0.0.1:0', '--data', dataDir, ...(opts.args ?? [])];
+  const args = [...binNodeFlags(), BERTH_BIN, 'serve', '--addr', '127.0.0.1:0', '--data', dataDir, ...(opts.args ?? [])];
   if (opts.config !== undefined) {
     const file = join(dataDir, '..', `berth-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
     writeFileSync(file, opts.config);

@@ -29,6 +29,8 @@ export interface CheckLimits {
 /** Password checks: bounded, rate limited per user and client address, each one audited. */
 export class Logins {
   private readonly checks: LimitFunction;
+  /** Password checks running or waiting to run. */
+  private inFlight = 0;
 
   constructor(
     private readonly users: Htpasswd | undefined,
@@ -47,7 +49,12 @@ export class Logins {
   async check(cred: BasicCredentials, client: string, challenge: Record<string, string>, quiet = false): Promise<void> {
     const admission = await this.admit(cred, client);
     if (!admission) return;
-    const ok = await this.checks(async () => (await this.users?.verify(cred.user, cred.password)) ?? false);
+    let ok: boolean;
+    try {
+      ok = await this.checks(async () => (await this.users?.verify(cred.user, cred.password)) ?? false);
+    } finally {
+      this.inFlight--;
+    }
     if (!ok) {
       this.audit.record({ event: 'login', who: cred.user, client, result: 'failed' });
       throw new RegistryError('UNAUTHORIZED', 'incorrect username or password', { headers: challenge });
@@ -56,15 +63,26 @@ export class Logins {
     if (!quiet) this.audit.record({ event: 'login', who: cred.user, client, result: 'ok' });
   }
 
-  /** The limiter's say, in order; undefined when the password was verified moments ago and needs no check. */
+  /**
+   * The limiter's say, in order; undefined when the password was verified
+   * moments ago and needs no check. An admitted check holds one of the
+   * running-or-waiting places until `check` gives it back.
+   */
   private async admit(cred: BasicCredentials, client: string): Promise<Admission | undefined> {
     try {
       await this.limiter.refuseIfLocked(cred.user, client);
       if (this.users?.verifiedRecently(cred.user, cred.password)) return undefined;
-      if (this.checks.pendingCount >= this.limits.queue) {
+      // Counted before anything else is awaited, so a burst cannot all pass the check at once.
+      if (this.inFlight >= this.limits.concurrent + this.limits.queue) {
         throw new RegistryError('TOOMANYREQUESTS', 'too many logins in progress; try again shortly', { headers: { 'Retry-After': '1' } });
       }
-      return await this.limiter.admit(cred.user, client);
+      this.inFlight++;
+      try {
+        return await this.limiter.admit(cred.user, client);
+      } catch (e) {
+        this.inFlight--;
+        throw e;
+      }
     } catch (e) {
       if (isRegistryError(e)) this.audit.record({ event: 'login', who: cred.user, client, result: 'limited', reason: e.message });
       throw e;

@@ -8,6 +8,7 @@ import type { WorkerPool } from '../../workers/pool.js';
 import type { Authorizer } from '../access.js';
 import { query, type Reply, type Req } from '../http.js';
 import { pageParams, sendPage } from './paging.js';
+import { isSignaturesPath, signaturesOf } from './signatures-api.js';
 
 /** Repositories per usage page unless `n` says otherwise: each costs a few aggregate queries. */
 const USAGE_PAGE = 100;
@@ -29,7 +30,7 @@ export interface BerthApiDeps {
  */
 export function registerBerthApi(app: FastifyInstance, deps: BerthApiDeps): void {
   app.get('/berth/v1/usage', (req, reply) => usage(deps, req, reply));
-  app.get('/berth/v1/repositories/*', (req, reply) => history(deps, req, reply));
+  app.get('/berth/v1/repositories/*', (req, reply) => (isSignaturesPath(req) ? signaturesOf(deps.ctx, deps.auth, req, reply) : history(deps, req, reply)));
 }
 
 async function usage({ ctx, auth, workers }: BerthApiDeps, req: Req, reply: Reply): Promise<Reply> {

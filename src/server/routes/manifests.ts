@@ -1,23 +1,29 @@
 import type { RepoName } from '../../oci/name.js';
 import type { RegistryContext } from '../../registry/context.js';
 import { deleteManifest, getManifest, parseManifestRef, putManifest, readManifestBody } from '../../registry/manifests.js';
-import { body, contentLength, header, queryAll, type Reply, type Req } from '../http.js';
+import { body, contentLength, header, queryAll, sendBody, type Reply, type Req } from '../http.js';
 
 export async function fetchManifest(ctx: RegistryContext, req: Req, reply: Reply, repo: RepoName, ref: string): Promise<Reply> {
-  const m = await getManifest(ctx, repo, parseManifestRef(ref, false), acceptList(header(req, 'accept')));
+  const head = req.method === 'HEAD';
+  const m = await getManifest(ctx, repo, parseManifestRef(ref, false), acceptList(header(req, 'accept')), head);
   reply.code(200).headers({
     'Content-Type': m.row.mediaType,
-    'Content-Length': String(m.bytes.length),
+    'Content-Length': String(m.row.size),
     'Docker-Content-Digest': m.row.digest,
     ETag: `"${m.row.digest}"`,
   });
-  return req.method === 'HEAD' ? reply.send() : reply.send(m.bytes);
+  if (head) return reply.send();
+  const body = await m.body();
+  return Buffer.isBuffer(body) ? reply.send(body) : sendBody(reply, body);
 }
 
 export async function storeManifest(ctx: RegistryContext, req: Req, reply: Reply, repo: RepoName, ref: string, actor: string | null): Promise<Reply> {
   const parsed = parseManifestRef(ref, true);
-  const bytes = await readManifestBody(ctx, body(req), contentLength(req));
-  const result = await putManifest(ctx, repo, parsed, bytes, header(req, 'content-type'), queryAll(req, 'tag'), actor);
+  const declared = contentLength(req);
+  const result = await ctx.manifestMemory.use(Math.min(declared ?? Infinity, ctx.limits.maxManifestBytes), async () => {
+    const bytes = await readManifestBody(ctx, body(req), declared);
+    return putManifest(ctx, repo, parsed, bytes, header(req, 'content-type'), queryAll(req, 'tag'), actor);
+  });
   reply.code(201).headers({
     Location: `/v2/${repo}/manifests/${result.digest}`,
     'Docker-Content-Digest': result.digest,

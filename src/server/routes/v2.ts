@@ -4,6 +4,7 @@ import type { RegistryContext } from '../../registry/context.js';
 import type { Action, Authorizer, Identity } from '../access.js';
 import { API_VERSION_HEADER, type Reply, type Req } from '../http.js';
 import type { Health } from '../health.js';
+import { SIGNATURE_EXTENSION_HEADER } from '../../client/signature-extension.js';
 import { getBlob, removeBlob } from './blobs.js';
 import { catalog, referrers, tagsList } from './lists.js';
 import { fetchManifest, removeManifest, storeManifest } from './manifests.js';
@@ -66,6 +67,8 @@ export async function handleV2({ ctx, auth, health }: V2Deps, req: Req, reply: R
 
   if (route.kind === 'base') {
     if (method !== 'GET' && method !== 'HEAD') throw notAllowed(method);
+    // Before authorising: containers/image reads it from the 401 too.
+    reply.header(SIGNATURE_EXTENSION_HEADER, '1');
     await auth.authorize(req, { type: 'base' });
     return reply.code(200).type('application/json').send('{}');
   }
