@@ -104,11 +104,13 @@ describe('draining on SIGTERM', () => {
       server = await startBerth(opts);
       const r = await push;
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, new RegExp(`upload interrupted at byte ${2 * CHUNK} \\(HTTP 503\\); resuming`));
+      // The held chunk meets the drain: a 503, or (when the registry answers before reading the body and closes) a broken
+      // request the proxy reports as 502. Either way the push resumes at the offset the registry reports.
+      assert.match(r.stderr, new RegExp(`upload interrupted at byte ${2 * CHUNK} \\(HTTP 50[23]\\); resuming`));
+      assert.match(r.stderr, /HTTP 503/, 'the drain answered 503');
       assert.match(r.stdout, new RegExp(`digest: ${image.manifestDigest}`));
 
       const accepted = proxy.patches.filter((p) => p.status === 202).map((p) => p.range.split('-').map(Number) as [number, number]);
-      assert.ok(proxy.patches.some((p) => p.status === 503), 'a chunk met the drain');
       let next = 0;
       for (const [from, to] of accepted) {
         assert.equal(from, next, `chunk ${from}-${to} starts where the registry stood: no byte it had was sent again`);
