@@ -3,6 +3,7 @@ import type { RepoName } from '../oci/name.js';
 import type { RepoId } from '../meta/metadata.js';
 import { GcQueries } from '../meta/gc-queries.js';
 import type { RegistryContext } from './context.js';
+import { deleteAttachmentsOf } from './attachment-cleanup.js';
 import { matchesAny, type RetentionRule } from './policy.js';
 
 export const RETENTION_ACTOR = 'berth-retention';
@@ -44,7 +45,10 @@ export async function applyRetention(ctx: RegistryContext, dryRun: boolean): Pro
       const done = dryRun ? false : await gc.deleteTagIf(repoId, t.name, t.digest, ctx.now(), RETENTION_ACTOR);
       if (done) {
         ctx.caches.forgetTag(repoId, t.name);
-        if (await gc.deleteUntagged(repoId, t.digest, ctx.now() - ctx.policy.settings.gc.graceMs)) ctx.caches.forgetManifest(repoId, t.digest);
+        if (await gc.deleteUntagged(repoId, t.digest, ctx.now() - ctx.policy.settings.gc.graceMs)) {
+          ctx.caches.forgetManifest(repoId, t.digest);
+          await deleteAttachmentsOf(ctx, repoId, t.digest, RETENTION_ACTOR);
+        }
       }
       if (dryRun || done) actions.push({ repository: repo.name, tag: t.name, digest: t.digest, updatedAt: t.updatedAt, done });
     }

@@ -22,6 +22,7 @@ import { Metrics } from './metrics/metrics.js';
 import { listenForMetrics } from './metrics/endpoint.js';
 import { Notifier } from '../notify/notifier.js';
 import type { SourceRecord } from '../notify/event-record.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Upper bound on how long a replica may serve a tag or manifest another replica changed (docs/REPLICAS.md). */
 const CHANGE_FEED_INTERVAL_MS = 1000;
@@ -77,6 +78,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const stopHealth = health.start(HEALTH_INTERVAL_MS);
   const stopLoopMonitor = monitorLoop(logger, LOOP_WINDOW_MS);
   let ready = false;
+  let draining = false;
   const app = buildApp({
     ctx,
     auth: auth?.authorizer ?? openAccess,
@@ -84,6 +86,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
     health,
     logger,
     ready: () => ready,
+    draining: () => draining,
     https: tls,
     bodyIdleMs: config.http.bodyIdleTimeout,
     trustedProxies: config.http.trustedProxies,
@@ -147,6 +150,8 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const close = () =>
     (closing ??= (async () => {
       ready = false;
+      // Still listening: clients and load balancers get 503 (and /readyz says not ready) instead of refused connections.
+      draining = true;
       process.off('SIGHUP', reloadTls);
       auth?.close();
       clearInterval(purge);
@@ -157,6 +162,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       await notifier.close();
       metricsServer?.close();
       await stopWatching();
+      await sleep(config.http.drainPeriod);
       const timer = setTimeout(() => app.server.closeAllConnections(), config.http.shutdownTimeout);
       timer.unref();
       await app.close();

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
-import { descriptor, imageConfig, imageIndex, imageManifest, randomBlob, type Blob } from '../helpers/oci.js';
+import { blob, descriptor, imageConfig, imageIndex, imageManifest, randomBlob, type Blob } from '../helpers/oci.js';
 import { errorCode, Raw } from '../helpers/registry-client.js';
 import { berth, configFile, deleteManifest, makeImage, onFilesystem, pullAndVerify, pushLikeAClient, storageEnv } from './helpers.js';
 
@@ -266,6 +266,11 @@ describe('retention', () => {
     assert.deepEqual(await list(), [...tags].sort(), 'a dry run changes nothing');
 
     assert.equal((await api.fetch('/v2/ret/app/manifests/t1', { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).status, 200, 'served (and now cached) before the real run');
+    // A signature-like artifact attached to t1's image goes with the image.
+    const empty = blob('{}');
+    assert.equal((await api.pushBlob('ret/app', empty)).status, 201);
+    const attached = imageManifest(empty, [], { artifactType: 'application/vnd.example.sig', subject: descriptor(images[0]!.manifest, 'application/vnd.oci.image.manifest.v1+json') });
+    assert.equal((await api.pushManifest('ret/app', attached.digest, attached)).status, 201);
     const real = await gcNow();
     assert.equal(real.code, 0, real.stderr);
     assert.match(real.stdout, /deleted tag ret\/app:t1 /);
@@ -273,6 +278,7 @@ describe('retention', () => {
     assert.deepEqual(await list(), ['keep-me', 't3', 't4']);
     assert.equal((await api.fetch('/v2/ret/app/manifests/t1', { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).status, 404);
     assert.equal((await api.fetch(`/v2/ret/app/manifests/${images[0]!.manifest.digest}`)).status, 404, 'the image went with its last tag');
+    assert.equal((await api.fetch(`/v2/ret/app/manifests/${attached.digest}`)).status, 404, 'and what was attached to it');
     await pullAndVerify(api, images[3]!);
     const h = await getJson<{ moves: { actor: string | null }[] }>('/berth/v1/repositories/ret/app/tags/t1/history');
     assert.equal(h.moves.at(-1)!.actor, 'berth-retention');
@@ -289,7 +295,7 @@ describe('quotas', () => {
     assert.equal(r.status, 403);
     const body = (await r.json()) as { errors: { code: string; message: string }[] };
     assert.equal(body.errors[0]!.code, 'DENIED');
-    assert.match(body.errors[0]!.message, /quota exceeded: namespace "small" may store 8192 bytes/);
+    assert.match(body.errors[0]!.message, /quota exceeded: namespace "small" may store 8.0 KiB, holds 6.8 KiB, and this 2.0 KiB write would make 8.8 KiB/);
     assert.equal((await api.fetch(`/v2/small/app/blobs/${over.digest}`, { method: 'HEAD' })).status, 404);
     // A chunked upload does not say its size up front: refused when it completes, its bytes discarded.
     const location = await api.startUpload('small/app');
@@ -335,18 +341,24 @@ describe('fsck', () => {
     writeFileSync(blobFile(orphan.digest), orphan.bytes);
     const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
     utimesSync(blobFile(orphan.digest), twoHoursAgo, twoHoursAgo);
+    // A stray file under a digest's name that holds something else: orphaned too, not corrupt (nothing uses it).
+    const stray = randomBlob(100, 0.73).digest;
+    mkdirSync(dirname(blobFile(stray)), { recursive: true });
+    writeFileSync(blobFile(stray), 'copied here by hand');
+    utimesSync(blobFile(stray), twoHoursAgo, twoHoursAgo);
 
     const check = await local('fsck');
-    assert.equal(check.code, 1, check.stderr);
+    assert.equal(check.code, 6, check.stderr);
     assert.equal(check.stderr, '');
     assert.match(check.stdout, new RegExp(`corrupt ${layer.digest}: content hashes to sha256:[0-9a-f]{64}; used by fsck/app@${img.manifest.digest}`));
-    assert.match(check.stdout, new RegExp(`orphan ${orphan.digest}: in the store but not in the index`));
+    assert.match(check.stdout, new RegExp(`orphaned ${orphan.digest}: in the store but not in the index`));
+    assert.match(check.stdout, new RegExp(`^orphaned ${stray}: in the store but not in the index$`, 'm'));
 
     const quarantine = tempDir('berth-quarantine-');
     const repair = await local('fsck', '--repair', '--quarantine', quarantine);
     assert.equal(repair.code, 0, repair.stdout + repair.stderr);
     const kept = readdirSync(quarantine).sort();
-    assert.equal(kept.length, 2);
+    assert.equal(kept.length, 3);
     const corruptCopy = kept.find((f) => f.startsWith(layer.digest.replace(':', '-')))!;
     assert.deepEqual(readFileSync(join(quarantine, corruptCopy)), bytes, 'the corrupt bytes are kept for inspection');
     assert.equal(existsSync(blobFile(orphan.digest)), false, 'the orphan left the store');
