@@ -1,5 +1,8 @@
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { every } from '../jobs/schedule.js';
 import type { Leases } from '../meta/lease.js';
+import type { Database } from '../meta/schema.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { GcReport } from '../registry/gc.js';
 
@@ -7,31 +10,25 @@ import type { GcReport } from '../registry/gc.js';
 export type GcObserver = (report: GcReport | undefined, seconds: number) => void;
 
 /**
- * Runs GC (with retention) every `intervalMs` on one replica at a time, in a
+ * Runs GC (with retention) every `intervalMs` once across every process, in a
  * worker thread: marking and sweeping cost what the registry holds, and the
  * event loop must keep answering meanwhile. Returns a stop function.
  */
-export function scheduleGc(workers: WorkerPool, leases: Leases, intervalMs: number, logger: Logger, observe: GcObserver = () => {}): () => void {
-  if (intervalMs === 0) return () => {};
-  const timer = setInterval(() => {
-    let started = 0;
-    const seconds = () => (performance.now() - started) / 1000;
-    leases
-      .withLease('gc', () => {
-        started = performance.now();
-        return workers.run('collectGarbage', { dryRun: false });
-      })
-      .then((r) => {
-        if (!r.held) return;
-        const { retention, manifests, linksRemoved, blobs, freedBytes } = r.value;
-        observe(r.value, seconds());
-        logger.info({ tagsRemoved: retention.length, manifestsRemoved: manifests.length, linksRemoved, blobsRemoved: blobs.length, freedBytes }, 'garbage collected');
-      })
-      .catch((err: unknown) => {
-        if (started) observe(undefined, seconds());
-        logger.warn({ err }, 'garbage collection failed; it will run again');
+export function scheduleGc(db: Kysely<Database>, workers: WorkerPool, leases: Leases, intervalMs: number, logger: Logger, observe: GcObserver = () => {}): () => void {
+  return every(db, leases, {
+    name: 'gc',
+    intervalMs,
+    run: async () => {
+      const started = performance.now();
+      const seconds = () => (performance.now() - started) / 1000;
+      const report = await workers.run('collectGarbage', { dryRun: false }).catch((err: unknown) => {
+        observe(undefined, seconds());
+        throw err;
       });
-  }, intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+      observe(report, seconds());
+      const { retention, manifests, linksRemoved, blobs, freedBytes } = report;
+      logger.info({ tagsRemoved: retention.length, manifestsRemoved: manifests.length, linksRemoved, blobsRemoved: blobs.length, freedBytes }, 'garbage collected');
+    },
+    onError: (err) => logger.warn({ err }, 'garbage collection failed; it will run again'),
+  });
 }
