@@ -10,6 +10,7 @@ import { imageConfig, imageManifest, randomBlob, type Blob } from '../helpers/oc
 import { freePort } from '../helpers/postgres.js';
 import { Raw } from '../helpers/registry-client.js';
 import { missingTools, run } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
 
 const skip = missingTools('prometheus', 'promtool', 'htpasswd');
 
@@ -165,5 +166,28 @@ describe('metrics: who may read them', { skip }, () => {
     const refused = await fetch(`${tokenServer.url}/berth/v1/notifications`, { headers: bearer(bob.token!) });
     assert.equal(refused.status, 401);
     assert.match(refused.headers.get('www-authenticate') ?? '', /scope="registry:metrics:\*",error="insufficient_scope"/);
+  });
+});
+
+describe('metrics: scheduled garbage collection', () => {
+  test('each run is counted with its duration and the bytes it freed', async () => {
+    const server = await startBerth({ config: 'gc:\n  interval: 1s\n  grace: 0s\n' });
+    try {
+      const api = new Raw(server.url);
+      const layer = randomBlob(4000);
+      const [config, , manifest] = await pushImage(api, 'team/gone', layer);
+      assert.equal((await api.fetch(`/v2/team/gone/manifests/${manifest!.digest}`, { method: 'DELETE' })).status, 202);
+      let text = '';
+      await until(async () => {
+        text = await (await fetch(`${server.url}/metrics`)).text();
+        return sample(text, 'berth_gc_freed_bytes_total')! > 0;
+      }, 'a scheduled GC that frees the deleted image', 60_000);
+      assert.ok(sample(text, 'berth_gc_runs_total{result="ok"}')! >= 1);
+      assert.equal(sample(text, 'berth_gc_runs_total{result="failed"}'), undefined, 'no failed run');
+      assert.ok(sample(text, 'berth_gc_duration_seconds_count')! >= 1);
+      assert.equal(sample(text, 'berth_gc_freed_bytes_total'), layer.bytes.length + config!.bytes.length + manifest!.bytes.length);
+    } finally {
+      await server.stop();
+    }
   });
 });
