@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import { every } from '../jobs/schedule.js';
 import type { Leases } from '../meta/lease.js';
 import type { Database } from '../meta/schema.js';
-import type { WorkerPool } from '../workers/pool.js';
 import type { GcReport } from '../registry/gc.js';
+import type { WorkerPool } from '../workers/pool.js';
 
 /** Told how each run went (the metrics): its report, or undefined when it failed. */
 export type GcObserver = (report: GcReport | undefined, seconds: number) => void;
@@ -21,10 +21,13 @@ export function scheduleGc(db: Kysely<Database>, workers: WorkerPool, leases: Le
     run: async () => {
       const started = performance.now();
       const seconds = () => (performance.now() - started) / 1000;
-      const report = await workers.run('collectGarbage', { dryRun: false }).catch((err: unknown) => {
+      let report: GcReport;
+      try {
+        report = await workers.run('collectGarbage', { dryRun: false });
+      } catch (err) {
         observe(undefined, seconds());
         throw err;
-      });
+      }
       observe(report, seconds());
       const { retention, manifests, linksRemoved, blobs, freedBytes } = report;
       logger.info({ tagsRemoved: retention.length, manifestsRemoved: manifests.length, linksRemoved, blobsRemoved: blobs.length, freedBytes }, 'garbage collected');

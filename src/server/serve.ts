@@ -138,11 +138,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
     }
   }
   const metricsAt = metricsServer ? addressOf(metricsServer.address(), config.metrics.addr!) : metrics ? `${address}/metrics` : undefined;
-  // In a worker process the supervisor says "listening" once all of them are.
-  logger.info(
-    { address, tls: tls !== undefined, auth: auth !== undefined, data: describe.blobs, metadata: describe.metadata, metrics: metricsAt },
-    cluster.isWorker ? 'berth worker listening' : 'berth registry listening',
-  );
+  logger.info({ address, tls: tls !== undefined, auth: auth !== undefined, data: describe.blobs, metadata: describe.metadata, metrics: metricsAt }, cluster.isWorker ? 'berth worker listening' : 'berth registry listening');
   if (cluster.isWorker) process.send?.(WORKER_READY);
   // SIGHUP re-reads the certificate (renewed by certbot, say) without dropping connections.
   const reloadTls = () => {

@@ -19,7 +19,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '005-hardening': { up: (db: Kysely<any>) => hardening.up(db) },
     '006-signatures': { up: (db: Kysely<any>) => signatures.up(db, dialect) },
     '009-notifications': { up: (db: Kysely<any>) => notifications.up(db) },
-    // Numbers 007, 008 and 010-013 are taken by features on their way in; Kysely applies migrations in name order, gaps allowed.
     '014-schedules': { up: (db: Kysely<any>) => schedules.up(db) },
   };
 }
