@@ -235,6 +235,28 @@ describe('webhooks: Distribution notifications, delivered from the outbox', () =
   });
 });
 
+describe('webhooks: pulls turned off', () => {
+  test('notifications.pulls: 0 tells no pull, and every push still', async () => {
+    const receiver = await Receiver.start();
+    const server = await startBerth({ config: `notifications:\n  pulls: 0\n  endpoints:\n    - { name: quiet, url: "${receiver.url}/events" }\n` });
+    try {
+      const api = new Raw(server.url);
+      const { manifest, layer } = await pushImage(api, 'quiet/app', 'v1');
+      assert.equal((await api.fetch('/v2/quiet/app/manifests/v1', { headers: { Accept: OCI_MANIFEST } })).status, 200);
+      assert.equal((await api.fetch(`/v2/quiet/app/blobs/${layer.digest}`, { method: 'HEAD' })).status, 200);
+      assert.equal((await api.fetch(`/v2/quiet/app/manifests/${manifest.digest}`, { method: 'HEAD', headers: { Accept: OCI_MANIFEST } })).status, 200);
+      const second = await pushImage(api, 'quiet/app', 'v2');
+      // Delivered in order: once the second image's manifest is in, any pull told before it would be too.
+      const events = await receiver.waitForEvents(6);
+      assert.deepEqual(events.map((e) => e.action), ['push', 'push', 'push', 'push', 'push', 'push']);
+      assert.equal(events[5]!.target.digest, second.manifest.digest);
+    } finally {
+      await server.stop();
+      await receiver.close();
+    }
+  });
+});
+
 describe('webhooks: the outbox is bounded', () => {
   test('beyond notifications.maxPending new events are dropped, counted and logged, and pushes go on', async () => {
     const port = await freePort();
