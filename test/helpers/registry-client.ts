@@ -70,6 +70,8 @@ export function requestFrom(
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
     });
+    // A test must fail, not hang, when the server never answers.
+    req.setTimeout(60_000, () => req.destroy(new Error(`no answer from ${url} in 60 s`)));
     req.on('error', reject);
     req.end();
   });
