@@ -9,6 +9,7 @@ import { GcConfigSchema, StorageRulesSchema } from './storage.js';
 import { AccessConfigSchema, AuthConfigSchema, checkAccess } from './auth.js';
 import { TlsConfigSchema } from './tls.js';
 import { PolicyConfigSchema } from './policy.js';
+import { ScanConfigSchema } from './scan.js';
 
 
 export const ConfigSchema = z
@@ -92,6 +93,7 @@ export const ConfigSchema = z
     access: AccessConfigSchema,
     tls: TlsConfigSchema.optional(),
     policy: PolicyConfigSchema,
+    scan: ScanConfigSchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => checkAccess(c.auth, c.access, ctx));

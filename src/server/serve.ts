@@ -15,6 +15,7 @@ import { isLoopback, readTls } from './tls.js';
 import { WorkerPool } from '../workers/pool.js';
 import { JobQueue } from '../jobs/queue.js';
 import { JobRunner, type JobHandler } from '../jobs/runner.js';
+import { openScanning } from './scanning.js';
 import type { Server as HttpsServer } from 'node:https';
 
 /** Upper bound on how long a replica may serve a tag or manifest another replica changed (docs/REPLICAS.md). */
@@ -50,6 +51,9 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const { store, metaDb, describe } = await openBackends(config);
   const ctx = registryContext(config, { store, metaDb });
   await installSignaturePolicy(ctx, config.policy);
+  const leases = openLeases(metaDb);
+  const jobs = new JobQueue(metaDb.db, metaDb.dialect);
+  const scanning = config.scan && openScanning(config, config.scan, { ctx, jobs, leases, logger });
 
   const workers = new WorkerPool(config, { threads: config.workers.threads, maxQueue: config.workers.queue });
   const health = healthOf(config, logger);
@@ -71,12 +75,11 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
     intervalMs: CHANGE_FEED_INTERVAL_MS,
     onError: (err) => logger.warn({ err }, 'metadata change feed interrupted; caches are dropped until it is back'),
   });
-  const leases = openLeases(metaDb);
-  const jobs = new JobQueue(metaDb.db, metaDb.dialect);
   // Features that work in the background (scan on push, replication, webhooks) add their handlers here.
-  const handlers: JobHandler[] = [];
+  const handlers: JobHandler[] = [...(scanning ? scanning.handlers : [])];
   const runner = new JobRunner(jobs, leases, handlers, logger);
   if (handlers.length > 0) runner.start();
+  scanning?.start();
   const purge = setInterval(() => {
     leases
       .withLease('upload-purge', async () => {
@@ -118,6 +121,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       stopHealth();
       stopLoopMonitor();
       await runner.stop();
+      await scanning?.stop();
       await stopWatching();
       const timer = setTimeout(() => app.server.closeAllConnections(), config.http.shutdownTimeout);
       timer.unref();
