@@ -17,6 +17,7 @@ import { JobQueue } from '../jobs/queue.js';
 import { JobRunner, type JobHandler } from '../jobs/runner.js';
 import { openScanning } from './scanning.js';
 import type { Server as HttpsServer } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Upper bound on how long a replica may serve a tag or manifest another replica changed (docs/REPLICAS.md). */
 const CHANGE_FEED_INTERVAL_MS = 1000;
@@ -60,7 +61,8 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const stopHealth = health.start(HEALTH_INTERVAL_MS);
   const stopLoopMonitor = monitorLoop(logger, LOOP_WINDOW_MS);
   let ready = false;
-  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, health, logger, ready: () => ready, https: tls, bodyIdleMs: config.http.bodyIdleTimeout });
+  let draining = false;
+  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, health, logger, ready: () => ready, draining: () => draining, https: tls, bodyIdleMs: config.http.bodyIdleTimeout });
   auth?.install(app);
   const { host, port } = splitAddr(config.http.addr);
   app.server.maxConnections = config.http.maxConnections;
@@ -114,6 +116,8 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const close = () =>
     (closing ??= (async () => {
       ready = false;
+      // Still listening: clients and load balancers get 503 (and /readyz says not ready) instead of refused connections.
+      draining = true;
       process.off('SIGHUP', reloadTls);
       auth?.close();
       clearInterval(purge);
@@ -123,6 +127,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       await runner.stop();
       await scanning?.stop();
       await stopWatching();
+      await sleep(config.http.drainPeriod);
       const timer = setTimeout(() => app.server.closeAllConnections(), config.http.shutdownTimeout);
       timer.unref();
       await app.close();

@@ -93,7 +93,7 @@ describe('storage faults are refused cleanly, reported, and never served', () =>
     writeFileSync(leftover, '');
     utimesSync(leftover, new Date(Date.now() - 7200_000), new Date(Date.now() - 7200_000));
     const found = await berth(['fsck', '--data', dir], {});
-    assert.equal(found.code, 1);
+    assert.equal(found.code, 6, "integrity findings exit 6, per the table in docs/CLIENT.md");
     assert.match(found.stdout, /leftover uploads\/0c0c0c0c-.*: the bytes of an upload session that no longer exists/);
     assert.equal((await berth(['fsck', '--data', dir, '--repair'], {})).code, 0);
     assert.ok(!existsSync(leftover));

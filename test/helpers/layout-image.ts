@@ -36,7 +36,7 @@ export function layoutWriter(dir: string): (b: Buffer) => { digest: string; size
 }
 
 /** Writes an image (config + layers) into an OCI layout under `tag`; layers given as file maps. */
-export async function writeLayoutImage(dir: string, tag: string, layerFiles: Record<string, Buffer | string>[], opts: { arch?: string } = {}): Promise<BuiltImage> {
+export async function writeLayoutImage(dir: string, tag: string, layerFiles: Record<string, Buffer | string>[], opts: { arch?: string; config?: Record<string, unknown>; author?: string } = {}): Promise<BuiltImage> {
   const put = layoutWriter(dir);
   const layers = [];
   for (const files of layerFiles) layers.push(await tarLayer(files));
@@ -45,7 +45,8 @@ export async function writeLayoutImage(dir: string, tag: string, layerFiles: Rec
       created: '2024-01-02T03:04:05Z',
       architecture: opts.arch ?? 'amd64',
       os: 'linux',
-      config: { Cmd: ['/bin/sh'] },
+      ...(opts.author ? { author: opts.author } : {}),
+      config: opts.config ?? { Cmd: ['/bin/sh'] },
       rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
     }),
   );
