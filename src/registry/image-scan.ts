@@ -73,7 +73,7 @@ export async function scanStoredImage(ctx: RegistryContext, input: ImageScanInpu
       ...(db ? [] : ['there is no vulnerability database yet: this is the SBOM and the secrets; vulnerabilities come with the rescan after its first update']),
       ...(sbomFits ? [] : [`the SBOM is over the ${KEPT_BYTES.sbom >> 20} MiB the registry keeps; make it with berth sbom`]),
     ];
-    const { json } = boundReport({ ...report, warnings: [...report.warnings, ...notes] }, KEPT_BYTES.report);
+    const json = boundReport({ ...report, warnings: [...report.warnings, ...notes] }, KEPT_BYTES.report);
     await q.save({
       digest,
       scanner,

@@ -16,22 +16,22 @@ export interface KeptReport {
 }
 
 /**
- * The report in at most `maxBytes` of JSON: whole severities are left out,
+ * The report as JSON of at most `maxBytes` bytes: whole severities are left out,
  * UNKNOWN first, until it fits, so what is kept is always the most severe.
  * A report of a few thousand findings is kept whole.
  */
-export function boundReport(report: ScanReport, maxBytes: number): { report: KeptReport; json: string } {
+export function boundReport(report: ScanReport, maxBytes: number): string {
   let kept: KeptReport = { ...(report.artifact.os ? { os: report.artifact.os } : {}), results: report.results, secrets: report.secrets, warnings: report.warnings, complete: report.complete };
   let json = JSON.stringify(kept);
   const omitted = { severities: [] as Severity[], vulnerabilities: 0, secrets: 0 };
   for (const severity of SEVERITIES) {
-    if (Buffer.byteLength(json) <= maxBytes) return { report: kept, json };
+    if (Buffer.byteLength(json) <= maxBytes) return json;
     kept = without(kept, (s) => s === severity, omitted);
     omitted.severities.push(severity);
     json = JSON.stringify({ ...kept, omitted });
   }
   // No finding is left: what remains is the OS and at most a hundred warning lines.
-  return { report: { ...kept, omitted }, json };
+  return json;
 }
 
 function without(r: KeptReport, drop: (s: Severity) => boolean, omitted: { vulnerabilities: number; secrets: number }): KeptReport {

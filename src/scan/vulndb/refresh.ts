@@ -13,19 +13,18 @@ export interface RefreshInput {
 export interface RefreshOutcome {
   outcomes: SourceOutcome[];
   warnings: string[];
-  /** The content time of the database now in place (0: none), and when it was last updated. */
+  /** The content time of the database now in place (0: none). */
   version: number;
-  updatedAt: number | null;
 }
 
 /** The registry's scheduled `db update` (in a worker thread: the download and import are long), and what the database is now. */
 export async function refreshVulnDb(input: RefreshInput): Promise<RefreshOutcome> {
   const warnings = new Warnings();
   const outcomes = input.from ? await updateDb({ dbPath: input.dbPath, from: input.from, warnings, ...(input.ecosystems ? { ecosystems: input.ecosystems } : {}) }) : [];
-  if (!existsSync(input.dbPath)) return { outcomes, warnings: warnings.list(), version: 0, updatedAt: null };
+  if (!existsSync(input.dbPath)) return { outcomes, warnings: warnings.list(), version: 0 };
   const db = VulnDb.openReadOnly(input.dbPath);
   try {
-    return { outcomes, warnings: warnings.list(), version: db.version(), updatedAt: db.importedAt() ?? null };
+    return { outcomes, warnings: warnings.list(), version: db.version() };
   } finally {
     db.close();
   }
