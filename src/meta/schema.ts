@@ -22,6 +22,7 @@ export interface Database {
   suspect_blobs: SuspectBlobTable;
   signatures: SignatureTable;
   scan_results: ScanResultTable;
+  schedules: ScheduleTable;
 }
 
 /** The last scan of a manifest digest (any repository); the blobs are gzipped JSON. */
@@ -41,6 +42,11 @@ export interface ScanResultTable {
   sbom: Buffer | null;
   /** What a rescan rematches; null when over the size kept (a rescan then reads the layers again). */
   inventory: Buffer | null;
+}
+
+export interface ScheduleTable {
+  name: string;
+  last_run_at: number;
 }
 
 export interface SuspectBlobTable {

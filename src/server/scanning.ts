@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { JobQueue } from '../jobs/queue.js';
+import { every } from '../jobs/schedule.js';
 import type { JobHandler } from '../jobs/runner.js';
 import type { Leases } from '../meta/lease.js';
 import type { RegistryContext } from '../registry/context.js';
@@ -32,9 +33,11 @@ export interface Scanning {
  * queue is the registry's one job queue; `rescan` is a second queue name in
  * it so that a push is never scanned after a million rescans.
  *
- * The update runs on one replica at a time (a lease), in a scan thread (the
- * download and the import take minutes on a real database), and is followed
- * by the sweep that enqueues rescans of results made with an older database.
+ * The update runs at start and then once per `scan.db.updateInterval`
+ * across every replica (jobs/schedule.ts), one at a time (a lease), in a
+ * scan thread (the download and the import take minutes on a real
+ * database), and is followed by the sweep that enqueues rescans of results
+ * made with an older database.
  */
 export function openScanning(config: Config, scan: ScanConfig, deps: { ctx: RegistryContext; jobs: JobQueue; leases: Leases; logger: Logger }): Scanning {
   const { ctx, jobs, leases, logger } = deps;
@@ -57,7 +60,7 @@ export function openScanning(config: Config, scan: ScanConfig, deps: { ctx: Regi
   const handlers = [SCAN_QUEUE, RESCAN_QUEUE].map((queue): JobHandler => ({ queue, concurrency: scan.concurrency, leaseMs: scan.lease, maxAttempts: MAX_ATTEMPTS, run }));
 
   const abort = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
+  let stopSchedule = () => {};
   let running: Promise<void> | undefined;
   const refresh = async () => {
     const held = await leases.withLease('scan-db', async () => {
@@ -73,24 +76,21 @@ export function openScanning(config: Config, scan: ScanConfig, deps: { ctx: Regi
     });
     if (!held.held) logger.debug('vulnerability database update skipped: another replica is at it');
   };
-  const tick = () => {
-    // The lease lets one replica in; this keeps one tick of this process at a time too.
-    running ??= refresh()
-      .catch((err: unknown) => logger.warn({ err }, 'vulnerability database update failed; the current database stays in use'))
-      .finally(() => (running = undefined));
-  };
+  const failed = (err: unknown) => logger.warn({ err }, 'vulnerability database update failed; the current database stays in use');
+  // The lease lets one replica in; this keeps one update of this process at a time too.
+  const update = () => (running ??= refresh().finally(() => (running = undefined)));
   return {
     handlers,
     start() {
-      tick();
-      timer = setInterval(tick, scan.db.updateInterval);
-      timer.unref();
+      // At start too: a new registry gets its database now, a restarted one catches up.
+      update().catch(failed);
+      stopSchedule = every(ctx.meta.db, leases, { name: 'scan-db-update', intervalMs: scan.db.updateInterval, run: update, onError: failed });
     },
     async stop() {
-      clearInterval(timer);
+      stopSchedule();
       abort.abort();
       await pool.close();
-      await running;
+      await running?.catch(() => {});
     },
   };
 }
