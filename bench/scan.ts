@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
@@ -97,9 +97,7 @@ export async function scanBench(advisories: number, packages: number): Promise<S
  * server's peak RSS includes its scan thread.
  */
 async function scanOnPush(dir: string, db: string, digest: string, env: NodeJS.ProcessEnv): Promise<{ seconds: number; peakRssMiB: number }> {
-  const config = join(dir, 'berth.yaml');
-  writeFileSync(config, `scan:\n  db:\n    path: ${JSON.stringify(db)}\n`);
-  const server = await startBerth(undefined, config);
+  const server = await startBerth(undefined, { BERTH_SCAN_DB_PATH: db });
   try {
     const push = spawnSync(process.execPath, [BERTH, 'copy', `oci:${join(dir, 'img')}:v1`, `${server.host}/bench/app:v1`], { env, encoding: 'utf8' });
     if (push.status !== 0) throw new Error(`push failed: ${push.stderr}`);

@@ -20,7 +20,7 @@ export interface ScanProgress {
 const MAX_ERROR = 300;
 
 export async function scanProgress(jobs: JobQueue, digest: Digest): Promise<ScanProgress> {
-  const pending = await jobs.pending(SCAN_QUEUES, digest);
+  const pending = await jobs.about(SCAN_QUEUES, digest);
   const job = pending.find((j) => j.state === 'running') ?? pending.find((j) => j.state === 'ready') ?? pending[0];
   if (!job) return { state: 'none', text: 'no scan is queued (it was pushed while scanning was off: push it again)' };
   const since = new Date(job.createdAt).toISOString();
