@@ -10,7 +10,6 @@ import { AccessConfigSchema, AuthConfigSchema, checkAccess } from './auth.js';
 import { TlsConfigSchema } from './tls.js';
 import { PolicyConfigSchema } from './policy.js';
 import { ScanConfigSchema } from './scan.js';
-
 import { NotificationsConfigSchema } from './notifications.js';
 import { MetricsConfigSchema } from './metrics.js';
 
