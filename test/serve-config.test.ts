@@ -42,12 +42,13 @@ describe('configuration', () => {
   test('an invalid key or value stops the server with a message naming it', async () => {
     const dir = tempDir();
     const file = join(dir, 'bad.yaml');
-    writeFileSync(file, 'http:\n  addr: nonsense\nlimits:\n  maxListEntries: -4\nunknownSection: 1\n');
+    writeFileSync(file, 'http:\n  addr: nonsense\nlimits:\n  maxListEntries: -4\nunknownSection: 1\nscan:\n  policy:\n    - { repos: "prod/**" }\n');
     const r = await serveFails(['--config', file, '--data', dir]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /http\.addr/);
     assert.match(r.stderr, /limits\.maxListEntries/);
     assert.match(r.stderr, /unknownSection/);
+    assert.match(r.stderr, /scan\.policy\.0.*a scan rule needs severity, secrets: true, or both/);
     const env = await serveFails(['--data', dir], { BERTH_LOG_LEVEL: 'loud' });
     assert.equal(env.code, 2);
     assert.match(env.stderr, /log\.level/);

@@ -9,6 +9,7 @@ import { GcConfigSchema, StorageRulesSchema } from './storage.js';
 import { AccessConfigSchema, AuthConfigSchema, checkAccess } from './auth.js';
 import { TlsConfigSchema } from './tls.js';
 import { PolicyConfigSchema } from './policy.js';
+import { ScanConfigSchema } from './scan.js';
 import { NotificationsConfigSchema } from './notifications.js';
 import { MetricsConfigSchema } from './metrics.js';
 
@@ -102,6 +103,7 @@ export const ConfigSchema = z
     access: AccessConfigSchema,
     tls: TlsConfigSchema.optional(),
     policy: PolicyConfigSchema,
+    scan: ScanConfigSchema.optional(),
     notifications: NotificationsConfigSchema,
     metrics: MetricsConfigSchema,
   })

@@ -38,6 +38,18 @@ export interface QueueStatus {
   lastErrorAt: number | null;
 }
 
+/** A job not done yet, as a status page shows it. */
+export interface PendingJob {
+  queue: string;
+  state: 'ready' | 'running' | 'dead';
+  /** Runs so far (a ready job after a failure: the ones that failed). */
+  attempts: number;
+  createdAt: number;
+  /** When a ready job runs next (after a failure: when its backoff ends). */
+  runAt: number;
+  lastError: string | null;
+}
+
 type Db = Kysely<Database> | Transaction<Database>;
 
 /** The partial unique index's predicate, as a literal: SQLite matches an upsert's target to the index by its text. */
@@ -169,6 +181,19 @@ export class JobQueue {
     }
     // Still running under us only when a waiting job covers it.
     await this.db.deleteFrom('jobs').where('id', '=', job.id).where('lease_holder', '=', holder).where('state', '=', 'running').execute();
+  }
+
+  /** The jobs of `queues` about `key` that are not done, newest first (one may wait while another runs). */
+  async about(queues: string[], key: string): Promise<PendingJob[]> {
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select(['queue', 'state', 'attempts', 'created_at', 'run_at', 'last_error'])
+      .where('queue', 'in', queues)
+      .where('key', '=', key)
+      .orderBy('id', 'desc')
+      .limit(10)
+      .execute();
+    return rows.map((r) => ({ queue: r.queue, state: r.state, attempts: Number(r.attempts), createdAt: Number(r.created_at), runAt: Number(r.run_at), lastError: r.last_error }));
   }
 
   /** Counts a job not enqueued because its queue was full, in the transaction that would have enqueued it. */

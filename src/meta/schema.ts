@@ -21,7 +21,27 @@ export interface Database {
   /** Blobs found damaged while served, until fsck has looked at them. */
   suspect_blobs: SuspectBlobTable;
   signatures: SignatureTable;
+  scan_results: ScanResultTable;
   schedules: ScheduleTable;
+}
+
+/** The last scan of a manifest digest (any repository); the blobs are gzipped JSON. */
+export interface ScanResultTable {
+  digest: string;
+  /** What took the inventory (revision, and whether secrets were looked for). */
+  scanner: string;
+  /** The vulnerability database's content time (0: scanned without one). */
+  db_version: number;
+  /** When that database was last updated, as the report shows it. */
+  db_updated_at: number | null;
+  scanned_at: number;
+  /** JSON: counts by severity and the worst findings. */
+  summary: string;
+  report: Buffer;
+  /** CycloneDX; null when it was over the size kept. */
+  sbom: Buffer | null;
+  /** What a rescan rematches; null when over the size kept (a rescan then reads the layers again). */
+  inventory: Buffer | null;
 }
 
 export interface ScheduleTable {

@@ -74,6 +74,8 @@ export class RegistryCaches {
   readonly pulls: LRUCache<string, number>;
   /** Tag list pages per repository, keyed by `n` and `last`. */
   private readonly tagPages: LRUCache<RepoId, Map<string, string[]>>;
+  /** Caches of facts other processes write, owned by the policies that judge by them (scan results). */
+  private readonly derived: { clear(): void }[] = [];
   private generation = 0;
   private changedElsewhere: () => boolean = () => false;
 
@@ -89,6 +91,17 @@ export class RegistryCaches {
       for (const [k, names] of pages) n += strBytes(k) + names.reduce((a, t) => a + strBytes(t) + 16, 0);
       return n;
     });
+  }
+
+  /**
+   * A cache of facts derived from metadata that other processes write (a
+   * scan result, written by a worker thread or another replica), bounded in
+   * bytes, dropped with the mutable caches; fill it with `fill`.
+   */
+  derivedCache<K extends string | number, V extends {}>(maxBytes: number, size: (v: V, k: K) => number): LRUCache<K, V> {
+    const c = cache(maxBytes, size);
+    this.derived.push(c);
+    return c;
   }
 
   /** Lookups per cache, by name (the metrics' `cache` label). */
@@ -156,6 +169,7 @@ export class RegistryCaches {
     this.tags.clear();
     this.manifests.clear();
     this.tagPages.clear();
+    for (const c of this.derived) c.clear();
   }
 }
 

@@ -18,6 +18,7 @@ import { WorkerPool } from '../workers/pool.js';
 import { JobQueue } from '../jobs/queue.js';
 import { JobRunner, type JobHandler } from '../jobs/runner.js';
 import { every } from '../jobs/schedule.js';
+import { openScanning } from './scanning.js';
 import type { Server as HttpsServer } from 'node:https';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -70,10 +71,12 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const { store, metaDb, describe } = await openBackends(config);
   const ctx = registryContext(config, { store, metaDb });
   await installSignaturePolicy(ctx, config.policy);
+  const leases = openLeases(metaDb);
+  const jobs = new JobQueue(metaDb.db, metaDb.dialect);
+  const scanning = config.scan && openScanning(config, config.scan, { ctx, jobs, leases, logger });
 
   const workers = new WorkerPool(config, { threads: config.workers.threads, maxQueue: config.workers.queue });
   if (config.metrics.enabled) metrics = new Metrics(ctx, workers, logger, config.metrics.storageInterval);
-  const jobs = new JobQueue(metaDb.db, metaDb.dialect);
   // The port is known once listening; events before that (there are none: nothing is served yet) say the configured one.
   const source: SourceRecord = { addr: `${hostname()}:${splitAddr(config.http.addr).port}`, instanceID: randomUUID() };
   const notifier = new Notifier(config.notifications, jobs, source, logger, { dropped: (e) => metrics?.dropped(e), attempted: (e, ok, s) => metrics?.attempted(e, ok, s) });
@@ -114,11 +117,11 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
     intervalMs: CHANGE_FEED_INTERVAL_MS,
     onError: (err) => logger.warn({ err }, 'metadata change feed interrupted; caches are dropped until it is back'),
   });
-  const leases = openLeases(metaDb);
   // Features that work in the background (scan on push, replication, webhooks) add their handlers here.
-  const handlers: JobHandler[] = [...notifier.handlers()];
+  const handlers: JobHandler[] = [...notifier.handlers(), ...(scanning ? scanning.handlers : [])];
   const runner = new JobRunner(jobs, openLeases(metaDb, QUEUE_LEASE_MS), handlers, logger);
   if (handlers.length > 0) runner.start();
+  scanning?.start();
   const stopPurge = every(metaDb.db, leases, {
     name: 'upload-purge',
     intervalMs: config.uploads.purgeInterval,
@@ -164,6 +167,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       stopHealth();
       stopLoopMonitor();
       await runner.stop();
+      await scanning?.stop();
       await notifier.close();
       metricsServer?.close();
       await stopWatching();

@@ -10,6 +10,8 @@ export interface WorkerPoolOptions {
   maxQueue: number;
   /** A thread idle this long exits, so an idle registry holds no threads and no extra connections. */
   idleMs?: number;
+  /** Heap limits of each thread: a task that needs more ends its thread (and fails), never the process. */
+  maxHeapBytes?: number;
 }
 
 /**
@@ -32,12 +34,14 @@ export class WorkerPool {
       idleTimeout: opts.idleMs ?? 30_000,
       // Threads keep database connections (sockets for PostgreSQL) open between tasks.
       atomics: 'disabled',
+      ...(opts.maxHeapBytes ? { resourceLimits: { maxOldGenerationSizeMb: Math.ceil(opts.maxHeapBytes / 2 ** 20) } } : {}),
     });
   }
 
-  async run<N extends TaskName>(name: N, input: TaskInput<N>): Promise<TaskOutput<N>> {
+  /** `signal` gives up the task: taken out of the queue, or its thread ended if it is running. */
+  async run<N extends TaskName>(name: N, input: TaskInput<N>, signal?: AbortSignal): Promise<TaskOutput<N>> {
     if (this.pool.queueSize >= this.pool.options.maxQueue) throw busy();
-    const outcome = (await this.pool.run({ name, input })) as TaskOutcome<TaskOutput<N>>;
+    const outcome = (await this.pool.run({ name, input }, signal ? { signal } : {})) as TaskOutcome<TaskOutput<N>>;
     if (outcome.ok) return outcome.value;
     const e = outcome.error;
     throw new RegistryError(e.code, e.message, { status: e.status, detail: e.detail, headers: e.headers });

@@ -22,6 +22,8 @@ export const TASKS = {
     return { storage: input.storage ? { ...(await q.totals()), ...(await q.inventory()) } : undefined, queues: await queueStatus(ctx.meta.db) };
   },
   collectGarbage: async (ctx: RegistryContext, input: { dryRun: boolean }) => (await import('../registry/gc.js')).collectGarbage(ctx, input),
+  scanImage: async (ctx: RegistryContext, input: import('../registry/image-scan.js').ImageScanInput) => (await import('../registry/image-scan.js')).scanStoredImage(ctx, input),
+  refreshVulnDb: async (_ctx: RegistryContext, input: import('../scan/vulndb/refresh.js').RefreshInput) => (await import('../scan/vulndb/refresh.js')).refreshVulnDb(input),
 } satisfies Record<string, (ctx: RegistryContext, input: never) => Promise<unknown>>;
 
 export type TaskName = keyof typeof TASKS;

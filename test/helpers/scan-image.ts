@@ -1,6 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { createGzip, gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { layoutWriter, sha256 } from './layout-image.js';
 
@@ -80,4 +81,42 @@ export async function writeScanImage(dir: string, tag: string, layers: Layer[], 
   const index = { schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...m, annotations: { 'org.opencontainers.image.ref.name': tag } }] };
   writeFileSync(join(dir, 'index.json'), JSON.stringify(index));
   return { digest: m.digest, layers: layerDescs.map((l) => l.digest) };
+}
+
+/**
+ * A layer holding one file of `size` zero bytes, gzipped as it is made (a
+ * few MiB of output for hundreds of MiB of tar): an image whose scan takes
+ * a while, to be interrupted.
+ */
+export async function zeroFileLayer(name: string, size: number): Promise<{ bytes: Buffer; diffId: string }> {
+  const pack = tar.pack();
+  const diff = createHash('sha256');
+  const gzip = createGzip({ level: 1 });
+  const parts: Buffer[] = [];
+  pack.on('data', (d) => {
+    diff.update(d as Buffer);
+    gzip.write(d);
+  });
+  pack.on('end', () => gzip.end());
+  gzip.on('data', (d: Buffer) => parts.push(d));
+  const done = new Promise((r) => gzip.on('end', r));
+  const zeros = Buffer.alloc(1 << 20);
+  const entry = pack.entry({ name, size, mode: 0o644, mtime: new Date(0) });
+  for (let n = 0; n < size; n += zeros.length) if (!entry.write(zeros.subarray(0, Math.min(zeros.length, size - n)))) await new Promise<void>((r) => entry.once('drain', () => r()));
+  entry.end(() => {});
+  pack.finalize();
+  await done;
+  return { bytes: Buffer.concat(parts), diffId: `sha256:${diff.digest('hex')}` };
+}
+
+/** Adds an OCI index of manifests already in the layout `dir` (written there by writeScanImage) under `tag`. */
+export function writeScanIndex(dir: string, tag: string, children: { digest: string; platform: { os: string; architecture: string } }[]): string {
+  const put = layoutWriter(dir);
+  const read = (digest: string) => readFileSync(join(dir, 'blobs', 'sha256', digest.slice(7)));
+  const manifests = children.map((c) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: c.digest, size: read(c.digest).length, platform: c.platform }));
+  const index = put(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests })));
+  const layout = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: unknown[] };
+  layout.manifests.push({ mediaType: 'application/vnd.oci.image.index.v1+json', ...index, annotations: { 'org.opencontainers.image.ref.name': tag } });
+  writeFileSync(join(dir, 'index.json'), JSON.stringify(layout));
+  return index.digest;
 }

@@ -20,10 +20,11 @@ export function cycloneDx(inventory: Inventory, subject: SbomSubject, now = new 
   const bom = new CDX.Models.Bom();
   bom.metadata.timestamp = now;
   bom.metadata.tools.components.add(new CDX.Models.Component(CDX.Enums.ComponentType.Application, TOOL.name, { group: TOOL.vendor, version: TOOL.version }));
-  const image = new CDX.Models.Component(CDX.Enums.ComponentType.Container, subject.name, {
+  const purl = imagePurl(subject);
+  const image = new CDX.Models.Component(CDX.Enums.ComponentType.Container, subject.name ?? subject.digest, {
     version: subject.digest,
-    bomRef: imagePurl(subject),
-    purl: imagePurl(subject),
+    bomRef: purl ?? subject.digest,
+    ...(purl ? { purl } : {}),
   });
   bom.metadata.component = image;
   if (inventory.os) {

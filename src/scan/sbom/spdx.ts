@@ -28,17 +28,19 @@ interface SpdxPackage {
  */
 export function spdxDocument(inventory: Inventory, subject: SbomSubject, now = new Date()): string {
   const imageId = 'SPDXRef-Image';
+  const name = subject.name ?? subject.digest;
+  const purl = imagePurl(subject);
   const packages: SpdxPackage[] = [
     {
       SPDXID: imageId,
-      name: subject.name,
+      name,
       versionInfo: subject.digest,
       downloadLocation: 'NOASSERTION',
       filesAnalyzed: false,
       licenseConcluded: 'NOASSERTION',
       licenseDeclared: 'NOASSERTION',
       primaryPackagePurpose: 'CONTAINER',
-      externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: imagePurl(subject) }],
+      ...(purl ? { externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER' as const, referenceType: 'purl' as const, referenceLocator: purl }] } : {}),
     },
   ];
   const relationships = [{ spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: imageId }];
@@ -70,8 +72,8 @@ export function spdxDocument(inventory: Inventory, subject: SbomSubject, now = n
     spdxVersion: 'SPDX-2.3',
     dataLicense: 'CC0-1.0',
     SPDXID: 'SPDXRef-DOCUMENT',
-    name: subject.name,
-    documentNamespace: `https://spdx.org/spdxdocs/berth/${encodeURIComponent(subject.name)}-${randomUUID()}`,
+    name,
+    documentNamespace: `https://spdx.org/spdxdocs/berth/${encodeURIComponent(name)}-${randomUUID()}`,
     creationInfo: { created: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), creators: [`Tool: ${TOOL.name}-${TOOL.version}`, `Organization: ${TOOL.vendor}`] },
     documentDescribes: [imageId],
     packages,

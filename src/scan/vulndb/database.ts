@@ -105,6 +105,16 @@ export class VulnDb {
     return v === undefined ? undefined : Number(v);
   }
 
+  /**
+   * When the database's content last changed (epoch ms, 0 when nothing was
+   * ever imported): the newest import of an archive that had changed. An
+   * update that found every archive unchanged leaves it as it was, so a
+   * result made with this version needs no rescan until it moves.
+   */
+  version(): number {
+    return (this.sqlite.prepare('SELECT max(imported_at) AS v FROM sources').get() as { v: number | null }).v ?? 0;
+  }
+
   counts(): { advisories: number; affected: number } {
     const a = this.sqlite.prepare('SELECT count(*) AS n FROM advisories').get() as { n: number };
     const p = this.sqlite.prepare('SELECT count(*) AS n FROM affected').get() as { n: number };

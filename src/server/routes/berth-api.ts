@@ -8,6 +8,7 @@ import type { WorkerPool } from '../../workers/pool.js';
 import type { Authorizer } from '../access.js';
 import { query, type Reply, type Req } from '../http.js';
 import { pageParams, sendPage } from './paging.js';
+import { isScanPath, scanOf } from './scan-api.js';
 import { isSignaturesPath, signaturesOf } from './signatures-api.js';
 
 /** Repositories per usage page unless `n` says otherwise: each costs a few aggregate queries. */
@@ -30,7 +31,11 @@ export interface BerthApiDeps {
  */
 export function registerBerthApi(app: FastifyInstance, deps: BerthApiDeps): void {
   app.get('/berth/v1/usage', (req, reply) => usage(deps, req, reply));
-  app.get('/berth/v1/repositories/*', (req, reply) => (isSignaturesPath(req) ? signaturesOf(deps.ctx, deps.auth, req, reply) : history(deps, req, reply)));
+  app.get('/berth/v1/repositories/*', (req, reply) => {
+    if (isSignaturesPath(req)) return signaturesOf(deps.ctx, deps.auth, req, reply);
+    if (isScanPath(req)) return scanOf(deps.ctx, deps.auth, req, reply);
+    return history(deps, req, reply);
+  });
 }
 
 async function usage({ ctx, auth, workers }: BerthApiDeps, req: Req, reply: Reply): Promise<Reply> {
