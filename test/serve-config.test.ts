@@ -12,7 +12,7 @@ const run = promisify(execFile);
 
 async function serveFails(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stderr: string }> {
   try {
-    await run(process.execPath, [BERTH_BIN, 'serve', ...args], { env: { ...process.env, ...env }, timeout: 10_000 });
+    await run(process.execPath, [BERTH_BIN, 'serve', ...args], { env: { ...process.env, ...env }, timeout: 60_000 });
     return { code: 0, stderr: '' };
   } catch (e) {
     const err = e as { code: number; stderr: string };
