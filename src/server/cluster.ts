@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { openBackends } from '../config/backends.js';
 import type { Config } from '../config/config.js';
+import { superviseMetrics } from './metrics/cluster-metrics.js';
 
 /** What a worker sends its supervisor once it serves requests. */
 export const WORKER_READY = 'berth:ready';
@@ -72,6 +73,7 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => stopAll('SIGHUP'));
+    if (config.metrics.enabled) superviseMetrics(() => [...startedAt.keys()]);
     for (let i = 0; i < processes; i++) start();
   });
 }

@@ -24,6 +24,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Metrics } from './metrics/metrics.js';
 import { listenForMetrics } from './metrics/endpoint.js';
+import { workerMetrics } from './metrics/cluster-metrics.js';
 import { Notifier } from '../notify/notifier.js';
 import type { SourceRecord } from '../notify/event-record.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -76,7 +77,10 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const scanning = config.scan && openScanning(config, config.scan, { ctx, jobs, leases, logger });
 
   const workers = new WorkerPool(config, { threads: config.workers.threads, maxQueue: config.workers.queue });
-  if (config.metrics.enabled) metrics = new Metrics(ctx, workers, logger, config.metrics.storageInterval);
+  if (config.metrics.enabled) {
+    metrics = new Metrics(ctx, workers, logger, config.metrics.storageInterval);
+    if (cluster.isWorker) metrics.collectWith(workerMetrics(metrics, logger));
+  }
   // The port is known once listening; events before that (there are none: nothing is served yet) say the configured one.
   const source: SourceRecord = { addr: `${hostname()}:${splitAddr(config.http.addr).port}`, instanceID: randomUUID() };
   const notifier = new Notifier(config.notifications, jobs, source, logger, { dropped: (e) => metrics?.dropped(e), attempted: (e, ok, s) => metrics?.attempted(e, ok, s) });

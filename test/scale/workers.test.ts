@@ -50,6 +50,18 @@ describe('berth serve --workers 2', () => {
     assert.equal(readers.size, 2, 'both workers answered reads of the tag');
   });
 
+  test('a scrape of /metrics shows the whole server, whichever worker answers it', async () => {
+    for (let i = 0; i < 10; i++) assert.equal((await getTag(server, '/v2/')).status, 200);
+    for (let scrape = 0; scrape < 2; scrape++) {
+      const r = await getTag(server, '/metrics');
+      assert.equal(r.status, 200);
+      const line = r.body.split('\n').find((l) => l.startsWith('berth_http_requests_total{route="/v2/",method="GET",status="200"}'));
+      // Each worker answered about half of the ten; the supervisor adds them up.
+      assert.equal(Number(line?.split(' ').pop()), 10, `scrape ${scrape}: ${line}`);
+      assert.equal(r.body.split('\n').filter((l) => l.startsWith('# TYPE berth_storage_blobs ')).length, 1);
+    }
+  });
+
   test('a worker that dies is replaced, and the registry keeps answering meanwhile', async () => {
     const [victim] = workerPids(server);
     process.kill(victim!, 'SIGKILL');

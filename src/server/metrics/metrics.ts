@@ -45,6 +45,7 @@ export class Metrics implements NotifyObserver {
   private storageAt = 0;
   private queuesAt = 0;
   private refreshing: Promise<void> | undefined;
+  private collect: (() => Promise<string>) | undefined;
 
   constructor(
     ctx: RegistryContext,
@@ -140,10 +141,26 @@ export class Metrics implements NotifyObserver {
     this.notifyDropped.labels(endpoint).inc();
   }
 
-  /** The exposition, with registry-sized figures as fresh as their intervals allow. */
+  /** With `--workers N`: how a worker gets the whole server's exposition (cluster-metrics.ts). */
+  collectWith(collect: () => Promise<string>): void {
+    this.collect = collect;
+  }
+
+  /** What a scrape shows: the whole server's figures. */
   async exposition(): Promise<string> {
+    return this.collect ? this.collect() : this.localExposition();
+  }
+
+  /** This process's exposition, with registry-sized figures as fresh as their intervals allow. */
+  async localExposition(): Promise<string> {
     await this.refresh();
     return this.registry.metrics();
+  }
+
+  /** This process's figures as prom-client's JSON, for the supervisor to add up. */
+  async snapshot(): Promise<object[]> {
+    await this.refresh();
+    return this.registry.getMetricsAsJSON();
   }
 
   get contentType(): string {
@@ -177,6 +194,8 @@ export class Metrics implements NotifyObserver {
         name,
         help,
         registers,
+        // Read from the shared database: every worker shows the same value, added up once.
+        aggregator: 'max',
         collect() {
           const s = figures()?.storage;
           if (s) this.set(pick(s));
@@ -194,6 +213,7 @@ export class Metrics implements NotifyObserver {
         help,
         labelNames: ['queue'],
         registers,
+        aggregator: 'max',
         collect() {
           this.reset();
           const now = Date.now();
@@ -214,6 +234,7 @@ export class Metrics implements NotifyObserver {
         help,
         labelNames: ['queue'],
         registers,
+        aggregator: 'max',
         collect() {
           this.reset();
           for (const q of figures()?.queues ?? []) this.labels(q.queue).inc(pick(q));
