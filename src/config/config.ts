@@ -9,7 +9,7 @@ import { GcConfigSchema, StorageRulesSchema } from './storage.js';
 import { AccessConfigSchema, AuthConfigSchema, checkAccess } from './auth.js';
 import { TlsConfigSchema } from './tls.js';
 import { PolicyConfigSchema } from './policy.js';
-
+import { UiConfigSchema } from './ui.js';
 
 export const ConfigSchema = z
   .object({
@@ -92,6 +92,7 @@ export const ConfigSchema = z
     access: AccessConfigSchema,
     tls: TlsConfigSchema.optional(),
     policy: PolicyConfigSchema,
+    ui: UiConfigSchema,
   })
   .strict()
   .superRefine((c, ctx) => checkAccess(c.auth, c.access, ctx));

@@ -12,6 +12,8 @@ import { handleV2 } from './routes/v2.js';
 import { registerBerthApi } from './routes/berth-api.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { registerSignatureExtension } from './routes/signature-extension.js';
+import type { AuditLog } from './auth/audit.js';
+import { installUi, type UiOptions } from '../ui/install.js';
 
 export interface AppOptions {
   ctx: RegistryContext;
@@ -26,6 +28,10 @@ export interface AppOptions {
   bodyIdleMs?: number;
   /** Whether writes may go ahead; /readyz reports its problems. */
   health: Health;
+  /** Deletes through `/berth/v1/` are audited here (absent without `auth:`). */
+  audit?: AuditLog;
+  /** The web UI, unless `ui.enabled` is false. */
+  ui?: UiOptions;
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -87,7 +93,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   app.route({ method: [...METHODS], url: '/v2', handler: (req, reply) => handleV2(opts, req, reply) });
   app.route({ method: [...METHODS], url: '/v2/*', handler: (req, reply) => handleV2(opts, req, reply) });
-  registerBerthApi(app, opts);
+  registerBerthApi(app, { ...opts, auth: opts.ui ? installUi(app, opts.auth, opts.ui) : opts.auth });
   registerSignatureExtension(app, opts);
   app.get('/healthz', async (_req, reply) => reply.type('application/json').send('{"status":"ok"}'));
   app.get('/readyz', async (_req, reply) => {

@@ -10,7 +10,12 @@ import { freeSpace, Health, sameFile } from './health.js';
 import { monitorLoop } from './loop-monitor.js';
 import { scheduleGc } from './scheduled-gc.js';
 import { installSignaturePolicy } from '../config/policy.js';
-import { openAuth } from './auth/setup.js';
+import { openAuth, type AuthSetup } from './auth/setup.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../meta/schema.js';
+import { SessionQueries } from '../meta/session-queries.js';
+import { Sessions } from '../ui/sessions.js';
+import type { UiOptions } from '../ui/install.js';
 import { isLoopback, readTls } from './tls.js';
 import { WorkerPool } from '../workers/pool.js';
 import { JobQueue } from '../jobs/queue.js';
@@ -56,7 +61,8 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const stopHealth = health.start(HEALTH_INTERVAL_MS);
   const stopLoopMonitor = monitorLoop(logger, LOOP_WINDOW_MS);
   let ready = false;
-  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, health, logger, ready: () => ready, https: tls, bodyIdleMs: config.http.bodyIdleTimeout });
+  const ui = config.ui.enabled ? uiOptions(config, metaDb, auth, tls !== undefined) : undefined;
+  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, health, logger, ready: () => ready, https: tls, bodyIdleMs: config.http.bodyIdleTimeout, ...(auth ? { audit: auth.audit } : {}), ...(ui ? { ui } : {}) });
   auth?.install(app);
   const { host, port } = splitAddr(config.http.addr);
   app.server.maxConnections = config.http.maxConnections;
@@ -127,6 +133,14 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       await metaDb.close();
     })());
   return { address, logger, close };
+}
+
+/** The web UI's options: sessions exist where there are users to log in as. */
+function uiOptions(config: Config, metaDb: { db: Kysely<Database> }, auth: AuthSetup | undefined, tls: boolean): UiOptions {
+  const logins = auth?.logins;
+  if (!logins) return { config: config.ui, tls };
+  const limits = { idleMs: config.ui.sessionIdle, lifetimeMs: config.ui.sessionLifetime, perUser: config.ui.sessionsPerUser };
+  return { config: config.ui, tls, logins, sessions: new Sessions(new SessionQueries(metaDb.db, limits), limits) };
 }
 
 /** What keeps the registry from taking writes safely: the files it opened must still be the ones there, and the disk not full. */
