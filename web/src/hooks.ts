@@ -29,10 +29,14 @@ export function useApi<T>(path: string | null): Loaded<T> {
   return { data: state.page?.value, next: state.page?.next, error: state.error, loading: state.loading, reload } as Loaded<T>;
 }
 
-/** The document title and a focus move to the page heading, so screen readers announce the new page. */
+/** Whether a page was shown already: the first one keeps the browser's own focus (the skip link comes first). */
+let navigated = false;
+
+/** The document title and, after a navigation, a focus move to the page heading, so screen readers announce the new page. */
 export function usePage(title: string): void {
   useEffect(() => {
     document.title = `${title} · Berth registry`;
-    document.querySelector<HTMLElement>('main h1')?.focus({ preventScroll: true });
+    if (navigated) document.querySelector<HTMLElement>('main h1')?.focus({ preventScroll: true });
+    navigated = true;
   }, [title]);
 }

@@ -46,7 +46,7 @@ export function Command({ text, label }: { text: string; label: string }) {
 
 export function ErrorNote({ error, what }: { error: ApiError; what: string }) {
   const hint =
-    error.status === 401 ? 'Log in to see it.' : error.status === 403 ? 'Your account may not see it.' : error.status === 404 ? 'It does not exist, or you may not see it.' : '';
+    error.status === 403 ? 'Your account may not see it.' : error.status === 404 ? 'It does not exist, or you may not see it.' : '';
   return (
     <div class="note error" role="alert">
       <strong>Could not load {what}.</strong> {error.message} {hint}
