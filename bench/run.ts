@@ -8,11 +8,13 @@ import { round } from './measure.js';
 import { formatTable, type Row } from './report.js';
 import { scenarios, prepareWorkload, type BenchOptions, type Measurement, type Target } from './scenarios.js';
 import { ensureTools, startBerth, startBerthS3pg, startDistribution, type BenchServer } from './servers.js';
+import { scanBench } from './scan.js';
 
 const USAGE = `npm run bench -- [--quick] [--only id,id] [--profile DIR] [--no-s3pg] [size options]
   --quick               smoke run (about a minute): small blobs, short wrk runs
   --no-s3pg             skip the third column, Berth on S3 (s3rver) + PostgreSQL
-  --only IDS            run these scenarios (and what they need): ${scenarios().map((s) => s.id).join(', ')}
+  --only IDS            run these scenarios (and what they need): ${scenarios().map((s) => s.id).join(', ')}, scan
+  --advisories N        advisories in the scan scenario's database (200000)   --packages N   packages in its image (500)
   --profile DIR         run Berth under node --cpu-prof, profiles written to DIR
   --blob-mib N          blob size for push/pull (64)      --blobs N   blobs per push scenario (8)
   --pulls N             blob pulls (32)                   --chunk-mib N   PATCH size (8)
@@ -40,6 +42,8 @@ function options() {
       seconds: { type: 'string' },
       connections: { type: 'string' },
       'skopeo-layer-mib': { type: 'string' },
+      advisories: { type: 'string' },
+      packages: { type: 'string' },
     },
   });
   if (values.help) {
@@ -63,7 +67,10 @@ function options() {
   num('seconds', 'seconds');
   num('connections', 'connections');
   num('skopeo-layer-mib', 'skopeoLayerMiB');
-  return { opts, quick: values.quick, s3pg: !values['no-s3pg'], only: values.only?.split(',').filter(Boolean), profile: values.profile ? resolve(values.profile) : undefined };
+  const only = values.only?.split(',').filter(Boolean);
+  const scan = !only || only.includes('scan') ? { advisories: Number(values.advisories ?? 200_000), packages: Number(values.packages ?? 500) } : undefined;
+  const servers = only?.filter((id) => id !== 'scan');
+  return { opts, quick: values.quick, s3pg: !values['no-s3pg'], only: servers, serverScenarios: !servers || servers.length > 0, scan, profile: values.profile ? resolve(values.profile) : undefined };
 }
 
 /** The chosen scenarios plus the ones whose data they read, in the canonical order. */
@@ -109,7 +116,8 @@ function raisePriority(): boolean {
 }
 
 async function main(): Promise<void> {
-  const { opts, quick, s3pg, only, profile } = options();
+  const { opts, quick, s3pg, only, serverScenarios, scan, profile } = options();
+  if (!serverScenarios) return void (await runScanBench(scan!));
   ensureTools({ 'docker-registry': 'docker-registry', wrk: 'wrk', curl: 'curl', skopeo: 'skopeo', umoci: 'umoci', ...(s3pg ? { pg_ctlcluster: 'postgresql' } : {}) });
   const chosen = selected(only);
   const niced = raisePriority();
@@ -174,6 +182,15 @@ async function main(): Promise<void> {
   writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
   process.stdout.write(`\nload average ${report.loadAverage.start} at start, ${report.loadAverage.end} at end (${report.machine.cores} cores); written ${file}\n`);
   if (profile) process.stdout.write(`Berth CPU profile in ${profile} (summarise: node dist/bench/profile-top.js ${profile}/*.cpuprofile)\n`);
+  if (scan) await runScanBench(scan);
+}
+
+/** The client-side scan has no server to compare against: its own line, against the issue's 2 s. */
+async function runScanBench(size: { advisories: number; packages: number }): Promise<void> {
+  process.stderr.write(`scan: building a database of ${size.advisories} advisories and an image of ${size.packages} packages...\n`);
+  const r = await scanBench(size.advisories, size.packages);
+  const best = Math.min(...r.scanSeconds);
+  process.stdout.write(`\nberth scan, ${r.packages} packages against ${r.advisories} advisories: ${r.scanSeconds.join(' s, ')} s (best ${best} s, target < 2 s; ${r.findings} findings); berth db update of the ${r.advisories}: ${r.importSeconds} s\n`);
 }
 
 main().catch((e: unknown) => {

@@ -82,6 +82,9 @@ async function waitReady(origin: string, child: ChildProcess, stderr: () => stri
   throw new Error(`server at ${origin} did not start:\n${stderr()}`);
 }
 
+/** The bench stops servers with SIGTERM; a drain window would only add its seconds to every stop. */
+const NO_DRAIN = { BERTH_HTTP_DRAIN_PERIOD: '0' };
+
 async function launch(name: ServerName, cmd: string, args: string[], port: number, env?: Record<string, string>): Promise<BenchServer> {
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: REPO_ROOT, env: { ...process.env, ...env } });
   let err = '';
@@ -112,7 +115,7 @@ async function launch(name: ServerName, cmd: string, args: string[], port: numbe
  */
 export async function startBerth(profileDir?: string): Promise<BenchServer> {
   const port = await freePort();
-  return launch('Berth', process.execPath, berthArgs(port, profileDir), port);
+  return launch('Berth', process.execPath, berthArgs(port, profileDir), port, NO_DRAIN);
 }
 
 /**
@@ -123,7 +126,7 @@ export async function startBerth(profileDir?: string): Promise<BenchServer> {
 export async function startBerthS3pg(): Promise<BenchServer> {
   const [s3, pg] = await Promise.all([startS3(), startPostgres()]);
   const port = await freePort();
-  const server = await launch('Berth S3+PG', process.execPath, berthArgs(port), port, s3pgEnv(s3, await pg.createDatabase('bench')));
+  const server = await launch('Berth S3+PG', process.execPath, berthArgs(port), port, { ...s3pgEnv(s3, await pg.createDatabase('bench')), ...NO_DRAIN });
   return {
     ...server,
     async stop() {

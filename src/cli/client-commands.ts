@@ -18,6 +18,9 @@ import { registerRef } from './ref.js';
 import { registerReferrers } from './referrers.js';
 import { registerRmi } from './rmi.js';
 import { registerSign } from './sign.js';
+import { registerSbom } from './sbom.js';
+import { registerScan } from './scan.js';
+import { registerDb } from './db.js';
 import { registerStore } from './store.js';
 import { registerTag } from './tag.js';
 import { registerTags } from './tags.js';
@@ -28,7 +31,8 @@ export function registerClientCommands(program: Command): void {
   for (const register of [
     registerPull, registerPush, registerCopy, registerLogin, registerLogout, registerImages, registerTag, registerRmi,
     registerInspect, registerDigest, registerManifest, registerTags, registerCatalog, registerDelete, registerDf,
-    registerStore, registerRef, registerKey, registerSign, registerVerify, registerAttach, registerReferrers, registerArtifact,
+    registerStore, registerRef, registerKey, registerSign, registerVerify, registerAttach, registerReferrers, registerArtifact, registerSbom, registerScan,
+    registerDb,
   ]) {
     register(program);
   }

@@ -9,9 +9,11 @@ import { KeyFileError } from '../sign/cosign-key.js';
 import { SignatureIntegrityError } from '../sign/gather.js';
 import { GpgError } from '../sign/gpg.js';
 import type { TransportContext } from '../transport/location.js';
+import { PlatformError } from '../transport/platform.js';
+import { humanSize } from '../util/size.js';
+import { Exit, NotFoundError, UsageError } from './exit.js';
 
-/** Exit codes scripts can rely on. */
-export const Exit = { ok: 0, failure: 1, usage: 2, notFound: 3, auth: 4, network: 5, integrity: 6, unsigned: 7, untrusted: 8, mismatch: 9 } as const;
+export { Exit, humanSize, NotFoundError, UsageError };
 
 export interface ClientFlags {
   json?: boolean;
@@ -36,20 +38,29 @@ export function context(flags: ClientFlags): TransportContext {
   return { http, store: new LocalStore(), insecure: flags.insecure ?? false };
 }
 
-/** Runs a command body; maps typed errors to a message and an exit code. */
+/** Runs a command body; maps typed errors to one line on stderr and an exit code. */
 export function run<A extends unknown[]>(name: string, body: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       process.exitCode = (await body(...args)) ?? Exit.ok;
     } catch (e) {
-      process.stderr.write(`berth ${name}: ${(e as Error).message}\n`);
+      reportError(`berth ${name}`, e);
       process.exitCode = exitCodeFor(e);
     }
   };
 }
 
+/** One line saying what went wrong; the stack trace only with `--debug`. */
+export function reportError(prefix: string, e: unknown): void {
+  const message = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`${prefix}: ${message}\n`);
+  if (process.argv.includes('--debug') && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+}
+
 export function exitCodeFor(e: unknown): number {
-  if (e instanceof ReferenceError || e instanceof KeyFileError || e instanceof GpgError) return Exit.usage;
+  // ConfigError by name: importing the config schema here would load zod for every verb.
+  if (e instanceof ReferenceError || e instanceof UsageError || e instanceof PlatformError || e instanceof KeyFileError || e instanceof GpgError || (e instanceof Error && e.name === 'ConfigError')) return Exit.usage;
+  if (e instanceof NotFoundError) return Exit.notFound;
   if (e instanceof AuthError) return Exit.auth;
   if (e instanceof NetworkError) return Exit.network;
   if (e instanceof DigestMismatchError || e instanceof SignatureIntegrityError) return Exit.integrity;
@@ -63,18 +74,6 @@ export function exitCodeFor(e: unknown): number {
 
 export const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
 export const printJson = (value: unknown): boolean => out(JSON.stringify(value, null, 2));
-
-/** docker's units: 1 kB = 1000 B. */
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let n = bytes;
-  let i = 0;
-  while (n >= 1000 && i < units.length - 1) {
-    n /= 1000;
-    i++;
-  }
-  return i === 0 ? `${n}B` : `${n.toFixed(n < 10 ? 2 : n < 100 ? 1 : 0)}${units[i]}`;
-}
 
 /** Left-aligned columns separated by three spaces, like docker's tables. */
 export function table(headers: string[], rows: string[][]): string {

@@ -24,6 +24,7 @@ export function registerCopy(program: Command): void {
     .option('--platform <os/arch[/variant]>', 'which image of an index to copy without --all (default: this machine)')
     .action(
       run('copy', async (srcArg: string, dstArg: string, flags: CopyFlags) => {
+        const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
         const ctx = context(flags);
         const srcLoc = parseLocation(srcArg, 'remote');
         const dstLoc = parseLocation(dstArg, 'remote');
@@ -33,7 +34,7 @@ export function registerCopy(program: Command): void {
           const dst = await openSink(ctx, dstLoc, hint);
           const result = await copyImage(src, dst, {
             all: flags.all ?? false,
-            ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
+            ...(platform ? { platform } : {}),
             onEvent: (e) => {
               if (flags.json || e.type !== 'blob') return;
               if (e.status === 'exists') out(`Copying blob ${shortId(e.desc.digest)} skipped: already exists`);

@@ -14,14 +14,16 @@ export function registerDf(program: Command): void {
       run('df', async (flags: { verbose?: boolean; json?: boolean }) => {
         const store = new LocalStore();
         const u = await computeUsage(store);
+        const saved = Math.max(0, u.sumOfSizes - (u.diskBytes - u.unreferenced.bytes - u.partial.bytes));
         if (flags.json) {
           return void printJson({
             images: u.images.map((r) => ({ reference: r.image.name, digest: r.image.descriptor.digest, size: r.size, shared: r.shared, unique: r.unique })),
             sumOfSizes: u.sumOfSizes,
             diskBytes: u.diskBytes,
             blobs: u.blobs,
-            savedBySharing: u.sumOfSizes - (u.diskBytes - u.unreferenced.bytes),
+            savedBySharing: saved,
             unreferenced: u.unreferenced,
+            partial: u.partial,
           });
         }
         if (flags.verbose) {
@@ -38,9 +40,11 @@ export function registerDf(program: Command): void {
         }
         out(`Images:              ${u.images.length}`);
         out(`Sum of image sizes:  ${humanSize(u.sumOfSizes).padStart(8)}   (a blob used by N images is counted N times)`);
-        out(`Disk used:           ${humanSize(u.diskBytes).padStart(8)}   (${u.blobs} blobs, each stored once by its digest)`);
-        out(`Saved by sharing:    ${humanSize(Math.max(0, u.sumOfSizes - (u.diskBytes - u.unreferenced.bytes))).padStart(8)}`);
-        if (u.unreferenced.count > 0) out(`Unreferenced:        ${humanSize(u.unreferenced.bytes).padStart(8)}   (${u.unreferenced.count} blobs no image needs)`);
+        out(`Disk used:           ${humanSize(u.diskBytes).padStart(8)}   (${u.blobs} blobs, each stored once by its digest${u.partial.count ? ', and partial downloads' : ''})`);
+        out(`Saved by sharing:    ${humanSize(saved).padStart(8)}`);
+        if (u.unreferenced.count > 0) out(`Unreferenced:        ${humanSize(u.unreferenced.bytes).padStart(8)}   (${u.unreferenced.count} blobs no image needs; berth store prune removes them)`);
+        if (u.partial.count > 0) out(`Partial downloads:   ${humanSize(u.partial.bytes).padStart(8)}   (${u.partial.count} interrupted; the next pull resumes them, berth store prune removes them)`);
+        out('Sizes in decimal units (1 kB = 1000 B), as docker prints them.');
       }),
     );
 }

@@ -7,10 +7,22 @@ import { sourceAnywhere } from './lookup.js';
 
 interface ImageConfig {
   created?: string;
+  author?: string;
   architecture?: string;
   os?: string;
   variant?: string;
-  config?: Record<string, unknown>;
+  config?: RunConfig;
+}
+
+/** The part of an image config `docker inspect` users look at first. */
+interface RunConfig {
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  WorkingDir?: string;
+  User?: string;
+  Env?: string[] | null;
+  ExposedPorts?: Record<string, unknown> | null;
+  Labels?: Record<string, string> | null;
 }
 
 export function registerInspect(program: Command): void {
@@ -41,7 +53,9 @@ export function registerInspect(program: Command): void {
           out(`MediaType:  ${root.mediaType}`);
           out(`Platform:   ${[config.os, config.architecture, config.variant].filter(Boolean).join('/') || 'unknown'}`);
           out(`Created:    ${config.created ?? 'unknown'}`);
+          if (config.author) out(`Author:     ${config.author}`);
           if (facts.config) out(`Config:     ${facts.config.digest} (${humanSize(facts.config.size)})`);
+          runConfig(config.config ?? {});
           out(`Layers:     ${facts.layers.length} (${humanSize(size)})`);
           for (const l of facts.layers) out(`  ${l.digest}   ${humanSize(l.size).padStart(8)}   ${l.mediaType}`);
         } finally {
@@ -50,6 +64,23 @@ export function registerInspect(program: Command): void {
         }
       }),
     );
+}
+
+/** Entrypoint, Cmd, WorkingDir, User, Env, ExposedPorts and Labels, each only when set. */
+function runConfig(c: RunConfig): void {
+  const list = (label: string, items: string[]) => {
+    if (items.length === 0) return;
+    out(`${label}:`);
+    for (const i of items) out(`  ${i}`);
+  };
+  if (c.Entrypoint?.length) out(`Entrypoint: ${JSON.stringify(c.Entrypoint)}`);
+  if (c.Cmd?.length) out(`Cmd:        ${JSON.stringify(c.Cmd)}`);
+  if (c.WorkingDir) out(`WorkingDir: ${c.WorkingDir}`);
+  if (c.User) out(`User:       ${c.User}`);
+  list('Env', c.Env ?? []);
+  const ports = Object.keys(c.ExposedPorts ?? {});
+  if (ports.length) out(`ExposedPorts: ${ports.join(', ')}`);
+  list('Labels', Object.entries(c.Labels ?? {}).map(([k, v]) => `${k}=${v}`));
 }
 
 async function readAll(stream: AsyncIterable<Buffer | string>): Promise<Buffer> {

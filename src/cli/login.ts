@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { createInterface } from 'node:readline';
-import { Writable } from 'node:stream';
 import { storeCredential, type Credential } from '../client/credentials.js';
 import { RegistryClient } from '../client/registry.js';
 import { DOCKER_HUB, normaliseRegistryHost } from '../oci/reference.js';
 import { clientOptions, context, out, run, type ClientFlags } from './common.js';
+import { ask } from './prompt.js';
 
 interface LoginFlags extends ClientFlags {
   username?: string;
@@ -21,9 +20,11 @@ export function registerLogin(program: Command): void {
     .action(
       run('login', async (input: string | undefined, flags: LoginFlags) => {
         const registry = input ? normaliseRegistryHost(input) : DOCKER_HUB;
-        const username = flags.username ?? (await prompt('Username: '));
+        const username = flags.username ?? (await ask('Username: '));
         if (!username) throw new Error('a username is required (-u USER)');
-        const password = flags.passwordStdin ? (await readStdin()).replace(/\r?\n$/, '') : (flags.password ?? (await prompt('Password: ', true)));
+        // docker's words: argv is visible in `ps` and lands in shell history.
+        if (flags.password !== undefined) process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
+        const password = flags.passwordStdin ? (await readStdin()).replace(/\r?\n$/, '') : (flags.password ?? (await ask('Password: ', { secret: true })));
         if (!password) throw new Error('a password is required (--password-stdin)');
         const ctx = context(flags);
         const cred: Credential = { username, password };
@@ -40,19 +41,4 @@ async function readStdin(): Promise<string> {
   let s = '';
   for await (const c of process.stdin) s += (c as Buffer).toString();
   return s;
-}
-
-/** Asks on the terminal; a secret is not echoed. Without a terminal there is nobody to ask. */
-function prompt(question: string, secret = false): Promise<string> {
-  if (!process.stdin.isTTY) return Promise.resolve('');
-  process.stderr.write(question);
-  const output = new Writable({ write: (chunk, _enc, done) => (secret ? done() : process.stderr.write(chunk, () => done())) });
-  const rl = createInterface({ input: process.stdin, output, terminal: true });
-  return new Promise((resolve) =>
-    rl.question('', (a) => {
-      rl.close();
-      if (secret) process.stderr.write('\n');
-      resolve(a.trim());
-    }),
-  );
 }

@@ -11,7 +11,8 @@ export function registerLogout(program: Command): void {
     .action(
       run('logout', async (input: string | undefined) => {
         const registry = input ? normaliseRegistryHost(input) : DOCKER_HUB;
-        out((await eraseCredential(registry)) ? `Removing login credentials for ${registry}` : `Not logged in to ${registry}`);
+        const removed = await eraseCredential(registry);
+        out(removed.length ? `Removing login credentials for ${registry} from ${removed.join(', ')}` : `Not logged in to ${registry}`);
       }),
     );
 }

@@ -15,7 +15,9 @@ export function localOptions(cmd: Command): Command {
 /**
  * GETs Berth's JSON API the way every client verb talks to a registry:
  * https or loopback http, and the credentials `berth login` stored, answering
- * Basic or Bearer challenges. An OCI error body's message becomes the error.
+ * Basic or Bearer challenges. An OCI error body becomes a RemoteError (so the
+ * exit code says not found or denied); a 404 without one means the registry
+ * is not a berth serve at all.
  */
 export async function getJson<T>(registry: string, path: string, scopes: string[], insecure = false): Promise<T> {
   return (await getJsonPage<T>(registry, path, scopes, insecure)).value;
@@ -25,32 +27,37 @@ export async function getJson<T>(registry: string, path: string, scopes: string[
 export async function getJsonPage<T>(registry: string, path: string, scopes: string[], insecure = false): Promise<{ value: T; next?: string }> {
   const { Http } = await import('../client/http.js');
   const { RegistryClient } = await import('../client/registry.js');
-  const client = new RegistryClient(registry, { http: new Http({ onNotice: (m) => process.stderr.write(`${m}\n`) }), insecure });
-  const r = await client.request(path, { scopes, headers: { Accept: 'application/json' } });
-  const text = await r.text();
-  if (!r.ok) {
-    let message = text.slice(0, 300);
-    try {
-      message = (JSON.parse(text) as { errors: { code: string; message: string }[] }).errors.map((x) => `${x.code}: ${x.message}`).join('; ');
-    } catch {
-      // not an OCI error body: show it as it came
+  const { RemoteError } = await import('../client/errors.js');
+  const http = new Http({ onNotice: (m) => process.stderr.write(`${m}\n`) });
+  try {
+    const r = await new RegistryClient(registry, { http, insecure }).request(path, { scopes, headers: { Accept: 'application/json' } });
+    const text = await r.text();
+    if (r.ok) {
+      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(r.headers.get('link') ?? '')?.[1];
+      return next ? { value: JSON.parse(text) as T, next } : { value: JSON.parse(text) as T };
     }
-    throw new Error(`${registry} answered ${r.status}: ${message}`);
+    const errors = ociErrors(text);
+    if (!errors) {
+      if (r.status === 404) throw new Error(`${registry} does not offer Berth's API (${path.split('?', 1)[0]} answered 404): this command works only against a berth serve`);
+      throw new RemoteError(`${registry} answered ${r.status}: ${text.slice(0, 300)}`, r.status);
+    }
+    throw new RemoteError(`${registry} answered ${r.status}: ${errors.map((x) => `${x.code}: ${x.message}`).join('; ')}`, r.status, errors[0]?.code);
+  } finally {
+    await http.close();
   }
-  const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(r.headers.get('link') ?? '')?.[1];
-  return next ? { value: JSON.parse(text) as T, next } : { value: JSON.parse(text) as T };
 }
 
-export function bytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
+function ociErrors(text: string): { code: string; message: string }[] | undefined {
+  try {
+    const errors = (JSON.parse(text) as { errors?: unknown }).errors;
+    return Array.isArray(errors) ? (errors as { code: string; message: string }[]) : undefined;
+  } catch {
+    return undefined;
   }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
+
+/** Operator output speaks the config file's binary units. */
+export { binarySize as bytes } from '../util/size.js';
 
 export function columns(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

@@ -21,9 +21,11 @@ export function registerPull(program: Command): void {
     .action(
       run('pull', async (input: string, flags: PullFlags) => {
         const ref = parseReference(input);
+        const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
         const ctx = context(flags);
         const before = await ctx.store.find(ref);
-        if (!flags.json) out(`${ref.digest ?? ref.tag}: Pulling from ${ref.repository}`);
+        // docker's first line: the tag, or for a digest reference the whole `name@sha256:...`.
+        if (!flags.json) out(`${ref.digest ? familiarReference({ registry: ref.registry, repository: ref.repository, digest: ref.digest }) : ref.tag}: Pulling from ${ref.repository}`);
         const layers: { digest: string; size: number; status: string }[] = [];
         const progress = flags.json ? undefined : pullProgress();
         const onEvent = (e: CopyEvent) => {
@@ -34,7 +36,7 @@ export function registerPull(program: Command): void {
         const dst = await openSink(ctx, { kind: 'local', ref });
         const result = await copyImage(src, dst, {
           all: flags.allPlatforms ?? false,
-          ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
+          ...(platform ? { platform } : {}),
           onEvent,
         });
         await copyAttached(src, dst, result.root, flags.referrers);

@@ -1,28 +1,31 @@
 import type { Command } from 'commander';
 import type { UsageReport, WhatIfDelete } from '../registry/usage.js';
+import { run, UsageError } from './common.js';
 import { bytes, columns, getJson, getJsonPage } from './operator.js';
 
 export function registerUsage(program: Command): void {
   program
     .command('usage')
-    .description("a registry's storage: stored vs logical bytes, shared and unique bytes per repository and image")
+    .description("a registry's storage: stored vs logical bytes, shared and unique bytes per repository and image (binary units: 1 KiB = 1024 B)")
     .argument('[repo]', 'show one repository with its images')
     .option('--registry <host[:port]>', 'the berth serve to ask', 'localhost:5000')
     .option('--insecure', 'allow plain HTTP for a non-loopback registry')
     .option('--what-if-delete <ref>', 'what deleting this tag or digest of REPO would free')
     .option('--json', 'machine-readable output')
-    .action(async (repo: string | undefined, flags: { registry: string; insecure?: boolean; whatIfDelete?: string; json?: boolean }) => {
+    .action(
+      run('usage', async (repo: string | undefined, flags: { registry: string; insecure?: boolean; whatIfDelete?: string; json?: boolean }) => {
       // `usage` is asked for, not required: without it the registry leaves out shared and unique bytes.
       const scopes = repo ? [`repository:${repo}:pull,usage`] : ['registry:catalog:*', 'registry:usage:*'];
       if (flags.whatIfDelete !== undefined) {
-        if (!repo) throw new Error('--what-if-delete needs the repository too: berth usage REPO --what-if-delete TAG');
+        if (!repo) throw new UsageError('--what-if-delete needs the repository too: berth usage REPO --what-if-delete TAG');
         const w = await getJson<WhatIfDelete>(flags.registry, `/berth/v1/usage?repo=${encodeURIComponent(repo)}&whatIfDelete=${encodeURIComponent(flags.whatIfDelete)}`, scopes, flags.insecure);
         print(flags.json, w, () => `deleting ${w.repository}@${w.digest} (tags: ${w.tagsRemoved.join(', ') || 'none'}) would free ${bytes(w.freedBytes)}\n${w.note}`);
         return;
       }
       const r = await allPages(flags.registry, repo ? `/berth/v1/usage?repo=${encodeURIComponent(repo)}` : '/berth/v1/usage', scopes, flags.insecure);
       print(flags.json, r, () => human(r));
-    });
+      }),
+    );
 }
 
 /** The first page has the totals (when the caller may see them); later pages add repositories. */
@@ -54,8 +57,8 @@ function human(r: UsageReport): string {
   );
   for (const p of r.repositories.filter((x) => x.images)) {
     lines.push('', columns(
-      ['IMAGE', 'TAGS', 'LOGICAL', 'SHARED', 'UNIQUE', 'LAST PUSHED', 'LAST PULLED'],
-      p.images!.map((i) => [i.digest.slice(0, 19), i.tags.join(',') || '<none>', bytes(i.logicalBytes), maybe(i.sharedBytes), maybe(i.uniqueBytes), i.lastPushed, i.lastPulled ?? '-']),
+      ['IMAGE', 'TAGS', 'SIGNED', 'LOGICAL', 'SHARED', 'UNIQUE', 'LAST PUSHED', 'LAST PULLED'],
+      p.images!.map((i) => [i.digest.slice(0, 19), i.tags.join(',') || '<none>', i.signed ? 'yes' : 'no', bytes(i.logicalBytes), maybe(i.sharedBytes), maybe(i.uniqueBytes), i.lastPushed, i.lastPulled ?? '-']),
     ));
   }
   if (r.repositories.some((p) => p.uniqueBytes === undefined)) lines.push('', 'SHARED and UNIQUE (-) need the usage permission on the repository: ask the registry\'s admin.');

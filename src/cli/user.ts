@@ -4,6 +4,7 @@ import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'n
 import { resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { isValidUsername, parseHtpasswd } from '../server/auth/htpasswd.js';
+import { NotFoundError, run, UsageError } from './common.js';
 
 interface FileFlags {
   file?: string;
@@ -21,12 +22,12 @@ export function registerUser(program: Command): void {
     .option('-p, --password <password>', 'the password (prefer --password-stdin: argv is visible to other users)')
     .option('--password-stdin', 'read the password from stdin')
     .option('--cost <n>', 'bcrypt cost', '10')
-    .action(async (name: string, flags: FileFlags & { password?: string; passwordStdin?: boolean; cost: string }) => {
-      if (!isValidUsername(name)) fail(`invalid user name "${name}": no colons or spaces`);
+    .action(run('user add', async (name: string, flags: FileFlags & { password?: string; passwordStdin?: boolean; cost: string }) => {
+      if (!isValidUsername(name)) usage(`invalid user name "${name}": no colons or spaces`);
       const password = flags.passwordStdin ? (await readStdin()).replace(/\r?\n$/, '') : flags.password;
-      if (!password) fail('give the password with --password-stdin (or -p)');
+      if (!password) usage('give the password with --password-stdin (or -p)');
       const cost = Number(flags.cost);
-      if (!Number.isInteger(cost) || cost < 4 || cost > 31) fail('--cost must be an integer from 4 to 31');
+      if (!Number.isInteger(cost) || cost < 4 || cost > 31) usage('--cost must be an integer from 4 to 31');
       // `$2y$` is what Apache writes and what every htpasswd reader accepts; the hash itself is identical to `$2b$`.
       const hash = hashSync(password!, cost).replace(/^\$2[ab]\$/, '$2y$');
       const existed = await edit(await fileOf(flags), (lines) => {
@@ -36,28 +37,28 @@ export function registerUser(program: Command): void {
         return i >= 0;
       });
       process.stdout.write(existed ? `password of ${name} changed\n` : `added ${name}\n`);
-    });
+    }));
 
   fileOptions(user.command('del').alias('rm').argument('<name>', 'user name'))
     .description('remove a user (their refresh tokens stop working at once)')
-    .action(async (name: string, flags: FileFlags) => {
+    .action(run('user del', async (name: string, flags: FileFlags) => {
       const found = await edit(await fileOf(flags), (lines) => {
         const i = lines.findIndex((l) => l.startsWith(`${name}:`));
         if (i >= 0) lines.splice(i, 1);
         return i >= 0;
       });
-      if (!found) fail(`no user "${name}" in ${await fileOf(flags)}`);
+      if (!found) throw new NotFoundError(`no user "${name}" in ${await fileOf(flags)}`);
       process.stdout.write(`removed ${name}\n`);
-    });
+    }));
 
   fileOptions(user.command('list').alias('ls'))
     .description('list the users')
     .option('--json', 'a JSON array')
-    .action(async (flags: FileFlags & { json?: boolean }) => {
+    .action(run('user list', async (flags: FileFlags & { json?: boolean }) => {
       const path = await fileOf(flags);
       const names = existsSync(path) ? [...parseHtpasswd(readFileSync(path, 'utf8'), path).keys()] : [];
       process.stdout.write(flags.json ? `${JSON.stringify(names)}\n` : names.map((n) => `${n}\n`).join(''));
-    });
+    }));
 }
 
 async function fileOf(flags: FileFlags): Promise<string> {
@@ -66,10 +67,10 @@ async function fileOf(flags: FileFlags): Promise<string> {
     // Loaded on demand: the config schema (zod, YAML) is not needed by the other verbs.
     const { loadConfig } = await import('../config/config.js');
     const path = loadConfig({ file: flags.config }).auth?.htpasswd;
-    if (!path) fail(`${flags.config} has no auth.htpasswd`);
+    if (!path) usage(`${flags.config} has no auth.htpasswd`);
     return resolve(path!);
   }
-  return fail('name the htpasswd file: --file FILE, or --config berth.yaml');
+  return usage('name the htpasswd file: --file FILE, or --config berth.yaml');
 }
 
 /** Changes the file's lines under a lock and replaces it atomically, so a running server never reads half a file. */
@@ -96,6 +97,6 @@ async function readStdin(): Promise<string> {
   return s;
 }
 
-function fail(message: string): never {
-  throw new Error(message);
+function usage(message: string): never {
+  throw new UsageError(message);
 }

@@ -11,10 +11,12 @@ const MAX_RESUMES = 5;
  * Yields a blob's bytes, resuming with `Range: bytes=N-` when the connection
  * breaks, and throws at the end unless size and digest match: the caller
  * must treat its output as provisional until the stream ends cleanly.
+ * From `start` > 0 (the caller resumes a partial download and holds the
+ * bytes before it) only the size is checked here; the caller hashes the whole.
  */
-export async function* readVerified(client: RegistryClient, repo: string, desc: Descriptor, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
+export async function* readVerified(client: RegistryClient, repo: string, desc: Descriptor, onBytes?: (n: number) => void, start = 0): AsyncGenerator<Buffer> {
   const hash = createHash(algorithmOf(desc.digest));
-  let offset = 0;
+  let offset = start;
   let resumes = 0;
   for (;;) {
     const res = await client.request(`/v2/${repo}/blobs/${desc.digest}`, {
@@ -24,30 +26,40 @@ export async function* readVerified(client: RegistryClient, repo: string, desc: 
     if (!res.ok || !res.body) throw await remoteError(res, `blob ${desc.digest} from ${client.registry}/${repo}`);
     // A server that ignores Range sends everything again: skip what we already have.
     let skip = offset > 0 && res.status === 200 ? offset : 0;
-    try {
-      for await (const piece of res.body) {
-        let chunk = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-        if (skip > 0) {
-          const drop = Math.min(skip, chunk.length);
-          skip -= drop;
-          chunk = chunk.subarray(drop);
-          if (chunk.length === 0) continue;
-        }
-        offset += chunk.length;
-        if (offset > desc.size) throw new DigestMismatchError(`blob ${desc.digest} is larger than the ${desc.size} bytes its descriptor says`);
-        hash.update(chunk);
-        onBytes?.(chunk.length);
-        yield chunk;
+    const body = res.body[Symbol.asyncIterator]();
+    let lost: unknown;
+    for (;;) {
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await body.next();
+      } catch (e) {
+        // Only the network is retried: an error of whoever consumes the stream (a full disk) is thrown at the yield below.
+        lost = e;
+        break;
       }
-    } catch (e) {
-      if (e instanceof DigestMismatchError || ++resumes > MAX_RESUMES) throw e;
-      client.http.notify(`connection lost at byte ${offset} of ${desc.digest.slice(0, 19)} (${describeNetworkError(e)}); resuming`);
-      continue;
+      if (next.done) break;
+      let chunk = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+      if (skip > 0) {
+        const drop = Math.min(skip, chunk.length);
+        skip -= drop;
+        chunk = chunk.subarray(drop);
+        if (chunk.length === 0) continue;
+      }
+      offset += chunk.length;
+      if (offset > desc.size) throw new DigestMismatchError(`blob ${desc.digest} is larger than the ${desc.size} bytes its descriptor says`);
+      hash.update(chunk);
+      onBytes?.(chunk.length);
+      yield chunk;
     }
-    if (offset >= desc.size || ++resumes > MAX_RESUMES) break;
+    if (offset >= desc.size) break;
+    if (++resumes > MAX_RESUMES) {
+      if (lost) throw lost;
+      break;
+    }
+    if (lost) client.http.notify(`connection lost at byte ${offset} of ${desc.digest.slice(0, 19)} (${describeNetworkError(lost)}); resuming`);
   }
   const actual = hash.digest('hex');
-  if (offset !== desc.size || actual !== hexOf(desc.digest)) {
+  if (offset !== desc.size || (start === 0 && actual !== hexOf(desc.digest))) {
     throw new DigestMismatchError(
       `blob ${desc.digest} from ${client.registry}/${repo} failed verification (got ${offset} bytes hashing to ${algorithmOf(desc.digest)}:${actual}); nothing was stored`,
     );

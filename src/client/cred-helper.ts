@@ -25,11 +25,12 @@ export async function helperStore(helper: string, cred: Required<HelperCredentia
   if (code !== 0) throw new Error(`docker-credential-${helper} store failed (exit ${code}): ${stdout.trim().slice(0, 200)}`);
 }
 
-export async function helperErase(helper: string, serverUrl: string): Promise<void> {
+/** Resolves to false when the helper had nothing for that server. */
+export async function helperErase(helper: string, serverUrl: string): Promise<boolean> {
   const { code, stdout } = await run(helper, 'erase', serverUrl);
-  if (code !== 0 && !/credentials not found/i.test(stdout)) {
-    throw new Error(`docker-credential-${helper} erase failed (exit ${code}): ${stdout.trim().slice(0, 200)}`);
-  }
+  if (code === 0) return true;
+  if (/credentials not found/i.test(stdout)) return false;
+  throw new Error(`docker-credential-${helper} erase failed (exit ${code}): ${stdout.trim().slice(0, 200)}`);
 }
 
 function run(helper: string, verb: string, input: string): Promise<{ code: number; stdout: string }> {

@@ -52,17 +52,26 @@ export async function storeCredential(registry: string, cred: Credential): Promi
   return helper ? `docker-credential-${helper}` : path;
 }
 
-/** Returns false when there was nothing to remove. */
-export async function eraseCredential(registry: string): Promise<boolean> {
+/**
+ * Removes the registry's credentials from every store `getCredential` reads:
+ * the helper, docker's config.json and podman's auth.json, so no login is
+ * left behind that berth would go on using. Returns where they were.
+ */
+export async function eraseCredential(registry: string): Promise<string[]> {
+  const removed: string[] = [];
   const path = dockerConfigPath();
   const config = readConfigFile(path);
   const helper = helperFor(config, registry);
-  if (helper) await helperErase(helper, serverKey(registry));
-  const had = findEntry(config, registry) !== undefined;
-  if (!had && !helper) return false;
-  config.auths = withoutHost(config.auths, registry);
-  writeConfigFile(path, config);
-  return true;
+  if (helper && (await helperErase(helper, serverKey(registry)))) removed.push(`docker-credential-${helper}`);
+  for (const file of [path, podmanAuthPath()]) {
+    if (!file) continue;
+    const c = file === path ? config : readConfigFile(file);
+    if (!Object.keys(c.auths ?? {}).some((k) => hostMatches(k, registry))) continue;
+    c.auths = withoutHost(c.auths, registry);
+    writeConfigFile(file, c);
+    removed.push(file);
+  }
+  return removed;
 }
 
 function helperFor(config: DockerConfig, registry: string): string | undefined {

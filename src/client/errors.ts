@@ -10,6 +10,9 @@ export class RemoteError extends Error {
   }
 }
 
+/** The registry deletes manifests by digest only: removing one tag would take every other tag with it. */
+export class TagDeleteUnsupportedError extends RemoteError {}
+
 /** Bytes received did not hash to the digest that was asked for. */
 export class DigestMismatchError extends Error {
   override readonly name = 'DigestMismatchError';

@@ -25,6 +25,10 @@ export interface SendInit {
 
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const MAX_DELAY_MS = 30_000;
+/** A name that does not resolve will not resolve on the next try either (EAI_AGAIN too: no resolver is reachable). */
+const DNS_FAILURES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME']);
+
+export const isRetryableStatus = (status: number): boolean => RETRY_STATUS.has(status);
 
 /** HTTP with retries and backoff that honours Retry-After. Knows nothing about registries. */
 export class Http {
@@ -58,7 +62,7 @@ export class Http {
           redirect: 'follow',
         });
       } catch (e) {
-        if (attempt >= attempts) throw networkError(url, e);
+        if (attempt >= attempts || DNS_FAILURES.has(describeNetworkError(e))) throw networkError(url, e);
         await this.pause(`${describeNetworkError(e)} from ${new URL(url).host}`, backoff(attempt));
         continue;
       }
@@ -106,6 +110,9 @@ export class NetworkError extends Error {
 export const isCertificateError = (e: unknown): boolean => /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(describeNetworkError(e));
 
 function networkError(url: string, e: unknown): NetworkError {
+  const { origin, hostname } = new URL(url);
+  const code = describeNetworkError(e);
+  if (DNS_FAILURES.has(code)) return new NetworkError(`cannot reach ${origin}: the host name ${hostname} does not resolve (${code}); check the name and your network or DNS`);
   const hint = isCertificateError(e) ? ' (trust its CA with --ca-file, or skip verification with --insecure)' : '';
-  return new NetworkError(`cannot reach ${new URL(url).origin}: ${describeNetworkError(e)}${hint}`);
+  return new NetworkError(`cannot reach ${origin}: ${code}${hint}`);
 }

@@ -4,14 +4,15 @@ import type { Response } from 'undici';
 import { algorithmOf, type Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { MediaType, baseMediaType } from '../oci/mediatypes.js';
-import { apiHost, isLoopbackRegistry } from '../oci/reference.js';
+import { apiHost, isLoopbackRegistry, withIdentifier } from '../oci/reference.js';
 import { parseChallenge, type Challenge } from './challenge.js';
 import { getCredential, type Credential } from './credentials.js';
-import { DigestMismatchError, RemoteError, remoteError } from './errors.js';
+import { DigestMismatchError, RemoteError, remoteError, TagDeleteUnsupportedError } from './errors.js';
 import { isCertificateError, type Http } from './http.js';
-import { AuthError, TokenCache, basicAuth, fetchToken, type Token } from './token.js';
+import { AuthError, TokenCache, basicAuth, fetchToken, loginsRefused, type Token } from './token.js';
 import { readVerified } from './blob-reader.js';
-import { uploadBlob, type UploadProgress } from './upload.js';
+import { uploadBlob, uploadOffset, type UploadProgress } from './upload.js';
+import type { UploadSessions } from './upload-sessions.js';
 
 export interface ClientOptions {
   http: Http;
@@ -19,6 +20,8 @@ export interface ClientOptions {
   insecure?: boolean;
   /** Defaults to docker's config.json / helpers / podman auth.json. */
   credential?: Credential;
+  /** Remembers unfinished uploads, so the next push of a blob resumes one. */
+  sessions?: UploadSessions;
 }
 
 export interface FetchedManifest {
@@ -104,20 +107,24 @@ export class RegistryClient {
       const scopes = union(init.scopes, challenge.params.scope);
       this.tokens.set(init.scopes, await this.newToken(challenge, scopes));
     } else if (!(await this.getCredential())) {
-      throw this.unauthorized();
+      throw this.notLoggedIn(undefined);
     }
     res = await send();
     if (res.status === 401) {
       const again = parseChallenge(res.headers.get('www-authenticate'));
       await res.body?.cancel();
+      const signedIn = (await this.getCredential()) !== undefined;
+      if (!signedIn) throw this.notLoggedIn(again?.params.scope);
       if (again?.params.error === 'insufficient_scope') throw this.denied(again.params.scope);
-      throw this.unauthorized();
+      throw new AuthError(`${this.registry} rejected the stored credentials; run \`berth login ${this.registry}\` again`);
     }
     return res;
   }
 
-  private unauthorized(): AuthError {
-    return new AuthError(`${this.registry}: authentication required or credentials rejected; run \`berth login ${this.registry}\``);
+  /** Anonymous access did not do: logging in is the fix, and the message says how. */
+  private notLoggedIn(scope: string | undefined): AuthError {
+    const what = scope ? ` (${scope})` : '';
+    return new AuthError(`${this.registry}: not logged in, and anonymous access is not allowed${what}; log in with \`berth login ${this.registry}\``);
   }
 
   /** Signed in, but the account may not do this: logging in again would not help. */
@@ -164,13 +171,16 @@ export class RegistryClient {
     if (res.status !== 401 || !challenge) throw await remoteError(res, `GET ${url}`);
     const cred = await this.getCredential();
     if (challenge.scheme === 'bearer') {
-      const token = await fetchToken(this.opts.http, challenge, [], cred, { offline: true });
+      const token = await fetchToken(this.opts.http, challenge, [], cred, { offline: true, retry: false });
       return token.refreshToken ? { identityToken: token.refreshToken } : {};
     }
+    // A login is never retried: against a lockout each try would only extend it.
     const check = await this.opts.http.send(url, {
+      retry: false,
       headers: cred?.password !== undefined ? { Authorization: basicAuth(cred.username, cred.password) } : {},
     });
     await check.body?.cancel();
+    if (check.status === 429) throw loginsRefused(this.registry, check.headers.get('retry-after'));
     if (check.status === 401) throw new AuthError(`${this.registry} rejected the username or password`);
     if (!check.ok) throw await remoteError(check, `GET ${url}`);
     return {};
@@ -178,9 +188,9 @@ export class RegistryClient {
 
   async getManifest(repo: string, reference: string): Promise<FetchedManifest> {
     const res = await this.request(`/v2/${repo}/manifests/${reference}`, { scopes: [pullScope(repo)], headers: { Accept: MANIFEST_ACCEPT } });
-    if (!res.ok) throw await remoteError(res, `manifest ${this.registry}/${repo}:${reference}`);
+    if (!res.ok) throw await remoteError(res, `manifest ${withIdentifier(`${this.registry}/${repo}`, reference)}`);
     const length = Number(res.headers.get('content-length') ?? 0);
-    if (length > MAX_MANIFEST_BYTES) throw new RemoteError(`manifest ${repo}:${reference} is larger than 4 MiB`, res.status);
+    if (length > MAX_MANIFEST_BYTES) throw new RemoteError(`manifest ${withIdentifier(repo, reference)} is larger than 4 MiB`, res.status);
     const bytes = Buffer.from(await res.arrayBuffer());
     const digest = digestOf(bytes, reference.includes(':') ? algorithmOf(reference as Digest) : 'sha256');
     if (reference.includes(':') && digest !== reference) {
@@ -194,7 +204,7 @@ export class RegistryClient {
   async resolve(repo: string, reference: string): Promise<{ digest: Digest; mediaType: string; size: number } | undefined> {
     const res = await this.request(`/v2/${repo}/manifests/${reference}`, { method: 'HEAD', scopes: [pullScope(repo)], headers: { Accept: MANIFEST_ACCEPT } });
     if (res.status === 404) return undefined;
-    if (!res.ok) throw await remoteError(res, `manifest ${this.registry}/${repo}:${reference}`);
+    if (!res.ok) throw await remoteError(res, `manifest ${withIdentifier(`${this.registry}/${repo}`, reference)}`);
     const digest = res.headers.get('docker-content-digest');
     if (!digest) return undefined;
     return { digest: digest as Digest, mediaType: baseMediaType(res.headers.get('content-type') ?? undefined) ?? '', size: Number(res.headers.get('content-length') ?? 0) };
@@ -207,7 +217,7 @@ export class RegistryClient {
       headers: { 'Content-Type': m.mediaType },
       body: m.bytes,
     });
-    if (res.status !== 201 && !res.ok) throw await remoteError(res, `push manifest ${this.registry}/${repo}:${reference}`);
+    if (res.status !== 201 && !res.ok) throw await remoteError(res, `push manifest ${withIdentifier(`${this.registry}/${repo}`, reference)}`);
     await res.body?.cancel();
     return m.digest;
   }
@@ -220,12 +230,17 @@ export class RegistryClient {
     return true;
   }
 
-  /** A stream of the blob that resumes with Range after a broken connection and fails unless the digest matches. */
-  openBlob(repo: string, desc: Descriptor, onBytes?: (n: number) => void): Readable {
-    return Readable.from(readVerified(this, repo, desc, onBytes), { objectMode: false });
+  /** A stream of the blob that resumes with Range after a broken connection and fails unless the digest matches (see readVerified for `start`). */
+  openBlob(repo: string, desc: Descriptor, onBytes?: (n: number) => void, start = 0): Readable {
+    return Readable.from(readVerified(this, repo, desc, onBytes, start), { objectMode: false });
   }
 
-  /** Tries a cross-repository mount first, then a chunked upload. Returns how the blob got there. */
+  /**
+   * Tries cross-repository mounts from the repositories named, then a mount
+   * without `from` (OCI 1.1: the registry looks in any repository the caller
+   * may read; a registry that does not do that answers with an ordinary
+   * upload session), then uploads into that session. Returns how the blob got there.
+   */
   async pushBlob(repo: string, desc: Descriptor, data: () => Promise<Readable>, opts: { mountFrom?: string[]; onProgress?: UploadProgress } = {}): Promise<'mounted' | 'uploaded'> {
     for (const from of opts.mountFrom ?? []) {
       if (from === repo) continue;
@@ -236,8 +251,54 @@ export class RegistryClient {
       await res.body?.cancel();
       if (res.status === 201) return 'mounted';
     }
-    await uploadBlob(this, repo, desc, await data(), opts.onProgress);
+    const resumed = await this.unfinishedUpload(repo, desc);
+    let session = resumed?.session;
+    if (!session) {
+      const res = await this.request(`/v2/${repo}/blobs/uploads/?mount=${desc.digest}`, { method: 'POST', scopes: [pushScope(repo)] });
+      if (res.status !== 201 && res.status !== 202) throw await remoteError(res, `start upload to ${this.registry}/${repo}`);
+      await res.body?.cancel();
+      if (res.status === 201) return 'mounted';
+      session = res.headers.get('location') ?? undefined;
+      if (!session) throw new RemoteError('the registry started an upload without a Location header', 202);
+      await this.opts.sessions?.save(this.registry, repo, desc.digest, session);
+    }
+    await uploadBlob(this, repo, desc, await data(), { session, offset: resumed?.offset ?? 0, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    await this.opts.sessions?.forget(this.registry, repo, desc.digest);
     return 'uploaded';
+  }
+
+  /** An upload an earlier push left unfinished, and how far it got, if the registry still has it. */
+  private async unfinishedUpload(repo: string, desc: Descriptor): Promise<{ session: string; offset: number } | undefined> {
+    const session = await this.opts.sessions?.get(this.registry, repo, desc.digest);
+    if (!session) return undefined;
+    const offset = await uploadOffset(this, [pushScope(repo)], session).catch(() => undefined);
+    if (offset === undefined || offset > desc.size) {
+      await this.opts.sessions?.forget(this.registry, repo, desc.digest);
+      return undefined;
+    }
+    this.http.notify(`resuming the upload of ${desc.digest.slice(0, 19)} at byte ${offset} (left by an earlier push)`);
+    return { session, offset };
+  }
+
+  /**
+   * Removes one tag and leaves the manifest and its other tags (OCI 1.1
+   * `DELETE /manifests/<tag>`). A registry that deletes by digest only says
+   * UNSUPPORTED or 405, or (Distribution 2.8) tries to read the tag as a
+   * digest: DIGEST_INVALID. Then nothing was deleted.
+   */
+  async deleteTag(repo: string, tag: string): Promise<void> {
+    const res = await this.request(`/v2/${repo}/manifests/${tag}`, { method: 'DELETE', scopes: [`repository:${repo}:delete`, pushScope(repo)] });
+    if (res.status === 202 || res.ok) return void (await res.body?.cancel());
+    const err = await remoteError(res, `delete tag ${this.registry}/${repo}:${tag}`);
+    if (res.status === 405 || err.code === 'UNSUPPORTED' || err.code === 'DIGEST_INVALID') {
+      throw new TagDeleteUnsupportedError(
+        `${this.registry} does not delete a tag alone (it answered ${err.message.slice(err.message.indexOf('HTTP'))}); nothing was deleted. ` +
+          `To delete the manifest with every tag on it: berth delete --manifest ${this.registry}/${repo}:${tag}`,
+        res.status,
+        err.code,
+      );
+    }
+    throw err;
   }
 
   async deleteManifest(repo: string, digest: Digest): Promise<void> {

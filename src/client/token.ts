@@ -28,7 +28,7 @@ export async function fetchToken(
   challenge: Challenge,
   scopes: string[],
   cred: Credential | undefined,
-  opts: { offline?: boolean } = {},
+  opts: { offline?: boolean; retry?: boolean } = {},
 ): Promise<Token> {
   const realm = challenge.params.realm;
   if (!realm) throw new AuthError('the registry asked for a Bearer token but named no realm');
@@ -38,10 +38,16 @@ export async function fetchToken(
         method: 'POST',
         headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
         body: form({ grant_type: 'refresh_token', refresh_token: cred.identityToken, service, client_id: CLIENT_ID, access_type: 'offline', scope: scopes.join(' ') }),
+        retry: opts.retry ?? true,
       })
     : await http.send(tokenUrl(realm, service, scopes, opts.offline), {
         headers: cred?.password !== undefined ? { Authorization: basicAuth(cred.username, cred.password) } : {},
+        retry: opts.retry ?? true,
       });
+  if (res.status === 429) {
+    await res.body?.cancel();
+    throw loginsRefused(new URL(realm).host, res.headers.get('retry-after'));
+  }
   if (res.status === 401 || res.status === 403) {
     await res.body?.cancel();
     throw new AuthError(`the token service at ${new URL(realm).host} refused the credentials (HTTP ${res.status})`);
@@ -57,6 +63,13 @@ export async function fetchToken(
   const out: Token = { token, expiresAt: Date.now() + Math.max(1, ttl - EARLY_S) * 1000 };
   if (body.refresh_token) out.refreshToken = body.refresh_token;
   return out;
+}
+
+/** A login lockout (429): retrying would only extend it, so say for how long instead. */
+export function loginsRefused(host: string, retryAfter: string | null): AuthError {
+  const seconds = Number(retryAfter);
+  const wait = Number.isFinite(seconds) && seconds > 0 ? `try again in ${seconds >= 120 ? `${Math.ceil(seconds / 60)} minutes` : `${seconds} seconds`}` : 'try again later';
+  return new AuthError(`${host} refuses further logins for now (HTTP 429: too many failed attempts); ${wait}`);
 }
 
 function tokenUrl(realm: string, service: string | undefined, scopes: string[], offline?: boolean): string {

@@ -24,9 +24,11 @@ export const ConfigSchema = z
         bodyIdleTimeout: duration.default(60_000),
         /** Connections open at once; more are closed as they arrive (each holds a file descriptor). */
         maxConnections: z.number().int().positive().default(1024),
+        /** After SIGTERM, how long new requests get 503 + Retry-After (and /readyz 503) before the listener closes. */
+        drainPeriod: duration.default(5_000),
       })
       .strict()
-      .default({ addr: 'localhost:5000', shutdownTimeout: 30_000, bodyIdleTimeout: 60_000, maxConnections: 1024 }),
+      .default({ addr: 'localhost:5000', shutdownTimeout: 30_000, bodyIdleTimeout: 60_000, maxConnections: 1024, drainPeriod: 5_000 }),
     storage: z
       .object({
         filesystem: z
@@ -99,7 +101,9 @@ export const ConfigSchema = z
 
 export type Config = z.output<typeof ConfigSchema>;
 
-export class ConfigError extends Error {}
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
 
 /**
  * Reads the YAML file (if any), then applies `BERTH_*` environment variables
@@ -108,15 +112,30 @@ export class ConfigError extends Error {}
  */
 export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overrides?: Record<string, unknown> } = {}): Config {
   const raw: Record<string, unknown> = opts.file ? readYaml(opts.file) : {};
-  applyEnv(raw, opts.env ?? process.env);
-  for (const [path, value] of Object.entries(opts.overrides ?? {})) if (value !== undefined) setPath(raw, path.split('.'), value);
+  // Where each value that did not come from the file came from, so an error blames the right place.
+  const origins = applyEnv(raw, opts.env ?? process.env);
+  for (const [path, value] of Object.entries(opts.overrides ?? {})) {
+    if (value === undefined) continue;
+    setPath(raw, path.split('.'), value);
+    origins.set(path, 'from the command line');
+  }
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ConfigError(`invalid configuration${opts.file ? ` in ${opts.file}` : ''}:\n${lines.join('\n')}`);
+    let fromFile = false;
+    const lines = parsed.error.issues.map((i) => {
+      const key = i.path.join('.');
+      // An issue on `storage.s3` as a whole is blamed on the variable that set a key inside it.
+      const origin = [...origins].find(([p]) => key === p || key.startsWith(`${p}.`) || p.startsWith(`${key}.`))?.[1];
+      if (!origin) fromFile = true;
+      return `  ${key || '(root)'}${origin ? ` (${origin})` : ''}: ${i.message}`;
+    });
+    throw new ConfigError(`invalid configuration${opts.file && fromFile ? ` in ${opts.file}` : ''}:\n${lines.join('\n')}`);
   }
   return parsed.data;
 }
+
+/** Every `BERTH_*` variable that sets a config key. */
+export const configEnvNames = (): string[] => leafPaths(ConfigSchema).map(envName);
 
 export function blobRoot(c: Config): string {
   return resolve(c.storage.filesystem.root ?? c.data);
@@ -163,11 +182,17 @@ function unwrap(schema: z.ZodType): z.ZodType {
 export const envName = (path: string[]): string =>
   `BERTH_${path.map((k) => k.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_')}`;
 
-function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+/** Returns the dotted paths it set, each with the variable it came from. */
+function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Map<string, string> {
+  const set = new Map<string, string>();
   for (const path of leafPaths(ConfigSchema)) {
-    const value = env[envName(path)];
-    if (value !== undefined) setPath(raw, path, coerce(value));
+    const name = envName(path);
+    const value = env[name];
+    if (value === undefined) continue;
+    setPath(raw, path, coerce(value));
+    set.set(path.join('.'), `from environment variable ${name}`);
   }
+  return set;
 }
 
 /** Env values are strings; numbers and booleans are written as such in YAML, so read them the same way. */

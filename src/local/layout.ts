@@ -56,8 +56,8 @@ export class OciLayout {
     }
   }
 
-  readBlob(digest: Digest): Readable {
-    return createReadStream(this.blobPath(digest));
+  readBlob(digest: Digest, start = 0): Readable {
+    return createReadStream(this.blobPath(digest), { start });
   }
 
   async readSmallBlob(digest: Digest): Promise<Buffer> {

@@ -8,6 +8,9 @@ import type { Digest } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
 import { formatReference, parseReference, type Reference } from '../oci/reference.js';
 import { OciLayout, REF_NAME } from './layout.js';
+import { listPartials, prunePartials, type Partial } from './partials.js';
+
+const UNREFERENCED_GRACE_MS = 3600_000;
 
 /** The registry digest a reference resolved to when pulled (an index digest for multi-arch images). */
 export const REPO_DIGEST = 'io.berth.repo-digest';
@@ -116,8 +119,30 @@ export class LocalStore {
     return out;
   }
 
-  /** Rehashes every blob; returns the ones whose bytes no longer match their name, and missing ones. */
-  async verify(onBlob?: (digest: Digest, ok: boolean) => void): Promise<{ checked: number; corrupt: Digest[]; missing: { image: string; digest: Digest }[] }> {
+  /**
+   * Removes partial downloads no running pull holds, and blobs no image
+   * needs that are older than an hour: a younger one may be a pull's, written
+   * before its index entry. Under the index lock, as `remove` is.
+   */
+  async prune(): Promise<{ partial: Partial[]; unreferenced: { digest: Digest; size: number }[] }> {
+    return this.layout.updateIndex(async (index) => {
+      const partial = await prunePartials(this.layout);
+      const needed = new Set<Digest>();
+      for (const m of index.manifests) for (const d of (await this.blobsOf(m)).keys()) needed.add(d);
+      const unreferenced: { digest: Digest; size: number }[] = [];
+      for (const [digest, size] of await this.diskBlobs()) {
+        if (needed.has(digest)) continue;
+        const path = this.layout.blobPath(digest);
+        if ((await stat(path)).mtimeMs > Date.now() - UNREFERENCED_GRACE_MS) continue;
+        await rm(path, { force: true });
+        unreferenced.push({ digest, size });
+      }
+      return { partial, unreferenced };
+    });
+  }
+
+  /** Rehashes every blob; returns the ones whose bytes no longer match their name, missing ones, and partial downloads. */
+  async verify(onBlob?: (digest: Digest, ok: boolean) => void): Promise<{ checked: number; corrupt: Digest[]; missing: { image: string; digest: Digest }[]; partial: Partial[] }> {
     const corrupt: Digest[] = [];
     const blobs = await this.diskBlobs();
     for (const digest of blobs.keys()) {
@@ -132,7 +157,7 @@ export class LocalStore {
     for (const image of await this.images()) {
       for (const digest of (await this.blobsOf(image.descriptor)).keys()) if (!blobs.has(digest)) missing.push({ image: image.name, digest });
     }
-    return { checked: blobs.size, corrupt, missing };
+    return { checked: blobs.size, corrupt, missing, partial: await listPartials(this.layout) };
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Digest } from '../oci/digest.js';
+import { listPartials } from './partials.js';
 import type { LocalStore, StoredImage } from './store.js';
 
 export interface ImageUsage {
@@ -15,11 +16,13 @@ export interface Usage {
   images: ImageUsage[];
   /** The sum of the SIZE column: counts a shared blob once per image. */
   sumOfSizes: number;
-  /** Bytes on disk: each blob once, however many images use it. */
+  /** Bytes on disk: each blob once, however many images use it, plus partial downloads. */
   diskBytes: number;
   blobs: number;
   /** Blobs on disk that no image needs (left by an interrupted pull), and their bytes. */
   unreferenced: { count: number; bytes: number };
+  /** Downloads an interrupted pull left in `blobs/.partial`: the next pull resumes them, `berth store prune` removes them. */
+  partial: { count: number; bytes: number };
 }
 
 /** docker system df -v accounting over the content-addressed store. */
@@ -48,5 +51,8 @@ export async function computeUsage(store: LocalStore): Promise<Usage> {
       unreferenced.bytes += n;
     }
   }
-  return { images: rows, sumOfSizes: rows.reduce((a, r) => a + r.size, 0), diskBytes, blobs: disk.size, unreferenced };
+  const partials = await listPartials(store.layout);
+  const partial = { count: partials.length, bytes: partials.reduce((a, p) => a + p.size, 0) };
+  diskBytes += partial.bytes;
+  return { images: rows, sumOfSizes: rows.reduce((a, r) => a + r.size, 0), diskBytes, blobs: disk.size, unreferenced, partial };
 }

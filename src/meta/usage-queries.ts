@@ -1,4 +1,5 @@
-import type { Expression, Kysely, SqlBool } from 'kysely';
+import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import { MediaType } from '../oci/mediatypes.js';
 import type { Digest } from '../oci/digest.js';
 import type { RepoId } from './metadata.js';
 import type { Database } from './schema.js';
@@ -13,6 +14,8 @@ export interface ManifestUsageRow {
   uniqueBlobBytes: number;
   /** Whether the manifest's own bytes are in no other repository and named by no index. */
   ownBytesUnique: boolean;
+  /** Whether any signature is attached (a cosign `.sig` tag, a Sigstore bundle referrer, a simple signature); not whether it verifies. */
+  signed: boolean;
   children: Digest[];
   tags: string[];
   pushedAt: number;
@@ -75,6 +78,21 @@ export class UsageQueries {
             ]),
           )
           .as('own_unique'),
+        eb
+          .or([
+            eb.exists(eb.selectFrom('signatures as s').select('s.content_digest').whereRef('s.repository_id', '=', 'm.repository_id').whereRef('s.manifest_digest', '=', 'm.digest')),
+            eb.exists(
+              eb
+                .selectFrom('tags as t')
+                .select('t.name')
+                .whereRef('t.repository_id', '=', 'm.repository_id')
+                .where('t.name', '=', sql<string>`'sha256-' || substr(m.digest, 8) || '.sig'`),
+            ),
+            eb.exists(
+              eb.selectFrom('manifests as b').select('b.digest').whereRef('b.repository_id', '=', 'm.repository_id').whereRef('b.subject', '=', 'm.digest').where('b.artifact_type', '=', MediaType.sigstoreBundleV03),
+            ),
+          ])
+          .as('signed'),
       ])
       .where('m.repository_id', '=', repositoryId)
       .orderBy('m.digest')
@@ -111,6 +129,7 @@ export class UsageQueries {
         blobBytes: 0,
         uniqueBlobBytes: 0,
         ownBytesUnique: truthy(m.own_unique),
+        signed: truthy(m.signed),
         children: [],
         tags: [],
         pushedAt: Number(m.pushed_at),

@@ -10,6 +10,8 @@ export const MediaType = {
   dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
   dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
   dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
+  /** Sigstore bundle v0.3: the artifact type of a cosign signature attached as a referrer. */
+  sigstoreBundleV03: 'application/vnd.dev.sigstore.bundle.v0.3+json',
 } as const;
 
 export const INDEX_TYPES: ReadonlySet<string> = new Set([MediaType.ociIndex, MediaType.dockerManifestList]);

@@ -116,6 +116,9 @@ export function familiarReference(ref: Reference): string {
   return s;
 }
 
+/** `name:tag` or `name@sha256:...`, whichever the identifier is. */
+export const withIdentifier = (name: string, identifier: string): string => `${name}${isDigest(identifier) ? '@' : ':'}${identifier}`;
+
 /** What to ask the registry for: the digest when there is one, else the tag. */
 export const identifierOf = (ref: Reference): string => ref.digest ?? ref.tag ?? 'latest';
 

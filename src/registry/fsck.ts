@@ -33,10 +33,10 @@ export interface FsckOptions {
 
 /**
  * Rehashes every stored blob and checks the index against the store:
- * - corrupt: the bytes do not hash to their digest. Repair quarantines them
+ * - corrupt: an indexed blob's bytes do not hash to its digest. Repair quarantines them
  *   and drops the blob's row and links, so a client's HEAD says 404 and the
  *   next push uploads good bytes (manifests naming it stay, listed in usedBy).
- * - orphan: bytes the index does not know, older than the GC grace period
+ * - orphan: a file the index does not know (whatever it holds), older than the GC grace period
  *   (younger ones may be a commit in flight). Repair quarantines them.
  * - missing: indexed, not in the store. Reported; only a re-push can fix it.
  */
@@ -56,14 +56,17 @@ export async function fsck(ctx: RegistryContext, opts: FsckOptions): Promise<Fsc
     report.checked++;
     report.checkedBytes += stored.size;
     const indexed = await ctx.meta.db.selectFrom('blobs').select(['digest', 'size']).where('digest', '=', stored.digest).executeTakeFirst();
-    const actual = await hashOf(ctx, stored.digest);
-    // Collected by a GC beside us since the walk listed it: nothing to check.
-    if (actual === undefined) continue;
-    if (actual !== hexOf(stored.digest)) {
-      report.problems.push(await corrupt(ctx, opts, stored.digest, `content hashes to ${algorithmOf(stored.digest)}:${actual}`));
-    } else if (indexed && Number(indexed.size) !== stored.size) {
-      report.problems.push(await corrupt(ctx, opts, stored.digest, `the index says ${indexed.size} bytes, the store holds ${stored.size}`));
-    } else if (!indexed && stored.modifiedAt.getTime() < orphanBefore) {
+    if (indexed) {
+      const actual = await hashOf(ctx, stored.digest);
+      // Collected by a GC beside us since the walk listed it: nothing to check.
+      if (actual === undefined) continue;
+      if (actual !== hexOf(stored.digest)) {
+        report.problems.push(await corrupt(ctx, opts, stored.digest, `content hashes to ${algorithmOf(stored.digest)}:${actual}`));
+      } else if (Number(indexed.size) !== stored.size) {
+        report.problems.push(await corrupt(ctx, opts, stored.digest, `the index says ${indexed.size} bytes, the store holds ${stored.size}`));
+      }
+    } else if (stored.modifiedAt.getTime() < orphanBefore) {
+      // Whatever its bytes, a file the index does not know serves nobody: orphaned, not corrupt.
       const problem: FsckProblem = { digest: stored.digest, kind: 'orphan', detail: 'in the store but not in the index', usedBy: [], repaired: false };
       if (opts.repair) {
         problem.repaired = await new GcQueries(ctx.meta.db).withOrphanClaim(stored.digest, async () => {

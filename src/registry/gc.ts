@@ -23,6 +23,8 @@ export interface GcReport {
   freedBytes: number;
   /** Repository rows that held nothing (left by uploads that never completed). */
   repositoriesRemoved: number;
+  /** Blobs nothing references any more that the grace period still protects: the next run after it frees them. */
+  waiting: { blobs: number; bytes: number };
 }
 
 /**
@@ -39,7 +41,7 @@ export async function collectGarbage(ctx: RegistryContext, opts: { dryRun: boole
   const startedAt = ctx.now();
   const q = new GcQueries(ctx.meta.db);
   const { graceMs, deleteUntagged } = ctx.policy.settings.gc;
-  const report: GcReport = { dryRun: opts.dryRun, graceMs, retention: [], manifests: [], linksRemoved: 0, blobs: [], freedBytes: 0, repositoriesRemoved: 0 };
+  const report: GcReport = { dryRun: opts.dryRun, graceMs, retention: [], manifests: [], linksRemoved: 0, blobs: [], freedBytes: 0, repositoriesRemoved: 0, waiting: { blobs: 0, bytes: 0 } };
   report.retention = await applyRetention(ctx, opts.dryRun);
   if (deleteUntagged) report.manifests = await removeUntagged(ctx, q, opts.dryRun);
   if (!opts.dryRun) for (const m of report.manifests) await deleteAttachmentsOf(ctx, m.repositoryId, m.digest, GC_ACTOR);
@@ -59,6 +61,7 @@ export async function collectGarbage(ctx: RegistryContext, opts: { dryRun: boole
   }
   if (!opts.dryRun) report.repositoriesRemoved = await q.sweepRepositories(cutoff);
   if (report.repositoriesRemoved > 0) ctx.caches.clearMutable();
+  report.waiting = await waitingForGrace(q, ctx.now(), new Set(report.blobs.map((b) => b.digest)));
   await new GcRuns(ctx.meta.db).record({
     startedAt,
     finishedAt: ctx.now(),
@@ -69,6 +72,22 @@ export async function collectGarbage(ctx: RegistryContext, opts: { dryRun: boole
     freedBytes: report.freedBytes,
   });
   return report;
+}
+
+/** Unreferenced now, but not yet for the whole grace period (a cutoff of now is a grace of zero). */
+async function waitingForGrace(q: GcQueries, now: number, swept: Set<Digest>): Promise<GcReport['waiting']> {
+  const waiting = { blobs: 0, bytes: 0 };
+  let after = '';
+  for (;;) {
+    const page = await q.sweepableBlobs(now + 1, PAGE, after);
+    for (const b of page) {
+      if (swept.has(b.digest)) continue;
+      waiting.blobs++;
+      waiting.bytes += b.size;
+    }
+    if (page.length < PAGE) return waiting;
+    after = page[page.length - 1]!.digest;
+  }
 }
 
 async function removeUntagged(ctx: RegistryContext, q: GcQueries, dryRun: boolean): Promise<GcReport['manifests']> {

@@ -2,6 +2,7 @@ import type { Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepoName } from '../oci/name.js';
 import { UsageQueries } from '../meta/usage-queries.js';
+import { binarySize } from '../util/size.js';
 import type { RegistryContext } from './context.js';
 
 /**
@@ -20,7 +21,7 @@ export async function checkQuota(ctx: RegistryContext, repo: RepoName, digest: D
   if (used + size <= quota.limit) return;
   throw new RegistryError(
     'DENIED',
-    `quota exceeded: namespace "${quota.namespace}" may store ${quota.limit} bytes, holds ${used}, and this ${size} byte write would make ${used + size}; delete images from it (and run berth gc) or raise quotas.${quota.namespace}`,
+    `quota exceeded: namespace "${quota.namespace}" may store ${binarySize(quota.limit)}, holds ${binarySize(used)}, and this ${binarySize(size)} write would make ${binarySize(used + size)}; delete images from it (and run berth gc) or raise quotas.${quota.namespace}`,
     { status: 403, detail: { namespace: quota.namespace, limit: quota.limit, used, requested: size } },
   );
 }

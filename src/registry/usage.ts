@@ -10,6 +10,8 @@ export interface ImageUsage {
   digest: Digest;
   mediaType: string;
   tags: string[];
+  /** Whether a signature is attached (it may still not verify: the signatures endpoint says by which key). */
+  signed: boolean;
   /** The manifest plus everything it names (for an index: its children and theirs). */
   logicalBytes: number;
   /**
@@ -139,6 +141,7 @@ function imageUsage(manifests: ManifestUsageRow[], figures: boolean): ImageUsage
       digest: m.digest,
       mediaType: m.mediaType,
       tags: m.tags,
+      signed: m.signed,
       logicalBytes,
       ...(figures ? { uniqueBytes, sharedBytes: logicalBytes - uniqueBytes } : {}),
       lastPushed: iso(m.pushedAt),

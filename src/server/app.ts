@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { isRegistryError, RegistryError } from '../oci/errors.js';
 import type { RegistryContext } from '../registry/context.js';
 import type { Authorizer } from './access.js';
+import { refuseWhileDraining } from './drain.js';
 import { sendError } from './http.js';
 import { isClientGone, watchBody } from './body-watchdog.js';
 import { isNoSpace, type Health } from './health.js';
@@ -22,6 +23,8 @@ export interface AppOptions {
   logger: Logger;
   /** Answers /readyz: false while starting or draining. */
   ready: () => boolean;
+  /** True between SIGTERM and closing the listener: new requests get 503 with Retry-After. */
+  draining?: () => boolean;
   /** Serve HTTPS with this PEM certificate and key. */
   https?: { cert: Buffer; key: Buffer };
   /** A request body that sends nothing for this long is cut off (0: never). */
@@ -77,6 +80,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     reply.header('X-Request-Id', req.id);
     if (req.method === 'PATCH' || req.method === 'PUT' || req.method === 'POST') watchBody(req.raw, opts.bodyIdleMs ?? 0);
   });
+  if (opts.draining) refuseWhileDraining(app, opts.draining);
   app.addHook('onResponse', async (req, reply) => {
     req.log.info(
       {

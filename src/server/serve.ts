@@ -21,6 +21,7 @@ import { WorkerPool } from '../workers/pool.js';
 import { JobQueue } from '../jobs/queue.js';
 import { JobRunner, type JobHandler } from '../jobs/runner.js';
 import type { Server as HttpsServer } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Upper bound on how long a replica may serve a tag or manifest another replica changed (docs/REPLICAS.md). */
 const CHANGE_FEED_INTERVAL_MS = 1000;
@@ -61,8 +62,9 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const stopHealth = health.start(HEALTH_INTERVAL_MS);
   const stopLoopMonitor = monitorLoop(logger, LOOP_WINDOW_MS);
   let ready = false;
+  let draining = false;
   const ui = config.ui.enabled ? uiOptions(config, metaDb, auth, tls !== undefined) : undefined;
-  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, health, logger, ready: () => ready, https: tls, bodyIdleMs: config.http.bodyIdleTimeout, ...(auth ? { audit: auth.audit } : {}), ...(ui ? { ui } : {}) });
+  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, health, logger, ready: () => ready, draining: () => draining, https: tls, bodyIdleMs: config.http.bodyIdleTimeout, ...(auth ? { audit: auth.audit } : {}), ...(ui ? { ui } : {}) });
   auth?.install(app);
   const { host, port } = splitAddr(config.http.addr);
   app.server.maxConnections = config.http.maxConnections;
@@ -117,6 +119,8 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const close = () =>
     (closing ??= (async () => {
       ready = false;
+      // Still listening: clients and load balancers get 503 (and /readyz says not ready) instead of refused connections.
+      draining = true;
       process.off('SIGHUP', reloadTls);
       auth?.close();
       clearInterval(purge);
@@ -125,6 +129,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       stopLoopMonitor();
       await runner.stop();
       await stopWatching();
+      await sleep(config.http.drainPeriod);
       const timer = setTimeout(() => app.server.closeAllConnections(), config.http.shutdownTimeout);
       timer.unref();
       await app.close();

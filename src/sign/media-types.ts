@@ -1,9 +1,11 @@
+import { MediaType } from '../oci/mediatypes.js';
+
 /** Media types, annotation keys and tag forms of the signature formats Berth reads and writes. */
 export const SignatureMediaType = {
   /** cosign's simple-signing payload layer (SIGNATURE_SPEC). */
   cosignPayload: 'application/vnd.dev.cosign.simplesigning.v1+json',
   /** Sigstore bundle v0.3, as layer and artifact type of a cosign referrer. */
-  bundleV03: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+  bundleV03: MediaType.sigstoreBundleV03,
   /** cosign attestations (`.att`): DSSE envelopes. */
   dsseEnvelope: 'application/vnd.dsse.envelope.v1+json',
   inToto: 'application/vnd.in-toto+json',

@@ -3,7 +3,10 @@ import { parseManifest } from '../oci/manifest.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import type { ImageSink, ImageSource, Manifest } from './image.js';
-import { choosePlatform, hostPlatform, type PlatformSpec } from './platform.js';
+import { checkPlatform, choosePlatform, hostPlatform, type PlatformSpec } from './platform.js';
+
+/** An image config is small; a larger "config" is not one whose platform can be read. */
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 export type BlobStatus = 'waiting' | 'exists' | 'transferring' | 'mounted' | 'done';
 
@@ -42,6 +45,8 @@ export async function copyImage(src: ImageSource, dst: ImageSink, opts: CopyOpti
     if (isIndexType(root.mediaType) && !(opts.all && dst.acceptsIndex)) {
       const child = choosePlatform(parseManifest(root.bytes, root.mediaType).manifests, opts.platform ?? hostPlatform());
       root = await src.manifest(child);
+    } else if (opts.platform && !isIndexType(root.mediaType)) {
+      await requirePlatform(src, root, opts.platform);
     }
     await copyManifest(src, dst, root, true, opts, state);
     await dst.commit({ sourceDigest: sourceRoot.digest });
@@ -73,8 +78,22 @@ async function copyBlob(src: ImageSource, dst: ImageSink, desc: Descriptor, opts
     state.transferred += n;
     emit('transferring', transferred);
   };
-  const how = await dst.putBlob(desc, () => src.blob(desc, onBytes), { mountFrom });
+  const open = (offset = 0) => {
+    // A resumed download counts from where the partial stands, as docker's progress does.
+    transferred = offset;
+    return src.blob(desc, onBytes, offset);
+  };
+  const how = await dst.putBlob(desc, open, { mountFrom });
   emit(how === 'mounted' ? 'mounted' : 'done');
+}
+
+/** An explicit --platform is a requirement, as with docker: a single-platform image of another platform is refused. */
+async function requirePlatform(src: ImageSource, m: Manifest, want: PlatformSpec): Promise<void> {
+  const config = parseManifest(m.bytes, m.mediaType).config;
+  if (!config || config.size > MAX_CONFIG_BYTES) return;
+  const parts: Buffer[] = [];
+  for await (const c of await src.blob(config)) parts.push(c as Buffer);
+  checkPlatform(JSON.parse(Buffer.concat(parts).toString('utf8')) as Record<string, string>, want, src.description);
 }
 
 /** Runs `work` over distinct blobs with at most `limit` at once; the first failure fails the whole. */

@@ -14,7 +14,7 @@ import { familiarReference, formatReference, parseReference } from '../oci/refer
 import { OciLayout } from '../local/layout.js';
 import { digestOf } from '../client/registry.js';
 import { counting, type ImageSink, type ImageSource, type Manifest } from './image.js';
-import { extractTar, packTar } from './tar.js';
+import { checkWritable, extractTar, packTar } from './tar.js';
 
 /** One entry of a `docker save` manifest.json. */
 interface SaveEntry {
@@ -72,10 +72,10 @@ export class DockerArchiveSource implements ImageSource {
     throw new Error(`a docker-archive holds no manifest ${desc.digest}`);
   }
 
-  async blob(desc: Descriptor, onBytes?: (n: number) => void): Promise<Readable> {
+  async blob(desc: Descriptor, onBytes?: (n: number) => void, offset = 0): Promise<Readable> {
     const path = this.files.get(desc.digest);
     if (!path) throw new Error(`blob ${desc.digest} is not in ${this.description}`);
-    return counting(createReadStream(path), onBytes);
+    return counting(createReadStream(path, { start: offset }), onBytes);
   }
 
   async close(): Promise<void> {
@@ -114,6 +114,7 @@ export class DockerArchiveSink implements ImageSink {
   }
 
   static async create(file: string, tag: string | undefined): Promise<DockerArchiveSink> {
+    await checkWritable(file);
     const dir = await mkdtemp(join(tmpdir(), 'berth-docker-save-'));
     return new DockerArchiveSink(file, tag, dir, `docker-archive:${file}`);
   }

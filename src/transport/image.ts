@@ -20,8 +20,12 @@ export interface ImageSource {
   root(): Promise<Manifest>;
   /** A child manifest of an index. */
   manifest(desc: Descriptor): Promise<Manifest>;
-  /** The blob's bytes; the stream errors if they do not match the descriptor. */
-  blob(desc: Descriptor, onBytes?: (n: number) => void): Promise<Readable>;
+  /**
+   * The blob's bytes; the stream errors if they do not match the descriptor.
+   * From `offset` on when given (resuming a partial download): then the
+   * caller holds the bytes before it and verifies the whole.
+   */
+  blob(desc: Descriptor, onBytes?: (n: number) => void, offset?: number): Promise<Readable>;
   /** Repositories on `registry` that already hold this blob (cross-repository mount). */
   mountCandidates?(registry: string, desc: Descriptor): Promise<string[]>;
   /** Signatures and referrers next to the image, where the format has a place for them. */
@@ -42,7 +46,8 @@ export interface ImageSink {
   /** The registry this sink writes to, when it is one (for mounts). */
   readonly registry?: string;
   hasBlob(desc: Descriptor): Promise<boolean>;
-  putBlob(desc: Descriptor, open: () => Promise<Readable>, opts?: PutBlobOptions): Promise<'uploaded' | 'mounted'>;
+  /** `open(offset)` lets a sink that kept part of the blob from an earlier run ask for the rest only. */
+  putBlob(desc: Descriptor, open: (offset?: number) => Promise<Readable>, opts?: PutBlobOptions): Promise<'uploaded' | 'mounted'>;
   /** `root` is the manifest the destination reference names; children go by digest. */
   putManifest(m: Manifest, root: boolean): Promise<void>;
   /** `sourceDigest` is what the source reference named (an index digest when one platform was taken). */

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import { LayoutError, REF_NAME, type OciLayout } from '../local/layout.js';
+import { fetchResumable } from '../local/partials.js';
 import { LayoutAttachments } from './layout-attachments.js';
 import { counting, type ImageSink, type ImageSource, type Manifest } from './image.js';
 
@@ -37,8 +38,8 @@ export class LayoutSource implements ImageSource {
     return { bytes: await this.layout.readSmallBlob(desc.digest), mediaType: desc.mediaType, digest: desc.digest };
   }
 
-  async blob(desc: Descriptor, onBytes?: (n: number) => void): Promise<Readable> {
-    return counting(this.layout.readBlob(desc.digest), onBytes);
+  async blob(desc: Descriptor, onBytes?: (n: number) => void, offset = 0): Promise<Readable> {
+    return counting(this.layout.readBlob(desc.digest, offset), onBytes);
   }
 
   attachments(): LayoutAttachments {
@@ -76,8 +77,8 @@ export class LayoutSink implements ImageSink {
     return this.layout.hasBlob(desc);
   }
 
-  async putBlob(desc: Descriptor, open: () => Promise<Readable>): Promise<'uploaded'> {
-    await this.layout.writeBlob(desc, await open());
+  async putBlob(desc: Descriptor, open: (offset?: number) => Promise<Readable>): Promise<'uploaded'> {
+    await fetchResumable(this.layout, desc, open);
     return 'uploaded';
   }
 

@@ -21,19 +21,23 @@ export class LocalSource extends LayoutSource {
     return new LocalSource(store, image);
   }
 
-  /** Other images of the same registry that hold this blob: it can be mounted from their repositories. */
-  async mountCandidates(registry: string, desc: Descriptor): Promise<string[]> {
-    const repos = new Set<string>();
-    for (const other of await this.store.images()) {
-      if (other.ref.registry !== registry || other.ref.repository === this.image.ref.repository) continue;
-      if ((await this.store.blobsOf(other.descriptor)).has(desc.digest)) repos.add(other.ref.repository);
-    }
-    return [...repos];
+  mountCandidates(registry: string, desc: Descriptor): Promise<string[]> {
+    return reposHolding(this.store, registry, desc, this.image.ref.repository);
   }
 
   override attachments(): LayoutAttachments {
     return new LayoutAttachments(this.layout, localName(this.image.ref), this.description);
   }
+}
+
+/** Repositories of `registry` the local store has images of that hold this blob: it can be mounted from them. */
+export async function reposHolding(store: LocalStore, registry: string, desc: Descriptor, except?: string): Promise<string[]> {
+  const repos = new Set<string>();
+  for (const other of await store.images()) {
+    if (other.ref.registry !== registry || other.ref.repository === except) continue;
+    if ((await store.blobsOf(other.descriptor)).has(desc.digest)) repos.add(other.ref.repository);
+  }
+  return [...repos];
 }
 
 /** The local store names everything by full reference, attachment tags too: `host/repo:sha256-<hex>.sig`. */

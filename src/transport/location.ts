@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { UploadSessions } from '../client/upload-sessions.js';
 import { parseReference, type Reference } from '../oci/reference.js';
 import type { Http } from '../client/http.js';
 import { RegistryClient } from '../client/registry.js';
@@ -57,14 +58,17 @@ export function clientFor(ctx: TransportContext, registry: string): RegistryClie
   let byHost = clients.get(ctx);
   if (!byHost) clients.set(ctx, (byHost = new Map()));
   let c = byHost.get(registry);
-  if (!c) byHost.set(registry, (c = new RegistryClient(registry, { http: ctx.http, insecure: ctx.insecure ?? false })));
+  if (!c) {
+    const sessions = new UploadSessions(join(ctx.store.home, 'uploads'));
+    byHost.set(registry, (c = new RegistryClient(registry, { http: ctx.http, insecure: ctx.insecure ?? false, sessions })));
+  }
   return c;
 }
 
 export async function openSource(ctx: TransportContext, loc: Location): Promise<ImageSource> {
   switch (loc.kind) {
     case 'remote':
-      return new RemoteSource(clientFor(ctx, loc.ref.registry), loc.ref);
+      return new RemoteSource(clientFor(ctx, loc.ref.registry), loc.ref, ctx.store);
     case 'local':
       return LocalSource.find(ctx.store, loc.ref);
     case 'oci':

@@ -7,7 +7,7 @@ import type { Digest } from '../oci/digest.js';
 import { OciLayout } from '../local/layout.js';
 import type { ImageSink, ImageSource, Manifest } from './image.js';
 import { LayoutSink, LayoutSource } from './layout.js';
-import { extractTar, packTar } from './tar.js';
+import { checkWritable, extractTar, packTar } from './tar.js';
 
 /** A tarred OCI layout: read by unpacking to a temp dir, written by packing one. */
 export class OciArchiveSource implements ImageSource {
@@ -37,8 +37,8 @@ export class OciArchiveSource implements ImageSource {
   manifest(desc: Descriptor): Promise<Manifest> {
     return this.inner.manifest(desc);
   }
-  blob(desc: Descriptor, onBytes?: (n: number) => void): Promise<Readable> {
-    return this.inner.blob(desc, onBytes);
+  blob(desc: Descriptor, onBytes?: (n: number) => void, offset?: number): Promise<Readable> {
+    return this.inner.blob(desc, onBytes, offset);
   }
   async close(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
@@ -58,6 +58,7 @@ export class OciArchiveSink implements ImageSink {
   }
 
   static async create(file: string, refName: string | undefined): Promise<OciArchiveSink> {
+    await checkWritable(file);
     const dir = await mkdtemp(join(tmpdir(), 'berth-oci-archive-'));
     const layout = new OciLayout(dir);
     await layout.init();
@@ -67,7 +68,7 @@ export class OciArchiveSink implements ImageSink {
   hasBlob(desc: Descriptor): Promise<boolean> {
     return this.inner.hasBlob(desc);
   }
-  putBlob(desc: Descriptor, open: () => Promise<Readable>): Promise<'uploaded'> {
+  putBlob(desc: Descriptor, open: (offset?: number) => Promise<Readable>): Promise<'uploaded'> {
     return this.inner.putBlob(desc, open);
   }
   putManifest(m: Manifest, root: boolean): Promise<void> {

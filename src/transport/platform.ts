@@ -6,10 +6,15 @@ export interface PlatformSpec {
   variant?: string;
 }
 
+/** A `--platform` value that is not os/arch[/variant]: bad input, like an invalid reference. */
+export class PlatformError extends Error {
+  override readonly name = 'PlatformError';
+}
+
 /** `linux/arm64/v8` -> { os, architecture, variant }. */
 export function parsePlatform(value: string): PlatformSpec {
   const [os, architecture, variant, extra] = value.split('/');
-  if (!os || !architecture || extra !== undefined) throw new Error(`invalid platform "${value}": expected os/arch[/variant], e.g. linux/arm64`);
+  if (!os || !architecture || extra !== undefined) throw new PlatformError(`invalid platform "${value}": expected os/arch[/variant], e.g. linux/arm64`);
   return variant ? { os, architecture, variant } : { os, architecture };
 }
 
@@ -21,6 +26,14 @@ export function hostPlatform(): PlatformSpec {
 
 export const formatPlatform = (p: Platform | PlatformSpec): string =>
   [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+
+/** An image (not an index) whose config names another platform than the one asked for. */
+export function checkPlatform(config: { os?: string; architecture?: string; variant?: string }, want: PlatformSpec, name: string): void {
+  const have = { os: config.os ?? 'unknown', architecture: config.architecture ?? 'unknown', ...(config.variant ? { variant: config.variant } : {}) };
+  if (have.os === want.os && have.architecture === want.architecture && (!want.variant || have.variant === want.variant)) return;
+  // docker's words, so scripts and people recognise it.
+  throw new Error(`image with reference ${name} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(have)}`);
+}
 
 /** Picks the index entry for a platform; a spec without variant takes the first matching arch. */
 export function choosePlatform(manifests: Descriptor[], want: PlatformSpec): Descriptor {

@@ -1,7 +1,9 @@
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/descriptor.js';
-import { identifierOf, type Reference } from '../oci/reference.js';
+import { identifierOf, withIdentifier, type Reference } from '../oci/reference.js';
 import type { RegistryClient } from '../client/registry.js';
+import type { LocalStore } from '../local/store.js';
+import { reposHolding } from './local.js';
 import { RegistryAttachments } from './registry-attachments.js';
 import type { ImageSink, ImageSource, Manifest, PutBlobOptions } from './image.js';
 
@@ -10,8 +12,10 @@ export class RemoteSource implements ImageSource {
   constructor(
     readonly client: RegistryClient,
     readonly ref: Reference,
+    /** What the local store knows of other registries' repositories. */
+    private readonly store?: LocalStore,
   ) {
-    this.description = `${ref.registry}/${ref.repository}`;
+    this.description = withIdentifier(`${ref.registry}/${ref.repository}`, identifierOf(ref));
   }
 
   root(): Promise<Manifest> {
@@ -22,12 +26,14 @@ export class RemoteSource implements ImageSource {
     return this.client.getManifest(this.ref.repository, desc.digest);
   }
 
-  async blob(desc: Descriptor, onBytes?: (n: number) => void): Promise<Readable> {
-    return this.client.openBlob(this.ref.repository, desc, onBytes);
+  async blob(desc: Descriptor, onBytes?: (n: number) => void, offset = 0): Promise<Readable> {
+    return this.client.openBlob(this.ref.repository, desc, onBytes, offset);
   }
 
-  async mountCandidates(registry: string): Promise<string[]> {
-    return registry === this.ref.registry ? [this.ref.repository] : [];
+  /** The source repository on the same registry; on another, the repositories the local store has seen holding the blob there. */
+  async mountCandidates(registry: string, desc: Descriptor): Promise<string[]> {
+    if (registry === this.ref.registry) return [this.ref.repository];
+    return this.store ? reposHolding(this.store, registry, desc) : [];
   }
 
   attachments(): RegistryAttachments {

@@ -107,7 +107,7 @@ access:
     assert.equal((await berth(['user', 'del', 'erin', ...file], {})).code, 0);
     assert.equal((await fetch(`${server.url}/v2/`, { headers: basic('erin', 'erin-Secret') })).status, 401);
     const missing = await berth(['user', 'del', 'erin', ...file], {});
-    assert.equal(missing.code, 1);
+    assert.equal(missing.code, 3, "not found, per the exit-code table");
     assert.match(missing.stderr, /no user "erin"/);
   });
 

@@ -136,6 +136,12 @@ let input = ''; process.stdin.on('data', (d) => (input += d)).on('end', () => {
     const env = { BERTH_HOME: home(), DOCKER_CONFIG: tempDir(), REGISTRY_AUTH_FILE: authFile };
     ok(await berth(['pull', `${regA.host}/team/app:v1`], env));
     ok(await berth(['tags', `${regA.host}/team/app`], env));
+    // logout removes the login berth was using, wherever it is.
+    const logout = await berth(['logout', regA.host], env);
+    ok(logout);
+    assert.equal(logout.stdout, `Removing login credentials for ${regA.host} from ${authFile}\n`);
+    assert.deepEqual((JSON.parse(readFileSync(authFile, 'utf8')) as { auths: object }).auths, {});
+    assert.equal((await berth(['tags', `${regA.host}/team/app`], env)).code, 4);
   });
 
   test('a registry without auth needs no login; skopeo pushes and berth pulls the same digest', async () => {
@@ -144,7 +150,7 @@ let input = ''; process.stdin.on('data', (d) => (input += d)).on('end', () => {
     const pull = await berth(['pull', '--json', `${open.host}/plain/app:v1`], env);
     ok(pull);
     assert.equal((JSON.parse(pull.stdout) as { digest: string }).digest, image.manifestDigest);
-    ok(await berth(['delete', `${open.host}/plain/app:v1`], env));
+    ok(await berth(['delete', '--manifest', '--yes', `${open.host}/plain/app:v1`], env));
     assert.equal((await berth(['digest', `docker://${open.host}/plain/app:v1`], env)).code, 3);
   });
 });

@@ -63,7 +63,8 @@ describe('Bearer token flow against berth serve (Docker token spec)', () => {
     const env = { BERTH_HOME: tempDir('berth-home-'), DOCKER_CONFIG: tempDir() };
     const pull = await berth(['pull', `${server.host}/a/app:v1`], env);
     assert.equal(pull.code, 4, pull.stderr);
-    assert.match(pull.stderr, /berth login/);
+    assert.match(pull.stderr, new RegExp(`not logged in, and anonymous access is not allowed \\(repository:a/app:pull\\); log in with \`berth login ${server.host}\``));
+    assert.doesNotMatch(pull.stderr, /logged in as/);
   });
 
   test('signed in but not allowed: the error says access denied, not "log in"', async () => {

@@ -227,7 +227,7 @@ describe('berth against berth serve', () => {
     assert.match(pull.stderr, new RegExp(`${img.layers[0]!.digest}.*failed verification`));
     assert.ok(!existsSync(join(e.BERTH_HOME, 'blobs', 'sha256', img.layers[0]!.digest.slice(7))));
     assert.deepEqual(JSON.parse((await berth(['images', '--json'], e)).stdout), []);
-    assert.deepEqual(readdirSync(join(e.BERTH_HOME, 'blobs', '.tmp')), [], 'no temp file left behind');
+    assert.deepEqual(readdirSync(join(e.BERTH_HOME, 'blobs', '.partial')), [], 'no partial download left behind');
   });
 
   test('two pulls at once into one store both land in the index', async () => {

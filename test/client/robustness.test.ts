@@ -8,6 +8,7 @@ import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
 import { berth, type CliResult } from '../helpers/cli.js';
 import { freePort } from '../helpers/distribution-auth.js';
 import { writeLayoutImage, type BuiltImage } from '../helpers/layout-image.js';
+import { forward, LoopbackProxy } from '../helpers/proxy.js';
 
 type Fault = 'none' | 'drop' | 'cut-half' | 'busy';
 
@@ -15,52 +16,41 @@ type Fault = 'none' | 'drop' | 'cut-half' | 'busy';
  * A loopback proxy in front of a real berth serve that misbehaves on cue,
  * the way flaky networks and busy registries do.
  */
-class FaultyProxy {
+class FaultyProxy extends LoopbackProxy {
   readonly seen: { method: string; url: string; range?: string }[] = [];
   private readonly rules: { match: (req: http.IncomingMessage) => boolean; fault: Fault; times: number }[] = [];
-  private server!: http.Server;
-  port = 0;
 
-  constructor(private readonly upstream: string) {}
+  constructor(private readonly upstream: string) {
+    super();
+  }
 
   inject(match: (req: http.IncomingMessage) => boolean, fault: Fault, times = 1): void {
     this.rules.push({ match, fault, times });
   }
 
-  async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
-      this.seen.push({ method: req.method!, url: req.url!, ...(req.headers.range ? { range: req.headers.range } : {}) });
-      const rule = this.rules.find((r) => r.times > 0 && r.match(req));
-      if (rule) rule.times--;
-      const fault = rule?.fault ?? 'none';
-      if (fault === 'drop') return void req.socket.destroy();
-      if (fault === 'busy') {
-        req.resume();
-        return void res.writeHead(503, { 'Retry-After': '1', 'Content-Length': '0' }).end();
-      }
-      const url = new URL(this.upstream);
-      const up = http.request({ host: url.hostname, port: url.port, method: req.method, path: req.url, headers: req.headers }, (upRes) => {
-        res.writeHead(upRes.statusCode!, upRes.headers);
-        if (fault !== 'cut-half') return void upRes.pipe(res);
-        const half = Math.floor(Number(upRes.headers['content-length']) / 2);
-        let sent = 0;
-        upRes.on('data', (d: Buffer) => {
-          if (sent >= half) return;
-          const part = d.subarray(0, Math.max(0, half - sent));
-          sent += part.length;
-          res.write(part);
-          if (sent >= half) setTimeout(() => res.socket?.destroy(), 50);
-        });
+  protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.seen.push({ method: req.method!, url: req.url!, ...(req.headers.range ? { range: req.headers.range } : {}) });
+    const rule = this.rules.find((r) => r.times > 0 && r.match(req));
+    if (rule) rule.times--;
+    const fault = rule?.fault ?? 'none';
+    if (fault === 'drop') return void req.socket.destroy();
+    if (fault === 'busy') {
+      req.resume();
+      return void res.writeHead(503, { 'Retry-After': '1', 'Content-Length': '0' }).end();
+    }
+    forward(req, this.upstream, (upRes) => {
+      res.writeHead(upRes.statusCode!, upRes.headers);
+      if (fault !== 'cut-half') return void upRes.pipe(res);
+      const half = Math.floor(Number(upRes.headers['content-length']) / 2);
+      let sent = 0;
+      upRes.on('data', (d: Buffer) => {
+        if (sent >= half) return;
+        const part = d.subarray(0, Math.max(0, half - sent));
+        sent += part.length;
+        res.write(part);
+        if (sent >= half) setTimeout(() => res.socket?.destroy(), 50);
       });
-      req.pipe(up);
     });
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.port = (this.server.address() as { port: number }).port;
-  }
-
-  stop(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
   }
 }
 

@@ -295,7 +295,7 @@ describe('quotas', () => {
     assert.equal(r.status, 403);
     const body = (await r.json()) as { errors: { code: string; message: string }[] };
     assert.equal(body.errors[0]!.code, 'DENIED');
-    assert.match(body.errors[0]!.message, /quota exceeded: namespace "small" may store 8192 bytes/);
+    assert.match(body.errors[0]!.message, /quota exceeded: namespace "small" may store 8.0 KiB, holds 6.8 KiB, and this 2.0 KiB write would make 8.8 KiB/);
     assert.equal((await api.fetch(`/v2/small/app/blobs/${over.digest}`, { method: 'HEAD' })).status, 404);
     // A chunked upload does not say its size up front: refused when it completes, its bytes discarded.
     const location = await api.startUpload('small/app');
@@ -341,18 +341,24 @@ describe('fsck', () => {
     writeFileSync(blobFile(orphan.digest), orphan.bytes);
     const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
     utimesSync(blobFile(orphan.digest), twoHoursAgo, twoHoursAgo);
+    // A stray file under a digest's name that holds something else: orphaned too, not corrupt (nothing uses it).
+    const stray = randomBlob(100, 0.73).digest;
+    mkdirSync(dirname(blobFile(stray)), { recursive: true });
+    writeFileSync(blobFile(stray), 'copied here by hand');
+    utimesSync(blobFile(stray), twoHoursAgo, twoHoursAgo);
 
     const check = await local('fsck');
-    assert.equal(check.code, 1, check.stderr);
+    assert.equal(check.code, 6, check.stderr);
     assert.equal(check.stderr, '');
     assert.match(check.stdout, new RegExp(`corrupt ${layer.digest}: content hashes to sha256:[0-9a-f]{64}; used by fsck/app@${img.manifest.digest}`));
-    assert.match(check.stdout, new RegExp(`orphan ${orphan.digest}: in the store but not in the index`));
+    assert.match(check.stdout, new RegExp(`orphaned ${orphan.digest}: in the store but not in the index`));
+    assert.match(check.stdout, new RegExp(`^orphaned ${stray}: in the store but not in the index$`, 'm'));
 
     const quarantine = tempDir('berth-quarantine-');
     const repair = await local('fsck', '--repair', '--quarantine', quarantine);
     assert.equal(repair.code, 0, repair.stdout + repair.stderr);
     const kept = readdirSync(quarantine).sort();
-    assert.equal(kept.length, 2);
+    assert.equal(kept.length, 3);
     const corruptCopy = kept.find((f) => f.startsWith(layer.digest.replace(':', '-')))!;
     assert.deepEqual(readFileSync(join(quarantine, corruptCopy)), bytes, 'the corrupt bytes are kept for inspection');
     assert.equal(existsSync(blobFile(orphan.digest)), false, 'the orphan left the store');

@@ -17,7 +17,7 @@ import { basic, htpasswdFile } from '../auth/helpers.js';
  * own requests are still outstanding (the event loop was never held), and
  * the server's peak memory stays within the budget of the default config.
  */
-const BUDGET_BYTES = 256 << 20;
+const BUDGET_BYTES = 320 << 20;
 const HUGE = 3_900_000;
 const skip = missingTools('htpasswd');
 

@@ -5,11 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startBerth, type BerthServer } from '../helpers/berth.js';
 import { randomBlob } from '../helpers/oci.js';
 import { Raw } from '../helpers/registry-client.js';
+import { until } from '../helpers/wait.js';
 
-/** Until `check` holds (polling), or fail after `ms`. */
-async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
-  for (const end = Date.now() + ms; !check(); await sleep(25)) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('no client can hold the registry\'s resources forever', () => {
   let server: BerthServer;

@@ -4,18 +4,15 @@ import { appendFileSync, chownSync, existsSync, readdirSync, rmSync, truncateSyn
 import http from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BERTH_BIN, startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
 import { berth } from '../helpers/cli.js';
 import { imageConfig, imageManifest, randomBlob } from '../helpers/oci.js';
 import { Raw } from '../helpers/registry-client.js';
+import { until } from '../helpers/wait.js';
 
 const isRoot = process.getuid?.() === 0;
 const blobFile = (server: BerthServer, digest: string) => join(server.dataDir, 'blobs', 'sha256', digest.slice(7, 9), digest.slice(7));
 
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  for (const end = Date.now() + ms; !(await check()); await sleep(50)) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-}
 
 /** GETs over one keep-alive connection, so a response that sent too much would corrupt the next one. */
 function oneConnection(base: string) {
@@ -96,7 +93,7 @@ describe('storage faults are refused cleanly, reported, and never served', () =>
     writeFileSync(leftover, '');
     utimesSync(leftover, new Date(Date.now() - 7200_000), new Date(Date.now() - 7200_000));
     const found = await berth(['fsck', '--data', dir], {});
-    assert.equal(found.code, 1);
+    assert.equal(found.code, 6, "integrity findings exit 6, per the table in docs/CLIENT.md");
     assert.match(found.stdout, /leftover uploads\/0c0c0c0c-.*: the bytes of an upload session that no longer exists/);
     assert.equal((await berth(['fsck', '--data', dir, '--repair'], {})).code, 0);
     assert.ok(!existsSync(leftover));

@@ -58,7 +58,8 @@ export async function startBerth(opts: StartOptions = {}): Promise<BerthServer> 
   }
   const child = spawn(process.execPath, args, {
     cwd: opts.cwd,
-    env: { ...process.env, ...backend?.env, ...opts.env },
+    // No drain window unless a test asks for one: every stop would wait it out.
+    env: { BERTH_HTTP_DRAIN_PERIOD: '0', ...process.env, ...backend?.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];

@@ -24,15 +24,20 @@ export interface BuiltImage {
   manifest: Buffer;
 }
 
-/** Writes an image (config + layers) into an OCI layout under `tag`; layers given as file maps. */
-export async function writeLayoutImage(dir: string, tag: string, layerFiles: Record<string, Buffer | string>[], opts: { arch?: string } = {}): Promise<BuiltImage> {
+/** Makes `dir` an OCI layout and returns a function that stores a blob in it under its digest. */
+export function layoutWriter(dir: string): (b: Buffer) => { digest: string; size: number } {
   mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
   writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  const put = (b: Buffer) => {
+  return (b) => {
     const d = sha256(b);
     writeFileSync(join(dir, 'blobs', 'sha256', d.slice(7)), b);
     return { digest: d, size: b.length };
   };
+}
+
+/** Writes an image (config + layers) into an OCI layout under `tag`; layers given as file maps. */
+export async function writeLayoutImage(dir: string, tag: string, layerFiles: Record<string, Buffer | string>[], opts: { arch?: string; config?: Record<string, unknown>; author?: string } = {}): Promise<BuiltImage> {
+  const put = layoutWriter(dir);
   const layers = [];
   for (const files of layerFiles) layers.push(await tarLayer(files));
   const config = Buffer.from(
@@ -40,7 +45,8 @@ export async function writeLayoutImage(dir: string, tag: string, layerFiles: Rec
       created: '2024-01-02T03:04:05Z',
       architecture: opts.arch ?? 'amd64',
       os: 'linux',
-      config: { Cmd: ['/bin/sh'] },
+      ...(opts.author ? { author: opts.author } : {}),
+      config: opts.config ?? { Cmd: ['/bin/sh'] },
       rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
     }),
   );

@@ -12,6 +12,7 @@ import { openLeases } from '../../src/meta/lease.js';
 import { openPostgres, type PostgresMetaDb } from '../../src/meta/postgres.js';
 import { REPO_ROOT, tempDir } from '../helpers/berth.js';
 import { startPostgres, type Postgres } from '../helpers/postgres.js';
+import { until } from '../helpers/wait.js';
 
 type Meta = SqliteMetaDb | PostgresMetaDb;
 const quiet = pino({ level: 'silent' });
@@ -34,14 +35,6 @@ const backends: Record<string, () => Promise<{ target: string; open: () => Meta 
   },
 };
 
-/** Waits until `check` holds, polling; fails after `ms`. */
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 for (const [kind, make] of Object.entries(backends)) {
   describe(`the job queue on ${kind}`, () => {

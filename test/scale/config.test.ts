@@ -26,7 +26,7 @@ describe('storage.s3 and metadata.postgres settings', () => {
     });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /storage\.s3.*accessKeyId and secretAccessKey together/);
-    assert.match(r.stderr, /metadata\.postgres\.url: a postgres:\/\/ URL/);
+    assert.match(r.stderr, /metadata\.postgres\.url \(from environment variable BERTH_METADATA_POSTGRES_URL\): a postgres:\/\/ URL/);
   });
 
   test('an unreachable PostgreSQL stops the server with the URL, password masked', async () => {

@@ -61,6 +61,12 @@ describe('cosign signatures: berth sign --key and berth verify', { skip: missing
     const unsigned = await verify(`${server.host}/team/app:unsigned`);
     assert.equal(unsigned.code, 7, output(unsigned));
     assert.match(unsigned.stderr, /no signatures found/);
+
+    // The registry's listing says which images carry a signature.
+    const usage = (await (await raw.fetch('/berth/v1/usage?repo=team/app')).json()) as { repositories: { images: { tags: string[]; signed: boolean }[] }[] };
+    const images = usage.repositories[0]!.images;
+    assert.equal(images.find((i) => i.tags.includes('v1'))!.signed, true);
+    assert.equal(images.find((i) => i.tags.includes('unsigned'))!.signed, false);
   });
 
   test('the classic form, field by field against cosign\'s SIGNATURE_SPEC; openssl verifies the signature', async () => {

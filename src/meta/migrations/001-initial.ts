@@ -1,13 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Dialect } from '../dialect.js';
+import { withId } from './columns.js';
 
 export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {
-  const id = (t: any) =>
-    dialect === 'postgres'
-      ? t.addColumn('id', 'bigserial', (c: any) => c.primaryKey())
-      : t.addColumn('id', 'integer', (c: any) => c.primaryKey().autoIncrement());
-
-  await id(db.schema.createTable('repositories'))
+  await withId(db.schema.createTable('repositories'), dialect)
     .addColumn('name', 'text', (c: any) => c.notNull().unique())
     .addColumn('created_at', 'bigint', (c: any) => c.notNull())
     .execute();
@@ -64,7 +60,7 @@ export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {
     .execute();
   await db.schema.createIndex('tags_digest').on('tags').columns(['repository_id', 'digest']).execute();
 
-  await id(db.schema.createTable('tag_history'))
+  await withId(db.schema.createTable('tag_history'), dialect)
     .addColumn('repository_id', 'bigint', (c: any) => c.notNull().references('repositories.id').onDelete('cascade'))
     .addColumn('tag', 'text', (c: any) => c.notNull())
     .addColumn('old_digest', 'text')

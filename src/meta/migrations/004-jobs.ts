@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../dialect.js';
+import { withId } from './columns.js';
 
 /**
  * The one durable job queue (src/jobs/). A job is ready, running (under a
@@ -10,11 +11,7 @@ import type { Dialect } from '../dialect.js';
  * show after the rows are gone: the last success and the last error.
  */
 export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {
-  const id = (t: any) =>
-    dialect === 'postgres'
-      ? t.addColumn('id', 'bigserial', (c: any) => c.primaryKey())
-      : t.addColumn('id', 'integer', (c: any) => c.primaryKey().autoIncrement());
-  await id(db.schema.createTable('jobs'))
+  await withId(db.schema.createTable('jobs'), dialect)
     .addColumn('queue', 'text', (c: any) => c.notNull())
     .addColumn('key', 'text', (c: any) => c.notNull())
     .addColumn('payload', 'text', (c: any) => c.notNull())
