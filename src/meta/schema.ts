@@ -24,6 +24,12 @@ export interface Database {
   /** Web UI login sessions (migration 010). */
   ui_sessions: UiSessionTable;
   gc_runs: GcRunTable;
+  schedules: ScheduleTable;
+}
+
+export interface ScheduleTable {
+  name: string;
+  last_run_at: number;
 }
 
 export interface SuspectBlobTable {
