@@ -17,6 +17,9 @@ export const CSRF_HEADER = 'x-csrf-token';
  * carry its session's CSRF token. `/v2/` never looks at the cookie.
  */
 export class SessionAuthorizer implements Authorizer {
+  /** Who each request judged here was, for the request log and the audit. */
+  private readonly identities = new WeakMap<object, Identity>();
+
   constructor(
     private readonly inner: Authorizer,
     private readonly sessions: Sessions | undefined,
@@ -31,6 +34,7 @@ export class SessionAuthorizer implements Authorizer {
     if (need.type === 'repository') {
       for (const action of need.actions) if (!(await this.inner.allows(who, need.name, action))) throw refusal(who, need.name, need.actions);
     }
+    this.identities.set(req, who);
     return who;
   }
 
@@ -40,6 +44,10 @@ export class SessionAuthorizer implements Authorizer {
 
   audits(identity: Identity): Promise<boolean> {
     return this.inner.audits(identity);
+  }
+
+  identityOf(req: object): Identity | undefined {
+    return this.identities.get(req) ?? this.inner.identityOf(req);
   }
 
   /** The live session of the request's cookie, if any. */

@@ -2,6 +2,7 @@ import { RegistryError } from '../../oci/errors.js';
 import type { RepoName } from '../../oci/name.js';
 import { deleteManifest, type ManifestRef } from '../../registry/manifests.js';
 import type { Reply, Req } from '../http.js';
+import { originOf } from '../origin.js';
 import type { BerthApiDeps } from './berth-api.js';
 import { json } from './browse-api.js';
 
@@ -17,7 +18,7 @@ export async function remove(deps: BerthApiDeps, req: Req, reply: Reply, repo: R
   const audit = (result: 'ok' | 'failed', status: number) =>
     deps.audit?.record({ event: 'delete', who: who.subject, client: req.ip, repository: repo, reference, ...('digest' in ref ? { digest: ref.digest } : {}), result, status });
   try {
-    await deleteManifest(deps.ctx, repo, ref, who.subject);
+    await deleteManifest(deps.ctx, repo, ref, originOf(req, who));
   } catch (e) {
     audit('failed', e instanceof RegistryError ? e.status : 500);
     throw e;
