@@ -12,6 +12,7 @@ import { PolicyConfigSchema } from './policy.js';
 import { ScanConfigSchema } from './scan.js';
 import { NotificationsConfigSchema } from './notifications.js';
 import { MetricsConfigSchema } from './metrics.js';
+import { UiConfigSchema } from './ui.js';
 
 export const ConfigSchema = z
   .object({
@@ -106,6 +107,7 @@ export const ConfigSchema = z
     scan: ScanConfigSchema.optional(),
     notifications: NotificationsConfigSchema,
     metrics: MetricsConfigSchema,
+    ui: UiConfigSchema,
   })
   .strict()
   .superRefine((c, ctx) => checkAccess(c.auth, c.access, ctx));

@@ -22,6 +22,9 @@ export interface Database {
   suspect_blobs: SuspectBlobTable;
   signatures: SignatureTable;
   scan_results: ScanResultTable;
+  /** Web UI login sessions (migration 010). */
+  ui_sessions: UiSessionTable;
+  gc_runs: GcRunTable;
   schedules: ScheduleTable;
 }
 
@@ -186,4 +189,27 @@ export interface JobQueueTable {
   last_success_at: number | null;
   last_error: string | null;
   last_error_at: number | null;
+}
+
+export interface UiSessionTable {
+  /** SHA-256 (hex) of the cookie's value: the value itself is stored nowhere. */
+  id_hash: string;
+  subject: string;
+  /** Sent back in X-CSRF-Token by every state-changing request of the session. */
+  csrf: string;
+  created_at: number;
+  last_seen_at: number;
+}
+
+/** One garbage collection run (a dry run too) and what it removed, or would have. */
+export interface GcRunTable {
+  id: Generated<number>;
+  started_at: number;
+  finished_at: number;
+  /** 0 or 1 in either dialect. */
+  dry_run: number;
+  tags_removed: number;
+  manifests_removed: number;
+  blobs_removed: number;
+  freed_bytes: number;
 }

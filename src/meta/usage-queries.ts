@@ -166,25 +166,20 @@ export class UsageQueries {
 
   async repository(repositoryId: RepoId): Promise<RepositoryUsageRow> {
     const held = this.heldBy((eb) => eb('repository_id', '=', repositoryId));
-    const heldElsewhere = this.heldBy((eb) => eb('repository_id', '<>', repositoryId));
     const r = await this.db
       .selectFrom('blobs')
-      .select((eb) => [
-        eb.fn.coalesce(eb.fn.sum<number>('size'), eb.lit(0)).as('stored'),
-        eb.fn
-          .coalesce(
-            eb.fn.sum<number>(
-              eb
-                .case()
-                .when('digest', 'in', heldElsewhere)
-                .then(eb.lit(0))
-                .else(eb.ref('size'))
-                .end(),
-            ),
-            eb.lit(0),
-          )
-          .as('unique'),
-      ])
+      .select((eb) => {
+        // Per blob, an index lookup in each table: a set of every digest held elsewhere would cost the whole registry per repository.
+        const elsewhere = eb.or([
+          eb.exists(eb.selectFrom('repository_blobs as o').select('o.digest').whereRef('o.digest', '=', 'blobs.digest').where('o.repository_id', '<>', repositoryId)),
+          eb.exists(eb.selectFrom('manifests as o').select('o.digest').whereRef('o.digest', '=', 'blobs.digest').where('o.repository_id', '<>', repositoryId)),
+          eb.exists(eb.selectFrom('manifest_refs as o').select('o.ref_digest').whereRef('o.ref_digest', '=', 'blobs.digest').where('o.repository_id', '<>', repositoryId)),
+        ]);
+        return [
+          eb.fn.coalesce(eb.fn.sum<number>('size'), eb.lit(0)).as('stored'),
+          eb.fn.coalesce(eb.fn.sum<number>(eb.case().when(elsewhere).then(eb.lit(0)).else(eb.ref('size')).end()), eb.lit(0)).as('unique'),
+        ];
+      })
       .where('digest', 'in', held)
       .executeTakeFirstOrThrow();
     return { storedBytes: Number(r.stored), uniqueBytes: Number(r.unique) };

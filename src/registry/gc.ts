@@ -4,6 +4,7 @@ import type { RegistryContext } from './context.js';
 import { applyRetention, type RetentionAction } from './retention.js';
 import { deleteAttachmentsOf } from './attachment-cleanup.js';
 import type { RepoId } from '../meta/metadata.js';
+import { GcRuns } from '../meta/gc-runs.js';
 
 const PAGE = 500;
 /** Tag history's `actor` for attachment tags GC removes with their subject. */
@@ -34,9 +35,10 @@ export interface GcReport {
  * hold nothing. A dry run deletes
  * nothing and reports the blobs the sweep would remove now; blobs that only
  * become garbage once this run's retention and manifest deletes happen are
- * not in it.
+ * not in it. Every run, dry or not, is recorded (`gc_runs`) for the UI's operations page.
  */
 export async function collectGarbage(ctx: RegistryContext, opts: { dryRun: boolean }): Promise<GcReport> {
+  const startedAt = ctx.now();
   const q = new GcQueries(ctx.meta.db);
   const { graceMs, deleteUntagged } = ctx.policy.settings.gc;
   const report: GcReport = { dryRun: opts.dryRun, graceMs, retention: [], manifests: [], linksRemoved: 0, blobs: [], freedBytes: 0, repositoriesRemoved: 0, waiting: { blobs: 0, bytes: 0 } };
@@ -60,6 +62,15 @@ export async function collectGarbage(ctx: RegistryContext, opts: { dryRun: boole
   if (!opts.dryRun) report.repositoriesRemoved = await q.sweepRepositories(cutoff);
   if (report.repositoriesRemoved > 0) ctx.caches.clearMutable();
   report.waiting = await waitingForGrace(q, ctx.now(), new Set(report.blobs.map((b) => b.digest)));
+  await new GcRuns(ctx.meta.db).record({
+    startedAt,
+    finishedAt: ctx.now(),
+    dryRun: opts.dryRun,
+    tagsRemoved: report.retention.length,
+    manifestsRemoved: report.manifests.length,
+    blobsRemoved: report.blobs.length,
+    freedBytes: report.freedBytes,
+  });
   return report;
 }
 

@@ -19,6 +19,8 @@ import type { Metrics } from './metrics/metrics.js';
 import { installHttpMetrics } from './metrics/http-hooks.js';
 import { registerMetricsRoute } from './metrics/endpoint.js';
 import { requestLogLine } from './request-log.js';
+import type { AuditLog } from './auth/audit.js';
+import { installUi, type UiOptions } from '../ui/install.js';
 
 export interface AppOptions {
   ctx: RegistryContext;
@@ -41,6 +43,10 @@ export interface AppOptions {
   metrics?: Metrics;
   metricsRoute?: boolean;
   notifications?: NotificationsConfig;
+  /** Deletes through `/berth/v1/` are audited here (absent without `auth:`). */
+  audit?: AuditLog;
+  /** The web UI, unless `ui.enabled` is false. */
+  ui?: UiOptions;
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -98,7 +104,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   app.route({ method: [...METHODS], url: '/v2', handler: (req, reply) => handleV2(opts, req, reply) });
   app.route({ method: [...METHODS], url: '/v2/*', handler: (req, reply) => handleV2(opts, req, reply) });
-  registerBerthApi(app, opts);
+  registerBerthApi(app, { ...opts, auth: opts.ui ? installUi(app, opts.auth, opts.ui) : opts.auth });
   registerSignatureExtension(app, opts);
   if (opts.notifications) registerNotificationsApi(app, { auth: opts.auth, workers: opts.workers, config: opts.notifications });
   app.get('/healthz', async (_req, reply) => reply.type('application/json').send('{"status":"ok"}'));

@@ -12,7 +12,12 @@ import { monitorLoop } from './loop-monitor.js';
 import { WORKER_READY } from './cluster.js';
 import { scheduleGc } from './scheduled-gc.js';
 import { installSignaturePolicy } from '../config/policy.js';
-import { openAuth } from './auth/setup.js';
+import { openAuth, type AuthSetup } from './auth/setup.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../meta/schema.js';
+import { SessionQueries } from '../meta/session-queries.js';
+import { Sessions } from '../ui/sessions.js';
+import type { UiOptions } from '../ui/install.js';
 import { isLoopback, readTls } from './tls.js';
 import { WorkerPool } from '../workers/pool.js';
 import { JobQueue } from '../jobs/queue.js';
@@ -90,6 +95,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const stopLoopMonitor = monitorLoop(logger, LOOP_WINDOW_MS);
   let ready = false;
   let draining = false;
+  const ui = config.ui.enabled ? uiOptions(config, metaDb, auth, tls !== undefined) : undefined;
   const app = buildApp({
     ctx,
     auth: auth?.authorizer ?? openAccess,
@@ -104,6 +110,8 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
     metrics,
     metricsRoute: config.metrics.addr === undefined,
     notifications: config.notifications,
+    ...(auth ? { audit: auth.audit } : {}),
+    ...(ui ? { ui } : {}),
   });
   auth?.install(app);
   const { host, port } = splitAddr(config.http.addr);
@@ -184,6 +192,14 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       await metaDb.close();
     })());
   return { address, logger, close };
+}
+
+/** The web UI's options: sessions exist where there are users to log in as. */
+function uiOptions(config: Config, metaDb: { db: Kysely<Database> }, auth: AuthSetup | undefined, tls: boolean): UiOptions {
+  const logins = auth?.logins;
+  if (!logins) return { config: config.ui, tls };
+  const limits = { idleMs: config.ui.sessionIdle, lifetimeMs: config.ui.sessionLifetime, perUser: config.ui.sessionsPerUser };
+  return { config: config.ui, tls, logins, sessions: new Sessions(new SessionQueries(metaDb.db, limits), limits) };
 }
 
 /** What keeps the registry from taking writes safely: the files it opened must still be the ones there, and the disk not full. */

@@ -24,6 +24,16 @@ export const TASKS = {
   collectGarbage: async (ctx: RegistryContext, input: { dryRun: boolean }) => (await import('../registry/gc.js')).collectGarbage(ctx, input),
   scanImage: async (ctx: RegistryContext, input: import('../registry/image-scan.js').ImageScanInput) => (await import('../registry/image-scan.js')).scanStoredImage(ctx, input),
   refreshVulnDb: async (_ctx: RegistryContext, input: import('../scan/vulndb/refresh.js').RefreshInput) => (await import('../scan/vulndb/refresh.js')).refreshVulnDb(input),
+  repositoryWindow: async (ctx: RegistryContext, input: import('../registry/repository-order.js').RepositoryWindowInput) =>
+    (await import('../registry/repository-order.js')).repositoryWindow(ctx, input),
+  tagDetails: async (ctx: RegistryContext, input: { repo: string; tags: string[] }) =>
+    (await import('../registry/tag-details.js')).tagDetails(ctx, input.repo as import('../oci/name.js').RepoName, input.tags),
+  imageDetails: async (ctx: RegistryContext, input: import('../registry/image-details.js').ImageDetailsInput) =>
+    (await import('../registry/image-details.js')).imageDetails(ctx, input),
+  layerSets: async (ctx: RegistryContext, input: { images: { repo: string; digest: import('../oci/digest.js').Digest }[] }) =>
+    (await import('../registry/layer-sets.js')).layerSets(ctx, input.images),
+  operationsReport: async (ctx: RegistryContext, _input: Record<string, never>) => (await import('../registry/operations.js')).operationsReport(ctx),
+  gcDryRun: async (ctx: RegistryContext, _input: Record<string, never>) => (await import('../registry/operations.js')).gcDryRun(ctx),
 } satisfies Record<string, (ctx: RegistryContext, input: never) => Promise<unknown>>;
 
 export type TaskName = keyof typeof TASKS;

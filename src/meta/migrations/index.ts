@@ -8,6 +8,7 @@ import * as hardening from './005-hardening.js';
 import * as signatures from './006-signatures.js';
 import * as scans from './007-scans.js';
 import * as notifications from './009-notifications.js';
+import * as ui from './010-ui.js';
 import * as schedules from './014-schedules.js';
 
 /** Versioned schema changes, applied in order by Kysely's migrator (which takes a lock, so replicas may start together). */
@@ -20,8 +21,8 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '005-hardening': { up: (db: Kysely<any>) => hardening.up(db) },
     '006-signatures': { up: (db: Kysely<any>) => signatures.up(db, dialect) },
     '007-scans': { up: (db: Kysely<any>) => scans.up(db, dialect) },
-    // Numbers 008 and 010-013 are taken by features on their way in; Kysely applies migrations in name order, gaps allowed.
     '009-notifications': { up: (db: Kysely<any>) => notifications.up(db) },
+    '010-ui': { up: (db: Kysely<any>) => ui.up(db, dialect) },
     '014-schedules': { up: (db: Kysely<any>) => schedules.up(db) },
   };
 }

@@ -18,6 +18,9 @@ import { TokenVerifier } from './verify.js';
 
 export interface AuthSetup {
   authorizer: Authorizer;
+  audit: AuditLog;
+  /** Password checks of the htpasswd users (the web UI logs in with them); absent without htpasswd. */
+  logins?: Logins;
   /** Adds the token service routes (if any) and the audit hook. */
   install(app: FastifyInstance): void;
   close(): void;
@@ -38,6 +41,8 @@ export async function openAuth(config: Config, logger: Logger, opts: { tls: bool
   const { authorizer, tokenService } = await chooseMode(config, auth, { policy, audit, logins, users, tls: opts.tls });
   return {
     authorizer,
+    audit,
+    ...(users ? { logins } : {}),
     install(app) {
       if (tokenService) registerTokenService(app, tokenService);
       audit.install(app, (req) => authorizer.identities.get(req));

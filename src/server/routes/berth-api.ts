@@ -1,41 +1,86 @@
 import type { FastifyInstance } from 'fastify';
+import { parseDigest } from '../../oci/digest.js';
 import { RegistryError } from '../../oci/errors.js';
-import { parseRepoName, parseTag } from '../../oci/name.js';
+import { parseRepoName, parseTag, type RepoName } from '../../oci/name.js';
 import type { RegistryContext } from '../../registry/context.js';
 import { historyOf } from '../../registry/history.js';
 import { listRepositories } from '../../registry/listing.js';
 import type { WorkerPool } from '../../workers/pool.js';
 import type { Authorizer } from '../access.js';
+import type { AuditLog } from '../auth/audit.js';
+import type { Health } from '../health.js';
 import { query, type Reply, type Req } from '../http.js';
+import { changesState, refuseCrossOrigin } from '../same-origin.js';
+import { imagePage, json, manifestContent, repositoryHistory, repositoryList, sharing, tagPage } from './browse-api.js';
+import { remove } from './delete-api.js';
+import { gcDryRun, operations } from './operator-api.js';
 import { pageParams, sendPage } from './paging.js';
-import { isScanPath, scanOf } from './scan-api.js';
-import { isSignaturesPath, signaturesOf } from './signatures-api.js';
+import { scanOf } from './scan-api.js';
+import { signaturesOf } from './signatures-api.js';
 
 /** Repositories per usage page unless `n` says otherwise: each costs a few aggregate queries. */
 const USAGE_PAGE = 100;
-const HISTORY = /^\/berth\/v1\/repositories\/(.+)\/tags\/([^/]+)\/history$/;
 
 export interface BerthApiDeps {
   ctx: RegistryContext;
   auth: Authorizer;
   workers: WorkerPool;
+  health: Health;
+  /** Deletes are audited like those through `/v2/` (absent without `auth:`). */
+  audit?: AuditLog;
 }
 
+type RepositoryHandler = (deps: BerthApiDeps, req: Req, reply: Reply, repo: RepoName, m: RegExpExecArray) => Promise<Reply>;
+
+const digestOf = (m: RegExpExecArray) => parseDigest(decodeURIComponent(m[2]!));
+const tagOf = (m: RegExpExecArray) => parseTag(decodeURIComponent(m[2]!));
+
 /**
- * Berth's own JSON API beside `/v2/`: storage accounting and tag history.
+ * Resources under `/berth/v1/repositories/NAME/`, matched from the end as
+ * `/v2/` paths are (names contain slashes); the first match wins.
+ */
+const REPOSITORY_ROUTES: [method: string, path: RegExp, handle: RepositoryHandler][] = [
+  ['GET', /^(.+)\/tags\/([^/]+)\/history$/, (d, req, reply, repo, m) => tagHistory(d, req, reply, repo, tagOf(m))],
+  ['GET', /^(.+)\/tags$/, (d, req, reply, repo) => tagPage(d, req, reply, repo)],
+  ['GET', /^(.+)\/tag-history$/, (d, req, reply, repo) => repositoryHistory(d, req, reply, repo)],
+  ['GET', /^(.+)\/manifests\/([^/]+)\/signatures$/, (d, req, reply, repo, m) => signaturesOf(d.ctx, d.auth, req, reply, repo, digestOf(m))],
+  ['GET', /^(.+)\/manifests\/([^/]+)\/scan$/, (d, req, reply, repo, m) => scanOf(d.ctx, d.auth, req, reply, repo, digestOf(m))],
+  ['GET', /^(.+)\/manifests\/([^/]+)\/content$/, (d, req, reply, repo, m) => manifestContent(d, req, reply, repo, digestOf(m))],
+  ['GET', /^(.+)\/manifests\/([^/]+)$/, (d, req, reply, repo, m) => imagePage(d, req, reply, repo, digestOf(m))],
+  ['DELETE', /^(.+)\/tags\/([^/]+)$/, (d, req, reply, repo, m) => remove(d, req, reply, repo, { tag: tagOf(m) })],
+  ['DELETE', /^(.+)\/manifests\/([^/]+)$/, (d, req, reply, repo, m) => remove(d, req, reply, repo, { digest: digestOf(m) })],
+];
+
+/**
+ * Berth's own JSON API beside `/v2/` (docs/UI.md lists it): storage
+ * accounting, tag history, what the web UI shows, and its few actions.
  * Authorised like the Distribution API, and never more revealing: a
  * repository needs pull; its shared and unique bytes need `usage` (they tell
- * whether other repositories hold the same content); the registry-wide list
- * shows only repositories the caller may pull, and the registry's totals only
- * to callers with `usage` everywhere. Accounting runs in worker threads.
+ * whether other repositories hold the same content); listings show only
+ * repositories the caller may pull, and registry-wide figures and operations
+ * only to callers with `usage` everywhere. A state-changing request from a
+ * browser must come from the registry's own pages. Work that grows with the
+ * registry runs in worker threads.
  */
 export function registerBerthApi(app: FastifyInstance, deps: BerthApiDeps): void {
-  app.get('/berth/v1/usage', (req, reply) => usage(deps, req, reply));
-  app.get('/berth/v1/repositories/*', (req, reply) => {
-    if (isSignaturesPath(req)) return signaturesOf(deps.ctx, deps.auth, req, reply);
-    if (isScanPath(req)) return scanOf(deps.ctx, deps.auth, req, reply);
-    return history(deps, req, reply);
+  app.addHook('onRequest', async (req) => {
+    if (req.url.startsWith('/berth/v1/') && changesState(req)) refuseCrossOrigin(req);
   });
+  app.get('/berth/v1/usage', (req, reply) => usage(deps, req, reply));
+  app.get('/berth/v1/repositories', (req, reply) => repositoryList(deps, req, reply));
+  app.get('/berth/v1/sharing', (req, reply) => sharing(deps, req, reply));
+  app.get('/berth/v1/operations', (req, reply) => operations(deps, req, reply));
+  app.post('/berth/v1/gc/dry-run', (req, reply) => gcDryRun(deps, req, reply));
+  app.route({ method: ['GET', 'DELETE'], url: '/berth/v1/repositories/*', handler: (req, reply) => repositoryResource(deps, req, reply) });
+}
+
+async function repositoryResource(deps: BerthApiDeps, req: Req, reply: Reply): Promise<Reply> {
+  const path = req.url.split('?', 1)[0]!.slice('/berth/v1/repositories/'.length);
+  for (const [method, re, handle] of REPOSITORY_ROUTES) {
+    const m = method === req.method ? re.exec(path) : null;
+    if (m) return handle(deps, req, reply, parseRepoName(m[1]!), m);
+  }
+  throw new RegistryError('UNSUPPORTED', `no such endpoint: ${req.method} /berth/v1/repositories/${path.slice(0, 200)}`, { status: 404 });
 }
 
 async function usage({ ctx, auth, workers }: BerthApiDeps, req: Req, reply: Reply): Promise<Reply> {
@@ -59,13 +104,7 @@ async function usage({ ctx, auth, workers }: BerthApiDeps, req: Req, reply: Repl
   return json(reply, await workers.run('repositoryUsage', { repo, figures: await auth.allows(who, repo, 'usage') }));
 }
 
-async function history({ ctx, auth }: BerthApiDeps, req: Req, reply: Reply): Promise<Reply> {
-  const m = HISTORY.exec(req.url.split('?', 1)[0]!);
-  if (!m) throw new RegistryError('UNSUPPORTED', 'expected /berth/v1/repositories/NAME/tags/TAG/history', { status: 404 });
-  const repo = parseRepoName(decodeURIComponent(m[1]!));
-  const tag = parseTag(decodeURIComponent(m[2]!));
+async function tagHistory({ ctx, auth }: BerthApiDeps, req: Req, reply: Reply, repo: RepoName, tag: string): Promise<Reply> {
   await auth.authorize(req, { type: 'repository', name: repo, actions: ['pull'] });
   return json(reply, await historyOf(ctx, repo, tag));
 }
-
-const json = (reply: Reply, body: unknown): Reply => reply.code(200).type('application/json').send(JSON.stringify(body));

@@ -1,21 +1,20 @@
 import { Readable } from 'node:stream';
+import type { Digest } from '../../oci/digest.js';
+import type { RepoName } from '../../oci/name.js';
 import type { RegistryContext } from '../../registry/context.js';
 import { scanReport } from '../../registry/scan-report.js';
 import type { Authorizer } from '../access.js';
 import type { Reply, Req } from '../http.js';
-import { manifestReportPath } from './manifest-report.js';
-
-const SCAN = manifestReportPath('scan');
-
-export const isScanPath = (req: Req): boolean => SCAN.matches(req);
 
 /**
  * `GET /berth/v1/repositories/NAME/manifests/DIGEST/scan`: the image's last
  * scan (SBOM, vulnerabilities, secrets redacted, the database's times), or
- * an index's children and their summaries. Needs pull on NAME.
+ * an index's children and their summaries. Pull on NAME is asked before
+ * anything is looked up: a caller without it learns nothing, not even
+ * whether the repository or the digest exists.
  */
-export async function scanOf(ctx: RegistryContext, auth: Authorizer, req: Req, reply: Reply): Promise<Reply> {
-  const { repo, digest } = await SCAN.authorise(auth, req);
+export async function scanOf(ctx: RegistryContext, auth: Authorizer, req: Req, reply: Reply, repo: RepoName, digest: Digest): Promise<Reply> {
+  await auth.authorize(req, { type: 'repository', name: repo, actions: ['pull'] });
   const report = await scanReport(ctx, repo, digest);
   reply.code(200).type('application/json');
   return report instanceof Readable ? reply.send(report) : reply.send(JSON.stringify(report));
