@@ -21,6 +21,9 @@ export interface Database {
   /** Blobs found damaged while served, until fsck has looked at them. */
   suspect_blobs: SuspectBlobTable;
   signatures: SignatureTable;
+  proxy_claims: ProxyClaimTable;
+  proxy_tags: ProxyTagTable;
+  proxy_stats: ProxyStatsTable;
 }
 
 export interface SuspectBlobTable {
@@ -158,4 +161,26 @@ export interface JobQueueTable {
   last_success_at: number | null;
   last_error: string | null;
   last_error_at: number | null;
+}
+
+/** A fetch from an upstream in progress: one holder per missing blob or manifest across replicas. */
+export interface ProxyClaimTable {
+  key: string;
+  holder: string;
+  expires_at: number;
+}
+
+/** When a cached tag was last confirmed by its upstream. */
+export interface ProxyTagTable {
+  repository_id: number;
+  tag: string;
+  checked_at: number;
+}
+
+/** What the cache saved, per upstream namespace. */
+export interface ProxyStatsTable {
+  namespace: string;
+  hits: Generated<number>;
+  upstream_requests: Generated<number>;
+  upstream_bytes: Generated<number>;
 }

@@ -13,6 +13,7 @@ import { handleV2 } from './routes/v2.js';
 import { registerBerthApi } from './routes/berth-api.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { registerSignatureExtension } from './routes/signature-extension.js';
+import type { PullThroughCache } from '../proxy/cache.js';
 
 export interface AppOptions {
   ctx: RegistryContext;
@@ -29,6 +30,8 @@ export interface AppOptions {
   bodyIdleMs?: number;
   /** Whether writes may go ahead; /readyz reports its problems. */
   health: Health;
+  /** The pull-through cache, when `proxy:` is configured. */
+  proxy?: PullThroughCache;
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;

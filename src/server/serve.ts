@@ -8,7 +8,7 @@ import { openBackends, registryContext } from '../config/backends.js';
 import { blobRoot, sqlitePath, type Config } from '../config/config.js';
 import { freeSpace, Health, sameFile } from './health.js';
 import { monitorLoop } from './loop-monitor.js';
-import { scheduleGc } from './scheduled-gc.js';
+import { scheduleEviction, scheduleGc } from './scheduled-gc.js';
 import { installSignaturePolicy } from '../config/policy.js';
 import { openAuth } from './auth/setup.js';
 import { isLoopback, readTls } from './tls.js';
@@ -16,6 +16,7 @@ import { WorkerPool } from '../workers/pool.js';
 import { JobQueue } from '../jobs/queue.js';
 import { JobRunner, type JobHandler } from '../jobs/runner.js';
 import type { Server as HttpsServer } from 'node:https';
+import { PullThroughCache } from '../proxy/cache.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Upper bound on how long a replica may serve a tag or manifest another replica changed (docs/REPLICAS.md). */
@@ -58,7 +59,11 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const stopLoopMonitor = monitorLoop(logger, LOOP_WINDOW_MS);
   let ready = false;
   let draining = false;
-  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, health, logger, ready: () => ready, draining: () => draining, https: tls, bodyIdleMs: config.http.bodyIdleTimeout });
+  const proxy = config.proxy && new PullThroughCache(ctx, config.proxy, logger);
+  const app = buildApp({
+    ctx, auth: auth?.authorizer ?? openAccess, workers, health, logger, ready: () => ready, draining: () => draining, https: tls, bodyIdleMs: config.http.bodyIdleTimeout,
+    ...(proxy ? { proxy } : {}),
+  });
   auth?.install(app);
   const { host, port } = splitAddr(config.http.addr);
   app.server.maxConnections = config.http.maxConnections;
@@ -89,6 +94,8 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   }, config.uploads.purgeInterval);
   purge.unref();
   const stopGc = scheduleGc(workers, leases, config.gc.interval, logger);
+  const cap = config.proxy?.maxSize !== undefined ? { ...config.proxy, maxBytes: config.proxy.maxSize } : undefined;
+  const stopEviction = cap ? scheduleEviction(workers, leases, { namespaces: cap.upstreams.map((u) => u.namespace), maxBytes: cap.maxBytes }, cap.evictInterval, logger) : () => {};
 
   if (!isLoopback(host)) {
     if (auth && !tls) {
@@ -119,6 +126,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       auth?.close();
       clearInterval(purge);
       stopGc();
+      stopEviction();
       stopHealth();
       stopLoopMonitor();
       await runner.stop();
@@ -128,6 +136,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       timer.unref();
       await app.close();
       clearTimeout(timer);
+      await proxy?.close();
       await workers.close();
       await metaDb.close();
     })());

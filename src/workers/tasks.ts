@@ -15,6 +15,8 @@ export const TASKS = {
   whatIfDelete: async (ctx: RegistryContext, input: { repo: string; reference: string }) =>
     (await import('../registry/usage.js')).whatIfDeleteRef(ctx, input.repo, input.reference),
   collectGarbage: async (ctx: RegistryContext, input: { dryRun: boolean }) => (await import('../registry/gc.js')).collectGarbage(ctx, input),
+  cacheUsage: async (ctx: RegistryContext, input: { namespaces: string[] }) => (await import('../proxy/usage.js')).cacheUsage(ctx, input.namespaces),
+  evictCache: async (ctx: RegistryContext, input: import('../proxy/eviction.js').EvictionInput) => (await import('../proxy/eviction.js')).evictCache(ctx, input),
 } satisfies Record<string, (ctx: RegistryContext, input: never) => Promise<unknown>>;
 
 export type TaskName = keyof typeof TASKS;

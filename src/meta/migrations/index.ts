@@ -6,6 +6,7 @@ import * as storage from './003-storage.js';
 import * as jobs from './004-jobs.js';
 import * as hardening from './005-hardening.js';
 import * as signatures from './006-signatures.js';
+import * as proxy from './011-proxy.js';
 
 /** Versioned schema changes, applied in order by Kysely's migrator (which takes a lock, so replicas may start together). */
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -16,5 +17,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '004-jobs': { up: (db: Kysely<any>) => jobs.up(db, dialect) },
     '005-hardening': { up: (db: Kysely<any>) => hardening.up(db) },
     '006-signatures': { up: (db: Kysely<any>) => signatures.up(db, dialect) },
+    '011-proxy': { up: (db: Kysely<any>) => proxy.up(db) },
   };
 }

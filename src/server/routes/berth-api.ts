@@ -5,6 +5,7 @@ import type { RegistryContext } from '../../registry/context.js';
 import { historyOf } from '../../registry/history.js';
 import { listRepositories } from '../../registry/listing.js';
 import type { WorkerPool } from '../../workers/pool.js';
+import type { PullThroughCache } from '../../proxy/cache.js';
 import type { Authorizer } from '../access.js';
 import { query, type Reply, type Req } from '../http.js';
 import { pageParams, sendPage } from './paging.js';
@@ -18,6 +19,7 @@ export interface BerthApiDeps {
   ctx: RegistryContext;
   auth: Authorizer;
   workers: WorkerPool;
+  proxy?: PullThroughCache;
 }
 
 /**
@@ -33,7 +35,7 @@ export function registerBerthApi(app: FastifyInstance, deps: BerthApiDeps): void
   app.get('/berth/v1/repositories/*', (req, reply) => (isSignaturesPath(req) ? signaturesOf(deps.ctx, deps.auth, req, reply) : history(deps, req, reply)));
 }
 
-async function usage({ ctx, auth, workers }: BerthApiDeps, req: Req, reply: Reply): Promise<Reply> {
+async function usage({ ctx, auth, workers, proxy }: BerthApiDeps, req: Req, reply: Reply): Promise<Reply> {
   const repoParam = query(req, 'repo');
   const whatIf = query(req, 'whatIfDelete');
   if (repoParam === undefined) {
@@ -42,8 +44,9 @@ async function usage({ ctx, auth, workers }: BerthApiDeps, req: Req, reply: Repl
     const { n = USAGE_PAGE, last } = pageParams(req);
     const page = await listRepositories(ctx, n, last, (name) => auth.allows(who, name, 'pull'));
     const repos = await Promise.all(page.items.map(async (name) => ({ name, figures: await auth.allows(who, name, 'usage') })));
-    const report = await workers.run('usagePage', { repos, totals: last === undefined && (await auth.audits(who)) });
-    return sendPage(reply, '/berth/v1/usage', n, page, report);
+    const totals = last === undefined && (await auth.audits(who));
+    const report = await workers.run('usagePage', { repos, totals });
+    return sendPage(reply, '/berth/v1/usage', n, page, totals && proxy ? { ...report, cache: await cacheReport(proxy, workers) } : report);
   }
   const repo = parseRepoName(repoParam);
   if (whatIf !== undefined) {
@@ -52,6 +55,12 @@ async function usage({ ctx, auth, workers }: BerthApiDeps, req: Req, reply: Repl
   }
   const who = await auth.authorize(req, { type: 'repository', name: repo, actions: ['pull'] });
   return json(reply, await workers.run('repositoryUsage', { repo, figures: await auth.allows(who, repo, 'usage') }));
+}
+
+/** Per upstream: what the cache holds and the requests it answered without asking upstream (this replica's latest counts included). */
+async function cacheReport(proxy: PullThroughCache, workers: WorkerPool) {
+  await proxy.flushCounts();
+  return workers.run('cacheUsage', { namespaces: proxy.upstreams.map((u) => u.namespace) });
 }
 
 async function history({ ctx, auth }: BerthApiDeps, req: Req, reply: Reply): Promise<Reply> {
