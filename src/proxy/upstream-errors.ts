@@ -42,6 +42,8 @@ export function translateFailure(who: string, what: string, e: unknown): Registr
   if (e instanceof RegistryError) return e;
   if (e instanceof AuthError) return new RegistryError('DENIED', `upstream ${who} would not let this registry ${what}: ${e.message}`);
   const cause = e instanceof NetworkError ? e.message : describeNetworkError(e);
+  // Not an outage: the upstream answers, with a redirect to where it redirects from.
+  if (/redirect count exceeded/.test(cause)) return new RegistryError('UNKNOWN', `upstream ${who} redirects in circles for ${what}; nothing was cached`, { status: 502 });
   const timedOut = /timeout|Timeout|ETIMEDOUT|UND_ERR_(HEADERS|BODY|CONNECT)_TIMEOUT/.test(cause);
   return new RegistryError('UNAVAILABLE', `upstream ${who} cannot be reached for ${what}: ${cause}${timedOut ? ' (timed out; proxy.upstreams[].timeout)' : ''}`, {
     status: timedOut ? 504 : 503,
