@@ -29,7 +29,7 @@ interface Rule {
  * the cache asked of it.
  */
 export class FaultProxy {
-  private readonly seen: string[] = [];
+  private readonly seen: { line: string; status?: number }[] = [];
   private readonly users = new Set<string>();
   private rules: Rule[] = [];
 
@@ -69,12 +69,12 @@ export class FaultProxy {
 
   /** `METHOD /path` of every `/v2/` request since the last reset, in order. */
   requests(): string[] {
-    return [...this.seen];
+    return this.seen.map((r) => r.line);
   }
 
-  /** How many requests matched. */
-  count(match: RegExp): number {
-    return this.seen.filter((r) => match.test(r)).length;
+  /** How many requests matched (and got `status`, when given: 200 leaves out the 401s that challenge a new client). */
+  count(match: RegExp, status?: number): number {
+    return this.seen.filter((r) => match.test(r.line) && (status === undefined || r.status === status)).length;
   }
 
   reset(): void {
@@ -93,7 +93,11 @@ export class FaultProxy {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const line = `${req.method} ${req.url!.split('?', 1)[0]}`;
-    if (line.includes(' /v2/')) this.seen.push(line);
+    if (line.includes(' /v2/')) {
+      const seen: { line: string; status?: number } = { line };
+      this.seen.push(seen);
+      res.on('finish', () => (seen.status = res.statusCode));
+    }
     const basic = /^Basic\s+(\S+)/i.exec(req.headers.authorization ?? '');
     if (basic) this.users.add(Buffer.from(basic[1]!, 'base64').toString().split(':', 1)[0]!);
     const rule = this.rules.find((r) => r.match.test(line) && (r.times === undefined || r.times > 0));
