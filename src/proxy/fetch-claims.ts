@@ -47,6 +47,11 @@ export class FetchClaims {
         await within(running, deadline - Date.now());
       } else {
         const claim = await this.take(key);
+        // The holder before us may have finished between our look and our claim: look again before fetching twice.
+        if (claim && (await ready())) {
+          await claim.release();
+          return 'ready';
+        }
         if (claim) return claim;
         await sleep(POLL_MS);
       }
