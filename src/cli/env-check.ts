@@ -11,6 +11,7 @@ export const NON_CONFIG_VARIABLES: readonly string[] = [
   'BERTH_CHUNK_BYTES', // upload chunk size
   'BERTH_KEY_PASSWORD', // signing key passphrase
   'BERTH_GPG_PASSPHRASE', // GPG signing key passphrase
+  'BERTH_VULNDB', // the vulnerability database of berth scan and berth db
   'BERTH_TEST_BACKEND', // which backends the test suite runs on
 ];
 

@@ -24,6 +24,12 @@ export interface Database {
   proxy_claims: ProxyClaimTable;
   proxy_tags: ProxyTagTable;
   proxy_stats: ProxyStatsTable;
+  schedules: ScheduleTable;
+}
+
+export interface ScheduleTable {
+  name: string;
+  last_run_at: number;
 }
 
 export interface SuspectBlobTable {

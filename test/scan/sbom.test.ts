@@ -177,7 +177,7 @@ describe('berth sbom on images made of this machine\'s real package data', () =>
       for (const format of ['cyclonedx', 'spdx']) {
         const r = await berth(['sbom', ref, '--format', format, '--attach'], e);
         assert.equal(r.code, 0, r.stderr);
-        assert.match(r.stderr, new RegExp(`attached ${format} SBOM to ${server.host}/team/alpine@sha256:`));
+        assert.match(r.stderr, new RegExp(`attached ${format} SBOM to ${server.host}/team/alpine:v1@sha256:`));
       }
       const digest = (await berth(['digest', `docker://${ref}`], e)).stdout.trim();
       const referrers = (await (await fetch(`${server.url}/v2/team/alpine/referrers/${digest}`)).json()) as { manifests: { artifactType: string; digest: string }[] };
