@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { pino, type Logger } from 'pino';
 import { sqliteChanges, watchChanges } from '../meta/change-feed.js';
 import { openLeases } from '../meta/lease.js';
@@ -8,6 +9,7 @@ import { openBackends, registryContext } from '../config/backends.js';
 import { blobRoot, sqlitePath, type Config } from '../config/config.js';
 import { freeSpace, Health, sameFile } from './health.js';
 import { monitorLoop } from './loop-monitor.js';
+import { WORKER_READY } from './cluster.js';
 import { scheduleEviction, scheduleGc } from './scheduled-gc.js';
 import { installSignaturePolicy } from '../config/policy.js';
 import { openAuth } from './auth/setup.js';
@@ -40,7 +42,8 @@ export function makeLogger(config: Config): Logger {
   const transport = config.log.format === 'pretty' ? { target: 'pino-pretty', options: { colorize: true } } : undefined;
   return pino({
     level: config.log.level,
-    base: { service: 'berth' },
+    // With several worker processes a line says which one wrote it.
+    base: cluster.isWorker ? { service: 'berth', pid: process.pid } : { service: 'berth' },
     redact: { paths: ['req.headers.authorization', '*.password', '*.secret', '*.token'], censor: '[redacted]' },
     transport,
   });
@@ -105,7 +108,9 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       logger.warn({ address }, `NO AUTHENTICATION ON A NON-LOOPBACK ADDRESS: anyone who reaches ${address} may push and delete${tls ? '' : ', over plain HTTP'}. Configure auth (README: Secure your registry) or listen on localhost`);
     }
   }
-  logger.info({ address, tls: tls !== undefined, auth: auth !== undefined, data: describe.blobs, metadata: describe.metadata }, 'berth registry listening');
+  // In a worker process the supervisor says "listening" once all of them are.
+  logger.info({ address, tls: tls !== undefined, auth: auth !== undefined, data: describe.blobs, metadata: describe.metadata }, cluster.isWorker ? 'berth worker listening' : 'berth registry listening');
+  if (cluster.isWorker) process.send?.(WORKER_READY);
   // SIGHUP re-reads the certificate (renewed by certbot, say) without dropping connections.
   const reloadTls = () => {
     try {
