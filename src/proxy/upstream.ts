@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Response } from 'undici';
+import { resentBytes } from '../client/blob-reader.js';
 import { Http } from '../client/http.js';
 import { declaredMediaType, MANIFEST_ACCEPT, pullScope, RegistryClient } from '../client/registry.js';
 import { remoteCredential, remoteHost } from '../config/remote.js';
@@ -112,16 +113,10 @@ export class Upstream {
     let offset = 0;
     for (let resumes = 0; ; resumes++) {
       const res = await this.send(`/v2/${remote}/blobs/${desc.digest}`, remote, what, via, offset > 0 ? { headers: { Range: `bytes=${offset}-` } } : {});
-      // A server that ignores Range sends everything again: skip what was already passed on.
-      let skip = offset > 0 && res.status === 200 ? offset : 0;
+      const resent = resentBytes(offset, res.status);
       try {
         for await (const piece of res.body!) {
-          let chunk = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-          if (skip > 0) {
-            const drop = Math.min(skip, chunk.length);
-            skip -= drop;
-            chunk = chunk.subarray(drop);
-          }
+          const chunk = resent.rest(piece);
           if (chunk.length === 0) continue;
           offset += chunk.length;
           if (offset > desc.size) throw new RegistryError('SIZE_INVALID', `upstream ${this.who} sent more than the ${desc.size} bytes of ${what}; nothing was cached`, { status: 502 });
