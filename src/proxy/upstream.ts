@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Response } from 'undici';
 import { resentBytes } from '../client/blob-reader.js';
-import { Http } from '../client/http.js';
+import { Http, NetworkError } from '../client/http.js';
 import { declaredMediaType, MANIFEST_ACCEPT, pullScope, RegistryClient } from '../client/registry.js';
 import { remoteCredential, remoteHost } from '../config/remote.js';
 import type { UpstreamConfig } from '../config/proxy.js';
@@ -28,6 +28,8 @@ export interface UpstreamMeter {
 
 /** How long an upstream that could not be reached is not asked again. */
 const OUTAGE_PAUSE_MS = 2000;
+/** How a connection that was reset reads in a NetworkError. */
+const RESET = /ECONNRESET|UND_ERR_SOCKET|other side closed/;
 /** A broken blob download is resumed with `Range` this many times before the fetch fails. */
 const MAX_RESUMES = 3;
 
@@ -144,12 +146,16 @@ export class Upstream {
    */
   private async send(path: string, remote: string, what: string, via: string | undefined, init: { method?: string; headers?: Record<string, string> }): Promise<Response> {
     if (this.paused && Date.now() < this.paused.until) throw this.paused.error;
-    this.meter.request(this.namespace);
-    let res: Response;
-    try {
-      res = await this.client.request(path, { ...init, scopes: [pullScope(remote)], retry: false, headers: { ...init.headers, Via: this.via(via) } });
-    } catch (e) {
-      throw this.pause(translateFailure(this.who, `fetch ${what}`, e));
+    let res: Response | undefined;
+    for (let attempt = 0; !res; attempt++) {
+      this.meter.request(this.namespace);
+      try {
+        res = await this.client.request(path, { ...init, scopes: [pullScope(remote)], retry: false, headers: { ...init.headers, Via: this.via(via) } });
+      } catch (e) {
+        // A kept-alive connection the upstream closed just as it was reused: not an outage, and a GET or HEAD may go again at once (as Go's net/http does).
+        if (attempt === 0 && e instanceof NetworkError && RESET.test(e.message)) continue;
+        throw this.pause(translateFailure(this.who, `fetch ${what}`, e));
+      }
     }
     if (res.ok) return res;
     throw this.pause(await translateAnswer(this.who, what, res));

@@ -35,7 +35,7 @@ export class FaultProxy {
 
   private constructor(
     private readonly server: http.Server,
-    private target: URL,
+    private readonly target: URL,
   ) {}
 
   static async start(target: string): Promise<FaultProxy> {
@@ -52,11 +52,6 @@ export class FaultProxy {
 
   get url(): string {
     return `http://${this.host}`;
-  }
-
-  /** Sends everything to another upstream from now on (a restarted one). */
-  retarget(target: string): void {
-    this.target = new URL(target);
   }
 
   inject(match: RegExp, fault: Fault, times?: number): void {
