@@ -51,8 +51,10 @@ export async function proxyBench(layers: number, layerMiB: number): Promise<Prox
       // Who goes first alternates, so neither always meets a warmer page cache.
       const order = run % 2 === 0 ? (['coldDirect', 'coldViaCache'] as const) : (['coldViaCache', 'coldDirect'] as const);
       for (const which of order) times[which].push(which === 'coldDirect' ? await timedPull(upstream, repo) : await timedPull(cache, `${NAMESPACE}/${repo}`));
+      const warmFirst = run % 2 === 1;
+      if (!warmFirst) times.local.push(await timedPull(cache, `local/copy-${run}`));
       times.warmViaCache.push(await timedPull(cache, `${NAMESPACE}/${repo}`));
-      times.local.push(await timedPull(cache, `local/copy-${run}`));
+      if (warmFirst) times.local.push(await timedPull(cache, `local/copy-${run}`));
     }
     const rssMiB = cache.peakRssMiB();
     const bigLayerMiB = layerMiB * 4;
