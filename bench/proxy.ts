@@ -38,7 +38,7 @@ interface Image {
  */
 export async function proxyBench(layers: number, layerMiB: number): Promise<ProxyBenchResult> {
   const upstream = await startBerth();
-  const cache = await startBerth(undefined, `proxy:\n  upstreams:\n    - { namespace: ${NAMESPACE}, url: "${upstream.origin}", tagTtl: 1h }\n`);
+  const cache = await startBerth(undefined, undefined, `proxy:\n  upstreams:\n    - { namespace: ${NAMESPACE}, url: "${upstream.origin}", tagTtl: 1h }\n`);
   const up = new BenchClient(upstream.origin);
   const local = new BenchClient(cache.origin);
   try {

@@ -4,6 +4,7 @@ import type { Descriptor } from '../oci/descriptor.js';
 import type { RepoName } from '../oci/name.js';
 import type { UploadOrigin } from '../meta/metadata.js';
 import type { RegistryContext } from '../registry/context.js';
+import { NO_ORIGIN } from '../registry/events.js';
 import { uploadWhole } from '../registry/uploads.js';
 
 /** Bytes buffered towards the store and towards the client at most; beyond it the upstream is read no faster than the slower of the two. */
@@ -29,7 +30,7 @@ export function fillBlob(ctx: RegistryContext, repo: RepoName, desc: Descriptor,
   const body = new PassThrough({ highWaterMark: BUFFER_BYTES });
   let clientGone = false;
   body.on('close', () => (clientGone = true));
-  const upload = uploadWhole(ctx, repo, desc.digest, toStore, desc.size, origin);
+  const upload = uploadWhole(ctx, repo, desc.digest, toStore, desc.size, origin, NO_ORIGIN);
   // The upload may fail before the source ends (a full disk): stop reading the upstream then.
   let failed: unknown;
   upload.catch((e: unknown) => {

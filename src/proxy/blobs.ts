@@ -8,6 +8,7 @@ import type { RepoName } from '../oci/name.js';
 import { ProxyQueries } from '../meta/proxy-queries.js';
 import { mountFromAnywhere, statBlob } from '../registry/blobs.js';
 import type { RegistryContext } from '../registry/context.js';
+import { NO_ORIGIN } from '../registry/events.js';
 import { loadManifest } from '../registry/manifests.js';
 import { fillBlob } from './blob-fill.js';
 import type { ProxyCounters } from './counters.js';
@@ -77,7 +78,7 @@ async function heldHere(ctx: RegistryContext, repo: RepoName, digest: Digest, r:
   } catch (e) {
     if (!isRegistryError(e) || e.code !== 'BLOB_UNKNOWN') throw e;
   }
-  return (await mountFromAnywhere(ctx, repo, digest, r.canRead)) !== undefined;
+  return (await mountFromAnywhere(ctx, repo, digest, r.canRead, NO_ORIGIN)) !== undefined;
 }
 
 /** The descriptor a cached manifest of the repository gives the blob; a blob no cached manifest names is not fetched. */

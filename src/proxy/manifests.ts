@@ -5,6 +5,7 @@ import type { Tag } from '../oci/name.js';
 import type { ProxyQueries } from '../meta/proxy-queries.js';
 import type { RepoId } from '../meta/metadata.js';
 import type { RegistryContext } from '../registry/context.js';
+import type { Origin } from '../registry/events.js';
 import { getManifest, storeFetchedManifest, type ManifestRef, type ServedManifest } from '../registry/manifests.js';
 import type { ProxyCounters } from './counters.js';
 import type { Claim, FetchClaims } from './fetch-claims.js';
@@ -18,6 +19,8 @@ export interface ManifestRequest {
   head: boolean;
   /** The request's `Via`, passed on upstream (loop detection). */
   via: string | undefined;
+  /** Who pulled, for pull events; undefined when nothing listens. */
+  origin?: Origin | undefined;
 }
 
 export interface CachedManifest {
@@ -43,7 +46,7 @@ export interface ManifestDeps {
  * marked stale.
  */
 export async function cachedManifest(deps: ManifestDeps, target: CachedRepo, ref: ManifestRef, r: ManifestRequest): Promise<CachedManifest> {
-  const serve = async (): Promise<CachedManifest> => ({ served: await getManifest(deps.ctx, target.repo, ref, r.accept, r.head) });
+  const serve = async (): Promise<CachedManifest> => ({ served: await getManifest(deps.ctx, target.repo, ref, r.accept, r.head, r.origin) });
   if ('digest' in ref) {
     const fetched = await once(deps, target, `manifest:${target.repo}@${ref.digest}`, () => holds(deps.ctx, target, ref.digest), () =>
       fetchManifest(deps, target, ref.digest, [], r),

@@ -6,6 +6,8 @@ import type { CachedRepo } from '../../proxy/routing.js';
 import { LOOP_STATUS } from '../../proxy/upstream-errors.js';
 import { parseManifestRef } from '../../registry/manifests.js';
 import type { RegistryContext } from '../../registry/context.js';
+import type { Origin } from '../../registry/events.js';
+import { originOf } from '../origin.js';
 import type { Authorizer, Identity } from '../access.js';
 import { header, query, sendBody, type Reply, type Req } from '../http.js';
 import { blobHeaders, getBlob } from './blobs.js';
@@ -69,7 +71,7 @@ export interface ProxiedCall {
 
 export async function proxiedManifest(c: ProxiedCall): Promise<Reply> {
   const head = c.req.method === 'HEAD';
-  const m = await c.cache.manifest(c.cached, parseManifestRef(c.ref, false), { accept: acceptList(header(c.req, 'accept')), head, via: header(c.req, 'via') });
+  const m = await c.cache.manifest(c.cached, parseManifestRef(c.ref, false), { accept: acceptList(header(c.req, 'accept')), head, via: header(c.req, 'via'), origin: pullOrigin(c) });
   // RFC 7234's 110: the answer was not confirmed by the origin. Quotes would end the header's text early.
   if (m.stale) c.reply.header('Warning', `110 berth "Response is stale: ${m.stale.replace(/["\\\r\n]/g, "'").slice(0, 400)}"`);
   return sendManifest(c.reply, m.served, head);
@@ -84,7 +86,10 @@ export async function proxiedBlob(c: ProxiedCall): Promise<Reply> {
     canRead: (repo: RepoName) => c.auth.allows(c.who, repo, 'pull'),
     via: header(c.req, 'via'),
   });
-  if (blob === 'stored') return getBlob(c.ctx, c.req, c.reply, c.cached.repo, c.ref);
+  if (blob === 'stored') return getBlob(c.ctx, c.req, c.reply, c.cached.repo, c.ref, pullOrigin(c));
   c.reply.code(200).headers(blobHeaders(digest)).header('Content-Length', String(blob.size));
   return head || !blob.body ? c.reply.send() : sendBody(c.reply, blob.body);
 }
+
+/** Who pulled, for pull events (when anything listens for them), as for any repository. */
+const pullOrigin = (c: ProxiedCall): Origin | undefined => (c.ctx.events.pullsWanted ? originOf(c.req, c.who) : undefined);
