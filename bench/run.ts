@@ -8,13 +8,14 @@ import { round } from './measure.js';
 import { formatTable, type Row } from './report.js';
 import { scenarios, prepareWorkload, type BenchOptions, type Measurement, type Target } from './scenarios.js';
 import { ensureTools, startBerth, startBerthS3pg, startDistribution, type BenchServer } from './servers.js';
+import { formatProxyBench, proxyBench } from './proxy.js';
 import { formatMetricsCost, metricsCost, type MetricsCost } from './metrics-cost.js';
 import { scanBench } from './scan.js';
 
 const USAGE = `npm run bench -- [--quick] [--only id,id] [--profile DIR] [--no-s3pg] [size options]
   --quick               smoke run (about a minute): small blobs, short wrk runs
   --no-s3pg             skip the third column, Berth on S3 (s3rver) + PostgreSQL
-  --only IDS            run these scenarios (and what they need): ${scenarios().map((s) => s.id).join(', ')}, scan, metrics-cost
+  --only IDS            run these scenarios (and what they need): ${scenarios().map((s) => s.id).join(', ')}, scan, proxy, metrics-cost
                         (metrics-cost: manifest GET and HEAD blob against Berth with metrics on and off)
   --advisories N        advisories in the scan scenario's database (200000)   --packages N   packages in its image (500)
   --profile DIR         run Berth under node --cpu-prof, profiles written to DIR
@@ -71,8 +72,9 @@ function options() {
   num('skopeo-layer-mib', 'skopeoLayerMiB');
   const only = values.only?.split(',').filter(Boolean);
   const scan = !only || only.includes('scan') ? { advisories: Number(values.advisories ?? 200_000), packages: Number(values.packages ?? 500) } : undefined;
-  const servers = only?.filter((id) => id !== 'scan');
-  return { opts, quick: values.quick, s3pg: !values['no-s3pg'], only: servers, serverScenarios: !servers || servers.length > 0, scan, profile: values.profile ? resolve(values.profile) : undefined };
+  const proxy = !only || only.includes('proxy');
+  const servers = only?.filter((id) => id !== 'scan' && id !== 'proxy');
+  return { opts, quick: values.quick, s3pg: !values['no-s3pg'], only: servers, serverScenarios: !servers || servers.length > 0, scan, proxy, profile: values.profile ? resolve(values.profile) : undefined };
 }
 
 /** The chosen scenarios plus the ones whose data they read, in the canonical order. */
@@ -120,8 +122,12 @@ function raisePriority(): boolean {
 }
 
 async function main(): Promise<void> {
-  const { opts, quick, s3pg, only, serverScenarios, scan, profile } = options();
-  if (!serverScenarios) return void (await runScanBench(scan!));
+  const { opts, quick, s3pg, only, serverScenarios, scan, proxy, profile } = options();
+  if (!serverScenarios) {
+    if (proxy) await runProxyBench(opts);
+    if (scan) await runScanBench(scan);
+    return;
+  }
   ensureTools({ 'docker-registry': 'docker-registry', wrk: 'wrk', curl: 'curl', skopeo: 'skopeo', umoci: 'umoci', ...(s3pg ? { pg_ctlcluster: 'postgresql' } : {}) });
   const chosen = selected(only);
   const niced = raisePriority();
@@ -197,7 +203,14 @@ async function main(): Promise<void> {
   writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
   process.stdout.write(`\nload average ${report.loadAverage.start} at start, ${report.loadAverage.end} at end (${report.machine.cores} cores); written ${file}\n`);
   if (profile) process.stdout.write(`Berth CPU profile in ${profile} (summarise: node dist/bench/profile-top.js ${profile}/*.cpuprofile)\n`);
+  if (proxy) await runProxyBench(opts);
   if (scan) await runScanBench(scan);
+}
+
+/** The pull-through cache against its own upstream: two berths, no Distribution column. */
+async function runProxyBench(opts: BenchOptions): Promise<void> {
+  process.stderr.write(`proxy: 4 x ${opts.blobMiB} MiB layers through a pull-through cache...\n`);
+  process.stdout.write(`\n${formatProxyBench(await proxyBench(4, opts.blobMiB))}\n`);
 }
 
 /** The client-side scan has no server to compare against: its own line, against the issue's 2 s. */

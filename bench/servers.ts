@@ -113,9 +113,9 @@ async function launch(name: ServerName, cmd: string, args: string[], port: numbe
  * Berth with its defaults (embedded SQLite + filesystem, fsync on), logging only
  * warnings, as Distribution runs with its access log off. `profileDir` adds `--cpu-prof`.
  */
-export async function startBerth(profileDir?: string, env?: Record<string, string>): Promise<BenchServer> {
+export async function startBerth(profileDir?: string, env?: Record<string, string>, config?: string): Promise<BenchServer> {
   const port = await freePort();
-  return launch('Berth', process.execPath, berthArgs(port, profileDir), port, { ...NO_DRAIN, ...env });
+  return launch('Berth', process.execPath, berthArgs(port, profileDir, config), port, { ...NO_DRAIN, ...env });
 }
 
 /**
@@ -136,10 +136,13 @@ export async function startBerthS3pg(): Promise<BenchServer> {
   };
 }
 
-function berthArgs(port: number, profileDir?: string): string[] {
+/** `config`: berth.yaml text, for a server configured beyond the defaults (the pull-through cache). */
+function berthArgs(port: number, profileDir?: string, config?: string): string[] {
   const data = benchDir('berth-bench-');
   const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  return [...prof, ...binNodeFlags(), join(REPO_ROOT, 'bin/berth.js'), 'serve', '--addr', `127.0.0.1:${port}`, '--data', data, '--log-level', 'warn'];
+  const file = join(data, '..', `${data.split('/').pop()}.yaml`);
+  if (config !== undefined) writeFileSync(file, config);
+  return [...prof, ...binNodeFlags(), join(REPO_ROOT, 'bin/berth.js'), 'serve', '--addr', `127.0.0.1:${port}`, '--data', data, '--log-level', 'warn', ...(config !== undefined ? ['--config', file] : [])];
 }
 
 /** Distribution 2.8 configured like the `registry:2` image (in-memory blob descriptor cache), logs off, delete on. */

@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
-import type { UsageReport, WhatIfDelete } from '../registry/usage.js';
+import type { UsageReport as RegistryUsage, WhatIfDelete } from '../registry/usage.js';
+import type { CacheUsage } from '../proxy/usage.js';
 import { run, UsageError } from './common.js';
 import { bytes, columns, getJson, getJsonPage } from './operator.js';
+
+/** The registry's figures; `cache` when it is a pull-through cache and the caller may see the totals. */
+type UsageReport = RegistryUsage & { cache?: CacheUsage[] };
 
 export function registerUsage(program: Command): void {
   program
@@ -59,6 +63,12 @@ function human(r: UsageReport): string {
     lines.push('', columns(
       ['IMAGE', 'TAGS', 'SIGNED', 'LOGICAL', 'SHARED', 'UNIQUE', 'LAST PUSHED', 'LAST PULLED'],
       p.images!.map((i) => [i.digest.slice(0, 19), i.tags.join(',') || '<none>', i.signed ? 'yes' : 'no', bytes(i.logicalBytes), maybe(i.sharedBytes), maybe(i.uniqueBytes), i.lastPushed, i.lastPulled ?? '-']),
+    ));
+  }
+  if (r.cache?.length) {
+    lines.push('', 'pull-through cache: requests answered from the cache alone (SAVED), and those sent upstream', columns(
+      ['UPSTREAM', 'REPOSITORIES', 'STORED', 'SAVED', 'UPSTREAM REQUESTS', 'FETCHED'],
+      r.cache.map((c) => [c.namespace, String(c.repositories), bytes(c.storedBytes), String(c.hits), String(c.upstreamRequests), bytes(c.upstreamBytes)]),
     ));
   }
   if (r.repositories.some((p) => p.uniqueBytes === undefined)) lines.push('', 'SHARED and UNIQUE (-) need the usage permission on the repository: ask the registry\'s admin.');

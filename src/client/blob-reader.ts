@@ -24,8 +24,7 @@ export async function* readVerified(client: RegistryClient, repo: string, desc: 
       headers: offset > 0 ? { Range: `bytes=${offset}-` } : {},
     });
     if (!res.ok || !res.body) throw await remoteError(res, `blob ${desc.digest} from ${client.registry}/${repo}`);
-    // A server that ignores Range sends everything again: skip what we already have.
-    let skip = offset > 0 && res.status === 200 ? offset : 0;
+    const resent = resentBytes(offset, res.status);
     const body = res.body[Symbol.asyncIterator]();
     let lost: unknown;
     for (;;) {
@@ -38,13 +37,8 @@ export async function* readVerified(client: RegistryClient, repo: string, desc: 
         break;
       }
       if (next.done) break;
-      let chunk = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
-      if (skip > 0) {
-        const drop = Math.min(skip, chunk.length);
-        skip -= drop;
-        chunk = chunk.subarray(drop);
-        if (chunk.length === 0) continue;
-      }
+      const chunk = resent.rest(next.value);
+      if (chunk.length === 0) continue;
       offset += chunk.length;
       if (offset > desc.size) throw new DigestMismatchError(`blob ${desc.digest} is larger than the ${desc.size} bytes its descriptor says`);
       hash.update(chunk);
@@ -64,4 +58,21 @@ export async function* readVerified(client: RegistryClient, repo: string, desc: 
       `blob ${desc.digest} from ${client.registry}/${repo} failed verification (got ${offset} bytes hashing to ${algorithmOf(desc.digest)}:${actual}); nothing was stored`,
     );
   }
+}
+
+/**
+ * A resumed download's body past what was received before: a server that
+ * ignores `Range` answers 200 with everything again, and its first
+ * `offset` bytes are dropped.
+ */
+export function resentBytes(offset: number, status: number): { rest(piece: Uint8Array): Buffer } {
+  let skip = offset > 0 && status === 200 ? offset : 0;
+  return {
+    rest(piece) {
+      const chunk = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+      const drop = Math.min(skip, chunk.length);
+      skip -= drop;
+      return chunk.subarray(drop);
+    },
+  };
 }

@@ -12,6 +12,8 @@ export interface HttpOptions {
   retries?: number;
   /** Told before each retry or resume; the CLI shows it so a slow pull is not a silent one. */
   onNotice?: (message: string) => void;
+  /** Limit on connecting, on waiting for response headers, and on a body's quiet stretches (defaults: 10 s, 120 s, 300 s). */
+  timeoutMs?: number;
 }
 
 export interface SendInit {
@@ -42,10 +44,11 @@ export class Http {
       connect: {
         ...(extra.length > 0 ? { ca: [...rootCertificates, ...extra] } : {}),
         ...(opts.skipTlsVerify ? { rejectUnauthorized: false } : {}),
+        timeout: opts.timeoutMs ?? 10_000,
       },
       // Big blobs stream slowly through small pipes; do not give up on a quiet body too early.
-      bodyTimeout: 300_000,
-      headersTimeout: 120_000,
+      bodyTimeout: opts.timeoutMs ?? 300_000,
+      headersTimeout: opts.timeoutMs ?? 120_000,
     });
   }
 

@@ -18,8 +18,10 @@ export interface ClientOptions {
   http: Http;
   /** Allow plain HTTP for a non-loopback registry (loopback always may, as with docker). */
   insecure?: boolean;
-  /** Defaults to docker's config.json / helpers / podman auth.json. */
-  credential?: Credential;
+  /** Defaults to docker's config.json / helpers / podman auth.json; null: always anonymous. */
+  credential?: Credential | null;
+  /** The API's origin when it is known (`https://registry-1.docker.io`): no scheme discovery. */
+  baseUrl?: string;
   /** Remembers unfinished uploads, so the next push of a blob resumes one. */
   sessions?: UploadSessions;
 }
@@ -69,6 +71,7 @@ export class RegistryClient {
   /** https, or plain http for loopback/insecure registries that do not speak TLS (docker's fallback). */
   baseUrl(): Promise<string> {
     this.base ??= (async () => {
+      if (this.opts.baseUrl) return this.opts.baseUrl;
       const host = apiHost(this.registry);
       if (!this.opts.insecure && !isLoopbackRegistry(this.registry)) return `https://${host}`;
       try {
@@ -83,7 +86,7 @@ export class RegistryClient {
   }
 
   private getCredential(): Promise<Credential | undefined> {
-    this.credential ??= this.opts.credential ? Promise.resolve(this.opts.credential) : getCredential(this.registry);
+    this.credential ??= this.opts.credential !== undefined ? Promise.resolve(this.opts.credential ?? undefined) : getCredential(this.registry);
     return this.credential;
   }
 
@@ -334,7 +337,8 @@ export function digestOf(bytes: Buffer, alg: 'sha256' | 'sha512' = 'sha256'): Di
   return `${alg}:${createHash(alg).update(bytes).digest('hex')}` as Digest;
 }
 
-function declaredMediaType(bytes: Buffer): string | undefined {
+/** The `mediaType` a manifest's JSON declares, if any. */
+export function declaredMediaType(bytes: Buffer): string | undefined {
   try {
     const m = (JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown }).mediaType;
     return typeof m === 'string' ? m : undefined;

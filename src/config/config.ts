@@ -10,6 +10,7 @@ import { AccessConfigSchema, AuthConfigSchema, checkAccess } from './auth.js';
 import { TlsConfigSchema } from './tls.js';
 import { PolicyConfigSchema } from './policy.js';
 import { ScanConfigSchema } from './scan.js';
+import { ProxyConfigSchema } from './proxy.js';
 import { NotificationsConfigSchema } from './notifications.js';
 import { MetricsConfigSchema } from './metrics.js';
 import { UiConfigSchema } from './ui.js';
@@ -105,6 +106,7 @@ export const ConfigSchema = z
     tls: TlsConfigSchema.optional(),
     policy: PolicyConfigSchema,
     scan: ScanConfigSchema.optional(),
+    proxy: ProxyConfigSchema.optional(),
     notifications: NotificationsConfigSchema,
     metrics: MetricsConfigSchema,
     ui: UiConfigSchema,

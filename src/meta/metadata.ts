@@ -65,6 +65,8 @@ export interface PutManifestOptions {
   isImmutable?: (tag: string) => boolean;
   /** Last thing in the transaction: what must commit with the push or not at all (events, jobs). */
   inTransaction?: (trx: Transaction<Database>) => Promise<void>;
+  /** A pull-through cache stores a manifest before it fetches what the manifest names, so absent references are not refused. */
+  referencesMayBeAbsent?: boolean;
 }
 
 /** What a delete removed, for whatever must commit with it (events, jobs). */
@@ -104,7 +106,7 @@ export class Metadata {
   /** `reader` serves the hot reads outside transactions (see MetaDb.reader); everything else goes to `db`. */
   constructor(
     readonly db: Kysely<Database>,
-    private readonly reader: Kysely<Database> = db,
+    readonly reader: Kysely<Database> = db,
   ) {}
 
   // Repositories
@@ -335,7 +337,7 @@ export class Metadata {
       // Touching (UPDATE) rather than reading what the manifest needs closes the race with GC: see src/meta/gc-queries.ts.
       const missingBlobs = await touchMissing(trx, 'repository_blobs', repositoryId, m.blobs, now);
       const missingManifests = await touchMissing(trx, 'manifests', repositoryId, m.children, now);
-      if (missingBlobs.length || missingManifests.length) throw new MissingReferences(missingBlobs, missingManifests);
+      if (!opts.referencesMayBeAbsent && (missingBlobs.length || missingManifests.length)) throw new MissingReferences(missingBlobs, missingManifests);
       const refs = [
         ...unique(m.blobs).map((d) => ({ ref_digest: d, kind: 'blob' as const })),
         ...unique(m.children).map((d) => ({ ref_digest: d, kind: 'manifest' as const })),

@@ -25,6 +25,9 @@ export interface Database {
   /** Web UI login sessions (migration 010). */
   ui_sessions: UiSessionTable;
   gc_runs: GcRunTable;
+  proxy_claims: ProxyClaimTable;
+  proxy_tags: ProxyTagTable;
+  proxy_stats: ProxyStatsTable;
   schedules: ScheduleTable;
 }
 
@@ -212,4 +215,26 @@ export interface GcRunTable {
   manifests_removed: number;
   blobs_removed: number;
   freed_bytes: number;
+}
+
+/** A fetch from an upstream in progress: one holder per missing blob or manifest across replicas. */
+export interface ProxyClaimTable {
+  key: string;
+  holder: string;
+  expires_at: number;
+}
+
+/** When a cached tag was last confirmed by its upstream. */
+export interface ProxyTagTable {
+  repository_id: number;
+  tag: string;
+  checked_at: number;
+}
+
+/** What the cache saved, per upstream namespace. */
+export interface ProxyStatsTable {
+  namespace: string;
+  hits: Generated<number>;
+  upstream_requests: Generated<number>;
+  upstream_bytes: Generated<number>;
 }

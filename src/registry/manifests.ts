@@ -4,7 +4,7 @@ import { algorithmOf, hexOf, isDigest, makeDigest, parseDigest, type Digest } fr
 import { RegistryError } from '../oci/errors.js';
 import { parseManifest, type ManifestFacts } from '../oci/manifest.js';
 import { isIndexType, MediaType } from '../oci/mediatypes.js';
-import { isTag, parseTag, type RepoName } from '../oci/name.js';
+import { isTag, parseTag, type RepoName, type Tag } from '../oci/name.js';
 import { ImmutableTagMove, MissingReferences, type DeletedManifest, type DeleteHook, type ManifestRow, type RepoId } from '../meta/metadata.js';
 import { deleteAttachmentsOf } from './attachment-cleanup.js';
 import { readBounded } from './bounded-body.js';
@@ -92,6 +92,27 @@ export async function putManifest(
   const result: PushResult = { digest, tags };
   if (facts.subject) result.subject = facts.subject.digest;
   return result;
+}
+
+/**
+ * Stores a manifest a pull-through cache fetched (its digest verified by the
+ * caller) and points `tags` at it: validated and stored as a push is, but
+ * the blobs and children it names may come later, tags follow the upstream
+ * (immutability and push gates are the upstream's business; pull gates
+ * still apply when it is served), and it is not a push (no events).
+ */
+export async function storeFetchedManifest(ctx: RegistryContext, repo: RepoName, digest: Digest, bytes: Buffer, mediaType: string, tags: Tag[], actor: string): Promise<void> {
+  const facts = parseManifest(bytes, mediaType);
+  const repoId = await ctx.withRepo(repo, async (id) => {
+    await ctx.meta.putManifest(id, toNewManifest(digest, bytes.length, facts), tags, ctx.now(), actor, {
+      storeBytes: () => ctx.store.put(digest, bytes),
+      referencesMayBeAbsent: true,
+    });
+    return id;
+  });
+  ctx.caches.manifestBytes.set(digest, bytes);
+  for (const t of tags) ctx.caches.forgetTag(repoId, t);
+  ctx.caches.forgetManifest(repoId, digest);
 }
 
 /** A manifest to serve: its facts, and its exact bytes (held when small, streamed from the store when not). */

@@ -13,6 +13,7 @@ import { handleV2 } from './routes/v2.js';
 import { registerBerthApi } from './routes/berth-api.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { registerSignatureExtension } from './routes/signature-extension.js';
+import type { PullThroughCache } from '../proxy/cache.js';
 import { registerNotificationsApi } from './routes/notifications-api.js';
 import type { NotificationsConfig } from '../config/notifications.js';
 import type { Metrics } from './metrics/metrics.js';
@@ -37,6 +38,8 @@ export interface AppOptions {
   bodyIdleMs?: number;
   /** Whether writes may go ahead; /readyz reports its problems. */
   health: Health;
+  /** The pull-through cache, when `proxy:` is configured. */
+  proxy?: PullThroughCache;
   /** Proxies whose X-Forwarded-* headers are believed (addresses or CIDR ranges). */
   trustedProxies?: string[];
   /** Collect metrics; `/metrics` is served here unless `metricsRoute` is false (a listener of its own serves it). */

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { every } from '../jobs/schedule.js';
 import type { Leases } from '../meta/lease.js';
+import type { EvictionInput } from '../proxy/eviction.js';
 import type { Database } from '../meta/schema.js';
 import type { GcReport } from '../registry/gc.js';
 import type { WorkerPool } from '../workers/pool.js';
@@ -33,5 +34,18 @@ export function scheduleGc(db: Kysely<Database>, workers: WorkerPool, leases: Le
       logger.info({ tagsRemoved: retention.length, manifestsRemoved: manifests.length, linksRemoved, blobsRemoved: blobs.length, freedBytes }, 'garbage collected');
     },
     onError: (err) => logger.warn({ err }, 'garbage collection failed; it will run again'),
+  });
+}
+
+/** Keeps the pull-through cache under `proxy.maxSize` the same way: a worker thread, once per interval across every process. */
+export function scheduleEviction(db: Kysely<Database>, workers: WorkerPool, leases: Leases, input: EvictionInput, intervalMs: number, logger: Logger): () => void {
+  return every(db, leases, {
+    name: 'proxy-evict',
+    intervalMs,
+    run: async () => {
+      const { evicted, freedBytes, heldBytes } = await workers.run('evictCache', input);
+      if (evicted.length > 0) logger.info({ imagesEvicted: evicted.length, freedBytes, heldBytes, maxBytes: input.maxBytes }, 'cache evicted the least recently pulled images');
+    },
+    onError: (err) => logger.warn({ err }, 'cache eviction failed; it will run again'),
   });
 }

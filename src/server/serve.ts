@@ -10,7 +10,7 @@ import { blobRoot, sqlitePath, type Config } from '../config/config.js';
 import { freeSpace, Health, sameFile } from './health.js';
 import { monitorLoop } from './loop-monitor.js';
 import { WORKER_READY } from './cluster.js';
-import { scheduleGc } from './scheduled-gc.js';
+import { scheduleEviction, scheduleGc } from './scheduled-gc.js';
 import { installSignaturePolicy } from '../config/policy.js';
 import { openAuth, type AuthSetup } from './auth/setup.js';
 import type { Kysely } from 'kysely';
@@ -25,6 +25,7 @@ import { JobRunner, type JobHandler } from '../jobs/runner.js';
 import { every } from '../jobs/schedule.js';
 import { openScanning } from './scanning.js';
 import type { Server as HttpsServer } from 'node:https';
+import { PullThroughCache } from '../proxy/cache.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Metrics } from './metrics/metrics.js';
@@ -96,6 +97,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   let ready = false;
   let draining = false;
   const ui = config.ui.enabled ? uiOptions(config, metaDb, auth, tls !== undefined) : undefined;
+  const proxy = config.proxy && new PullThroughCache(ctx, config.proxy, logger);
   const app = buildApp({
     ctx,
     auth: auth?.authorizer ?? openAccess,
@@ -112,6 +114,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
     notifications: config.notifications,
     ...(auth ? { audit: auth.audit } : {}),
     ...(ui ? { ui } : {}),
+    ...(proxy ? { proxy } : {}),
   });
   auth?.install(app);
   const { host, port } = splitAddr(config.http.addr);
@@ -144,6 +147,8 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
     onError: (err) => logger.warn({ err }, 'purging stale uploads failed'),
   });
   const stopGc = scheduleGc(metaDb.db, workers, leases, config.gc.interval, logger, (report, seconds) => metrics?.gc(report, seconds));
+  const cap = config.proxy?.maxSize !== undefined ? { ...config.proxy, maxBytes: config.proxy.maxSize } : undefined;
+  const stopEviction = cap ? scheduleEviction(metaDb.db, workers, leases, { namespaces: cap.upstreams.map((u) => u.namespace), maxBytes: cap.maxBytes }, cap.evictInterval, logger) : () => {};
 
   if (!isLoopback(host)) {
     if (auth && !tls) {
@@ -176,6 +181,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       auth?.close();
       stopPurge();
       stopGc();
+      stopEviction();
       stopHealth();
       stopLoopMonitor();
       await runner.stop();
@@ -188,6 +194,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       timer.unref();
       await app.close();
       clearTimeout(timer);
+      await proxy?.close();
       await workers.close();
       await metaDb.close();
     })());

@@ -34,6 +34,8 @@ export const TASKS = {
     (await import('../registry/layer-sets.js')).layerSets(ctx, input.images),
   operationsReport: async (ctx: RegistryContext, _input: Record<string, never>) => (await import('../registry/operations.js')).operationsReport(ctx),
   gcDryRun: async (ctx: RegistryContext, _input: Record<string, never>) => (await import('../registry/operations.js')).gcDryRun(ctx),
+  cacheUsage: async (ctx: RegistryContext, input: { namespaces: string[] }) => (await import('../proxy/usage.js')).cacheUsage(ctx, input.namespaces),
+  evictCache: async (ctx: RegistryContext, input: import('../proxy/eviction.js').EvictionInput) => (await import('../proxy/eviction.js')).evictCache(ctx, input),
 } satisfies Record<string, (ctx: RegistryContext, input: never) => Promise<unknown>>;
 
 export type TaskName = keyof typeof TASKS;

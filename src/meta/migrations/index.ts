@@ -9,6 +9,7 @@ import * as signatures from './006-signatures.js';
 import * as scans from './007-scans.js';
 import * as notifications from './009-notifications.js';
 import * as ui from './010-ui.js';
+import * as proxy from './011-proxy.js';
 import * as schedules from './014-schedules.js';
 
 /** Versioned schema changes, applied in order by Kysely's migrator (which takes a lock, so replicas may start together). */
@@ -23,6 +24,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '007-scans': { up: (db: Kysely<any>) => scans.up(db, dialect) },
     '009-notifications': { up: (db: Kysely<any>) => notifications.up(db) },
     '010-ui': { up: (db: Kysely<any>) => ui.up(db, dialect) },
+    '011-proxy': { up: (db: Kysely<any>) => proxy.up(db) },
     '014-schedules': { up: (db: Kysely<any>) => schedules.up(db) },
   };
 }

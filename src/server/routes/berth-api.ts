@@ -6,6 +6,7 @@ import type { RegistryContext } from '../../registry/context.js';
 import { historyOf } from '../../registry/history.js';
 import { listRepositories } from '../../registry/listing.js';
 import type { WorkerPool } from '../../workers/pool.js';
+import type { PullThroughCache } from '../../proxy/cache.js';
 import type { Authorizer } from '../access.js';
 import type { AuditLog } from '../auth/audit.js';
 import type { Health } from '../health.js';
@@ -28,6 +29,7 @@ export interface BerthApiDeps {
   health: Health;
   /** Deletes are audited like those through `/v2/` (absent without `auth:`). */
   audit?: AuditLog;
+  proxy?: PullThroughCache;
 }
 
 type RepositoryHandler = (deps: BerthApiDeps, req: Req, reply: Reply, repo: RepoName, m: RegExpExecArray) => Promise<Reply>;
@@ -83,7 +85,7 @@ async function repositoryResource(deps: BerthApiDeps, req: Req, reply: Reply): P
   throw new RegistryError('UNSUPPORTED', `no such endpoint: ${req.method} /berth/v1/repositories/${path.slice(0, 200)}`, { status: 404 });
 }
 
-async function usage({ ctx, auth, workers }: BerthApiDeps, req: Req, reply: Reply): Promise<Reply> {
+async function usage({ ctx, auth, workers, proxy }: BerthApiDeps, req: Req, reply: Reply): Promise<Reply> {
   const repoParam = query(req, 'repo');
   const whatIf = query(req, 'whatIfDelete');
   if (repoParam === undefined) {
@@ -92,8 +94,9 @@ async function usage({ ctx, auth, workers }: BerthApiDeps, req: Req, reply: Repl
     const { n = USAGE_PAGE, last } = pageParams(req);
     const page = await listRepositories(ctx, n, last, (name) => auth.allows(who, name, 'pull'));
     const repos = await Promise.all(page.items.map(async (name) => ({ name, figures: await auth.allows(who, name, 'usage') })));
-    const report = await workers.run('usagePage', { repos, totals: last === undefined && (await auth.audits(who)) });
-    return sendPage(reply, '/berth/v1/usage', n, page, report);
+    const totals = last === undefined && (await auth.audits(who));
+    const report = await workers.run('usagePage', { repos, totals });
+    return sendPage(reply, '/berth/v1/usage', n, page, totals && proxy ? { ...report, cache: await cacheReport(proxy, workers) } : report);
   }
   const repo = parseRepoName(repoParam);
   if (whatIf !== undefined) {
@@ -102,6 +105,12 @@ async function usage({ ctx, auth, workers }: BerthApiDeps, req: Req, reply: Repl
   }
   const who = await auth.authorize(req, { type: 'repository', name: repo, actions: ['pull'] });
   return json(reply, await workers.run('repositoryUsage', { repo, figures: await auth.allows(who, repo, 'usage') }));
+}
+
+/** Per upstream: what the cache holds and the requests it answered without asking upstream (this replica's latest counts included). */
+async function cacheReport(proxy: PullThroughCache, workers: WorkerPool) {
+  await proxy.flushCounts();
+  return workers.run('cacheUsage', { namespaces: proxy.upstreams.map((u) => u.namespace) });
 }
 
 async function tagHistory({ ctx, auth }: BerthApiDeps, req: Req, reply: Reply, repo: RepoName, tag: string): Promise<Reply> {

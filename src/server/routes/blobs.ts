@@ -1,4 +1,4 @@
-import { parseDigest } from '../../oci/digest.js';
+import { parseDigest, type Digest } from '../../oci/digest.js';
 import { RegistryError } from '../../oci/errors.js';
 import type { RepoName } from '../../oci/name.js';
 import { blobPulled, deleteBlob, readBlob, statBlob } from '../../registry/blobs.js';
@@ -11,13 +11,7 @@ export async function getBlob(ctx: RegistryContext, req: Req, reply: Reply, repo
   const blob = await statBlob(ctx, repo, digest);
   if (origin) blobPulled(ctx, repo, blob, origin);
   const { size } = blob;
-  reply.headers({
-    'Docker-Content-Digest': digest,
-    ETag: `"${digest}"`,
-    'Accept-Ranges': 'bytes',
-    'Cache-Control': 'max-age=31536000, immutable',
-    'Content-Type': 'application/octet-stream',
-  });
+  reply.headers(blobHeaders(digest)).header('Accept-Ranges', 'bytes');
   const range = byteRange(req, size);
   if (range.kind === 'unsatisfiable') {
     throw new RegistryError('SIZE_INVALID', `range not satisfiable for a blob of ${size} bytes`, {
@@ -37,6 +31,16 @@ export async function getBlob(ctx: RegistryContext, req: Req, reply: Reply, repo
   }
   reply.code(200).header('Content-Length', String(size));
   return head ? reply.send() : sendBody(reply, await readBlob(ctx, blob));
+}
+
+/** What every blob answer carries: content-addressed, so cacheable for good. */
+export function blobHeaders(digest: Digest): Record<string, string> {
+  return {
+    'Docker-Content-Digest': digest,
+    ETag: `"${digest}"`,
+    'Cache-Control': 'max-age=31536000, immutable',
+    'Content-Type': 'application/octet-stream',
+  };
 }
 
 export async function removeBlob(ctx: RegistryContext, reply: Reply, repo: RepoName, ref: string, origin: Origin): Promise<Reply> {

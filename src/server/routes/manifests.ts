@@ -1,12 +1,15 @@
 import type { RepoName } from '../../oci/name.js';
 import type { RegistryContext } from '../../registry/context.js';
 import type { Origin } from '../../registry/events.js';
-import { deleteManifest, getManifest, parseManifestRef, putManifest, readManifestBody } from '../../registry/manifests.js';
+import { deleteManifest, getManifest, parseManifestRef, putManifest, readManifestBody, type ServedManifest } from '../../registry/manifests.js';
 import { body, contentLength, header, queryAll, sendBody, type Reply, type Req } from '../http.js';
 
 export async function fetchManifest(ctx: RegistryContext, req: Req, reply: Reply, repo: RepoName, ref: string, origin: Origin | undefined): Promise<Reply> {
   const head = req.method === 'HEAD';
-  const m = await getManifest(ctx, repo, parseManifestRef(ref, false), acceptList(header(req, 'accept')), head, origin);
+  return sendManifest(reply, await getManifest(ctx, repo, parseManifestRef(ref, false), acceptList(header(req, 'accept')), head, origin), head);
+}
+
+export async function sendManifest(reply: Reply, m: ServedManifest, head: boolean): Promise<Reply> {
   reply.code(200).headers({
     'Content-Type': m.row.mediaType,
     'Content-Length': String(m.row.size),
@@ -41,7 +44,7 @@ export async function removeManifest(ctx: RegistryContext, reply: Reply, repo: R
 }
 
 /** The media types of an `Accept` header (possibly repeated, comma-separated), without parameters. */
-function acceptList(value: string | undefined): string[] {
+export function acceptList(value: string | undefined): string[] {
   if (!value) return [];
   return value
     .split(',')

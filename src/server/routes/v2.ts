@@ -10,6 +10,8 @@ import { catalog, referrers, tagsList } from './lists.js';
 import { fetchManifest, removeManifest, storeManifest } from './manifests.js';
 import { matchRoute, type Route } from './match.js';
 import { cancelUpload, getUpload, patchUpload, postUpload, putUpload } from './uploads.js';
+import { cachedRepoOf, proxiedBlob, proxiedManifest, refuseLoop, refusePush } from './proxy.js';
+import type { PullThroughCache } from '../../proxy/cache.js';
 import { originOf } from '../origin.js';
 import { noteRequest } from '../request-notes.js';
 
@@ -60,11 +62,14 @@ export interface V2Deps {
   ctx: RegistryContext;
   auth: Authorizer;
   health: Health;
+  /** The pull-through cache, when `proxy:` is configured. */
+  proxy?: PullThroughCache;
 }
 
 /** Entry point for every `/v2/` request: route, validate the name, authorise, then handle. */
-export async function handleV2({ ctx, auth, health }: V2Deps, req: Req, reply: Reply): Promise<Reply> {
+export async function handleV2({ ctx, auth, health, proxy }: V2Deps, req: Req, reply: Reply): Promise<Reply> {
   reply.headers(API_VERSION_HEADER);
+  if (proxy) refuseLoop(proxy, req);
   const path = req.url.split('?', 1)[0]!;
   const route = matchRoute(path);
   if (!route) throw new RegistryError('NAME_UNKNOWN', `no such endpoint: ${path.slice(0, 200)}`, { status: 404 });
@@ -85,9 +90,18 @@ export async function handleV2({ ctx, auth, health }: V2Deps, req: Req, reply: R
   }
   const endpoint = ENDPOINTS[route.kind][method];
   if (!endpoint) throw notAllowed(method);
-  const repo = parseRepoName(route.name);
+  // A cached repository is authorised under the name its content is stored as (docker.io/library/alpine), whatever form the client used.
+  const cached = proxy && (await cachedRepoOf(proxy, route, method, req));
+  const repo = cached?.repo ?? parseRepoName(route.name);
   const actions: Action[] = endpoint.action === 'push' ? ['pull', 'push'] : [endpoint.action];
   const who = (notes.who = await auth.authorize(req, { type: 'repository', name: repo, actions }));
+  if (cached && proxy) {
+    if (endpoint.action === 'push') throw refusePush(cached);
+    if (endpoint.action === 'pull' && (route.kind === 'manifest' || route.kind === 'blob')) {
+      const call = { cache: proxy, ctx, auth, who, req, reply, cached, ref: route.ref };
+      return route.kind === 'manifest' ? proxiedManifest(call) : proxiedBlob(call);
+    }
+  }
   if (endpoint.action !== 'pull') health.refuseWrites(endpoint.action === 'delete' ? 'delete' : 'write');
   return endpoint.handle({ ctx, req, reply, repo, route, who, auth });
 }

@@ -1,0 +1,65 @@
+import { once } from 'node:events';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import type { Descriptor } from '../oci/descriptor.js';
+import type { RepoName } from '../oci/name.js';
+import type { UploadOrigin } from '../meta/metadata.js';
+import type { RegistryContext } from '../registry/context.js';
+import { NO_ORIGIN } from '../registry/events.js';
+import { uploadWhole } from '../registry/uploads.js';
+
+/** Bytes buffered towards the store and towards the client at most; beyond it the upstream is read no faster than the slower of the two. */
+const BUFFER_BYTES = 1 << 20;
+
+export interface BlobFill {
+  /** The bytes for the client that asked, as they arrive; it ends only after the blob verified and was stored, and errors otherwise. */
+  body: Readable;
+  /** Settles when the blob is stored (resolves) or nothing was (rejects). */
+  stored: Promise<void>;
+}
+
+/**
+ * Stores a blob from an upstream through the upload path (hashed while
+ * written, committed only under the digest it proved) while the same bytes
+ * stream to the client. The client's last chunk is held back until the
+ * commit: bytes that fail verification end its response with an error,
+ * never as a complete body. A client that hangs up does not stop the fill
+ * (others wait for it); a slow one slows it, within BUFFER_BYTES.
+ */
+export function fillBlob(ctx: RegistryContext, repo: RepoName, desc: Descriptor, source: AsyncIterable<Buffer>, origin: UploadOrigin): BlobFill {
+  const toStore = new PassThrough({ highWaterMark: BUFFER_BYTES });
+  const body = new PassThrough({ highWaterMark: BUFFER_BYTES });
+  let clientGone = false;
+  body.on('close', () => (clientGone = true));
+  const upload = uploadWhole(ctx, repo, desc.digest, toStore, desc.size, origin, NO_ORIGIN);
+  // The upload may fail before the source ends (a full disk): stop reading the upstream then.
+  let failed: unknown;
+  upload.catch((e: unknown) => {
+    failed ??= e;
+    toStore.destroy();
+  });
+
+  const stored = (async () => {
+    let held: Buffer | undefined;
+    for await (const chunk of source) {
+      if (failed) break;
+      if (held && !clientGone && !body.write(held)) await drained(body);
+      held = chunk;
+      if (!toStore.write(chunk)) await drained(toStore);
+    }
+    if (!failed) toStore.end();
+    await upload;
+    if (!clientGone) body.end(held);
+  })();
+  stored.catch((e: unknown) => {
+    toStore.destroy(e as Error);
+    body.destroy(e as Error);
+  });
+  return { body, stored };
+}
+
+/** Until the stream wants more, or is gone. */
+async function drained(stream: Writable): Promise<void> {
+  const ac = new AbortController();
+  await Promise.race([once(stream, 'drain', { signal: ac.signal }), once(stream, 'close', { signal: ac.signal })]).catch(() => {});
+  ac.abort();
+}

@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { basic } from '../auth/helpers.js';
+import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
+import { berth } from '../helpers/cli.js';
+import { startContainerd, type Containerd } from '../helpers/containerd.js';
+import { freePort, startDistribution, type Distribution } from '../helpers/distribution-auth.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
+import { writeLayoutImage, type BuiltImage } from '../helpers/layout-image.js';
+import { randomBlob, sha256 } from '../helpers/oci.js';
+import { pullBlob, rawPull } from '../helpers/pull.js';
+import { missingTools, Tools } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
+
+const skip = missingTools('docker-registry', 'htpasswd', 'skopeo', 'podman', 'containerd', 'ctr', 'unshare') ?? (process.getuid?.() === 0 ? undefined : 'containerd needs root here');
+const UP_USER = 'cache';
+const UP_PASSWORD = 'distribution-pw';
+const upstreamAuth = basic(UP_USER, UP_PASSWORD);
+
+interface OciError {
+  errors: { code: string; message: string }[];
+}
+
+describe('pull-through cache in front of CNCF Distribution with htpasswd: real clients, and an upstream that misbehaves', { skip }, () => {
+  let dist: Distribution;
+  let fault: FaultProxy;
+  let cache: BerthServer;
+  let containerd: Containerd;
+  const tools = new Tools();
+  const src = tempDir('berth-proxy-src-');
+  const images: Record<string, BuiltImage> = {};
+
+  async function publish(tag: string, repo: string, layers: Record<string, Buffer | string>[]): Promise<BuiltImage> {
+    const img = await writeLayoutImage(src, tag, layers);
+    await tools.skopeo('copy', '--dest-tls-verify=false', '--dest-creds', `${UP_USER}:${UP_PASSWORD}`, `oci:${src}:${tag}`, `docker://${dist.host}/${repo}`);
+    return img;
+  }
+  const blobGets = (repo: string, digest: string) => fault.count(new RegExp(`^GET /v2/${repo}/blobs/${digest}$`));
+  const errorOf = async (r: Response) => ((await r.json()) as OciError).errors[0]!;
+
+  before(async () => {
+    dist = await startDistribution({ users: { [UP_USER]: UP_PASSWORD } });
+    fault = await FaultProxy.start(dist.url);
+    // The cache's own address is chosen up front, so one upstream can point at it.
+    const port = await freePort();
+    const entry = (namespace: string, url: string) => `    - { namespace: ${namespace}, url: "${url}", credentials: { username: ${UP_USER}, password: ${UP_PASSWORD} } }`;
+    cache = await startBerth({
+      args: ['--addr', `127.0.0.1:${port}`],
+      config: [
+        'limits: { maxManifestSize: 64KiB }',
+        'proxy:',
+        '  upstreams:',
+        entry('docker.io', fault.url),
+        entry('quay.io', fault.url),
+        entry('self.test', `http://127.0.0.1:${port}`),
+        '',
+      ].join('\n'),
+    });
+    containerd = await startContainerd();
+    images.app = await publish('app', 'library/app:v1', [{ 'etc/os-release': 'ID=app\n' }, { 'usr/lib/big': randomBlob(400_000, 0.6).bytes }]);
+    images.faulty = await publish('faulty', 'org/faulty:v1', [{ 'f': randomBlob(200_000, 0.7).bytes }]);
+    images.cut = await publish('cut', 'org/cut:v1', [{ 'c': randomBlob(300_000, 0.8).bytes }]);
+    // A manifest over the cache's 64 KiB limit (Distribution takes up to 4 MiB): the app image with a long annotation.
+    const big = { ...(JSON.parse(images.app.manifest.toString()) as object), annotations: { 'org.example.notes': 'x'.repeat(100_000) } };
+    const put = await fetch(`${dist.url}/v2/library/app/manifests/big`, {
+      method: 'PUT',
+      headers: { ...upstreamAuth, 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+      body: JSON.stringify(big),
+    });
+    assert.equal(put.status, 201, await put.text());
+  });
+  after(async () => {
+    await containerd?.stop();
+    await cache?.stop();
+    await fault?.stop();
+    await dist?.stop();
+  });
+
+  test('podman through a registries.conf mirror (the path prefix) gets the digest Distribution serves directly', async () => {
+    const conf = join(tools.dir, 'registries.conf');
+    writeFileSync(conf, `[[registry]]\nprefix = "docker.io"\nlocation = "docker.io"\n[[registry.mirror]]\nlocation = "${cache.host}/docker.io"\ninsecure = true\n`);
+    const env = { CONTAINERS_REGISTRIES_CONF: conf };
+    await tools.must('podman', [...tools.storageFlags('podman'), 'pull', '-q', 'docker.io/library/app:v1'], { env });
+    const digest = (await tools.must('podman', [...tools.storageFlags('podman'), 'image', 'inspect', '--format', '{{.Digest}}', 'docker.io/library/app:v1'], { env })).trim();
+    const direct = await rawPull(dist.url, 'library/app', 'v1', upstreamAuth);
+    assert.equal(digest, direct.digest);
+    assert.ok(cache.logs.some((l) => l.path === '/v2/docker.io/library/app/manifests/v1'), 'podman asked the cache, under the prefix');
+  });
+
+  test('containerd ctr through a hosts.toml mirror (the ?ns= form) gets every blob intact, cached under quay.io/', async () => {
+    const hosts = tempDir('berth-hosts-');
+    mkdirSync(join(hosts, 'quay.io'));
+    writeFileSync(join(hosts, 'quay.io', 'hosts.toml'), `server = "https://quay.io"\n\n[host."http://${cache.host}"]\n  capabilities = ["pull", "resolve"]\n`);
+    fault.reset();
+    await containerd.ctr('images', 'pull', '--hosts-dir', hosts, 'quay.io/library/app:v1');
+    const img = images.app!;
+    for (const d of [img.manifestDigest, img.configDigest, ...img.layers.map((l) => l.digest)]) assert.equal(sha256(await containerd.content(d)), d);
+    assert.ok(cache.logs.some((l) => l.path === '/v2/library/app/manifests/v1'), 'ctr sent the upstream name, with ?ns=quay.io');
+    const tags = await (await fetch(`${cache.url}/v2/quay.io/library/app/tags/list`)).json();
+    assert.deepEqual(tags, { name: 'quay.io/library/app', tags: ['v1'] });
+    // quay.io/ and docker.io/ are separate caches of one upstream: the manifest was fetched again for this one, the blobs were not.
+    assert.equal(fault.count(/^GET \/v2\/library\/app\/manifests\/v1$/, 200), 1, fault.requests().join('\n'));
+    assert.equal(fault.count(/\/blobs\//), 0, 'the blobs docker.io/library/app holds already');
+  });
+
+  test('berth pull with the path prefix: the same digest as pulling Distribution directly', async () => {
+    const home = { BERTH_HOME: tempDir('berth-home-'), DOCKER_CONFIG: tempDir('berth-dc-') };
+    const viaCache = await berth(['pull', '--json', `${cache.host}/docker.io/library/app:v1`], home);
+    assert.equal(viaCache.code, 0, viaCache.stderr);
+    assert.equal((JSON.parse(viaCache.stdout) as { digest: string }).digest, images.app!.manifestDigest);
+  });
+
+  test('a blob whose bytes do not match its digest: the client gets an error, nothing is cached, the next pull fetches it again', async () => {
+    const img = images.faulty!;
+    const bad = img.layers[0]!.digest;
+    fault.inject(new RegExp(`^GET /v2/org/faulty/blobs/${bad}$`), { kind: 'corrupt-body' }, 1);
+    fault.reset();
+    const m = await fetch(`${cache.url}/v2/docker.io/org/faulty/manifests/v1`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    assert.equal(m.status, 200);
+    await m.arrayBuffer();
+    await assert.rejects(
+      pullBlob(cache.url, 'docker.io/org/faulty', bad),
+      (e: Error) => /terminated|other side closed|socket/i.test(`${e.message} ${String((e as { cause?: unknown }).cause)}`),
+      'the body does not arrive as a complete, wrong blob',
+    );
+    await until(() => cache.logs.some((l) => l.msg === 'blob not cached' && l.digest === bad && /hash|digest/i.test(String(l.reason))), 'a log line saying why');
+    assert.equal((await pullBlob(cache.url, 'docker.io/org/faulty', bad)).length, img.layers[0]!.size, 'the next pull gets the real bytes');
+    assert.equal(blobGets('org/faulty', bad), 2, 'fetched again, since nothing was kept the first time');
+  });
+
+  test('an upstream that drops the connection mid-blob: the cache resumes with Range and the client gets the whole blob', async () => {
+    const img = images.cut!;
+    const layer = img.layers[0]!.digest;
+    fault.inject(new RegExp(`^GET /v2/org/cut/blobs/${layer}$`), { kind: 'drop-mid-body' }, 1);
+    fault.reset();
+    const pulled = await rawPull(cache.url, 'docker.io/org/cut', 'v1');
+    assert.equal(pulled.digest, img.manifestDigest);
+    assert.equal(blobGets('org/cut', layer), 2, 'the first GET cut halfway, the second resumed');
+    fault.reset();
+    await pullBlob(cache.url, 'docker.io/org/cut', layer);
+    assert.equal(fault.requests().length, 0, 'and then it is cached');
+  });
+
+  test('a manifest over limits.maxManifestSize is refused with the limit named, and not cached', async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await fetch(`${cache.url}/v2/docker.io/library/app/manifests/big`);
+      assert.equal(r.status, 502);
+      const e = await errorOf(r);
+      assert.equal(e.code, 'MANIFEST_INVALID');
+      assert.match(e.message, /larger than the 65536 bytes .*limits\.maxManifestSize.*nothing was cached/);
+    }
+    const tags = (await (await fetch(`${cache.url}/v2/docker.io/library/app/tags/list`)).json()) as { tags: string[] };
+    assert.deepEqual(tags.tags, ['v1']);
+  });
+
+  test('an upstream that redirects in circles gets a 502 saying so, not a hang', async () => {
+    fault.inject(/^GET \/v2\/org\/loop\/manifests\/v1$/, { kind: 'redirect-loop' });
+    const r = await fetch(`${cache.url}/v2/docker.io/org/loop/manifests/v1`);
+    assert.equal(r.status, 502);
+    assert.match((await errorOf(r)).message, /upstream docker\.io \(http:\/\/127\.0\.0\.1:\d+\) redirects in circles for fetch manifest org\/loop:v1; nothing was cached/);
+    fault.clearFaults();
+  });
+
+  test('an upstream url that leads back to the cache itself is refused at once, naming the config to fix', async () => {
+    const r = await fetch(`${cache.url}/v2/self.test/library/app/manifests/v1`);
+    assert.equal(r.status, 502);
+    assert.match((await errorOf(r)).message, /upstream self\.test \(http:\/\/127\.0\.0\.1:\d+\) leads back to this registry \(a proxy loop\): fix its url in proxy\.upstreams/);
+    await until(() => cache.logs.some((l) => l.path === '/v2/library/app/manifests/v1' && l.status === 508), 'the hop that came back, in the log');
+    assert.equal(cache.logs.filter((l) => l.path === '/v2/library/app/manifests/v1' && l.status === 508).length, 1, 'one hop came back, and stopped there');
+  });
+});
