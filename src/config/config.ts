@@ -9,6 +9,7 @@ import { GcConfigSchema, StorageRulesSchema } from './storage.js';
 import { AccessConfigSchema, AuthConfigSchema, checkAccess } from './auth.js';
 import { TlsConfigSchema } from './tls.js';
 import { PolicyConfigSchema } from './policy.js';
+import { ReplicationConfigSchema } from './replication.js';
 
 
 export const ConfigSchema = z
@@ -94,6 +95,7 @@ export const ConfigSchema = z
     access: AccessConfigSchema,
     tls: TlsConfigSchema.optional(),
     policy: PolicyConfigSchema,
+    replication: ReplicationConfigSchema,
   })
   .strict()
   .superRefine((c, ctx) => checkAccess(c.auth, c.access, ctx));

@@ -13,6 +13,8 @@ import { handleV2 } from './routes/v2.js';
 import { registerBerthApi } from './routes/berth-api.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { registerSignatureExtension } from './routes/signature-extension.js';
+import { registerReplicationApi } from './routes/replication-api.js';
+import type { Replication } from '../replication/replication.js';
 
 export interface AppOptions {
   ctx: RegistryContext;
@@ -29,6 +31,8 @@ export interface AppOptions {
   bodyIdleMs?: number;
   /** Whether writes may go ahead; /readyz reports its problems. */
   health: Health;
+  /** The `replication:` rules, for their status. */
+  replication?: Replication;
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -93,6 +97,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.route({ method: [...METHODS], url: '/v2/*', handler: (req, reply) => handleV2(opts, req, reply) });
   registerBerthApi(app, opts);
   registerSignatureExtension(app, opts);
+  registerReplicationApi(app, opts);
   app.get('/healthz', async (_req, reply) => reply.type('application/json').send('{"status":"ok"}'));
   app.get('/readyz', async (_req, reply) => {
     const problems = opts.health.problems().map(({ check, message }) => ({ check, message }));

@@ -15,6 +15,7 @@ import { isLoopback, readTls } from './tls.js';
 import { WorkerPool } from '../workers/pool.js';
 import { JobQueue } from '../jobs/queue.js';
 import { JobRunner, type JobHandler } from '../jobs/runner.js';
+import { openReplication } from '../replication/replication.js';
 import type { Server as HttpsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -56,9 +57,13 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const health = healthOf(config, logger);
   const stopHealth = health.start(HEALTH_INTERVAL_MS);
   const stopLoopMonitor = monitorLoop(logger, LOOP_WINDOW_MS);
+  const leases = openLeases(metaDb);
+  const jobs = new JobQueue(metaDb.db, metaDb.dialect);
+  // Before the first request: pushes enqueue their replication in their own transactions.
+  const replication = openReplication(config.replication, { ctx, jobs, leases, logger });
   let ready = false;
   let draining = false;
-  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, health, logger, ready: () => ready, draining: () => draining, https: tls, bodyIdleMs: config.http.bodyIdleTimeout });
+  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, health, logger, ready: () => ready, draining: () => draining, https: tls, bodyIdleMs: config.http.bodyIdleTimeout, replication });
   auth?.install(app);
   const { host, port } = splitAddr(config.http.addr);
   app.server.maxConnections = config.http.maxConnections;
@@ -73,12 +78,11 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
     intervalMs: CHANGE_FEED_INTERVAL_MS,
     onError: (err) => logger.warn({ err }, 'metadata change feed interrupted; caches are dropped until it is back'),
   });
-  const leases = openLeases(metaDb);
-  const jobs = new JobQueue(metaDb.db, metaDb.dialect);
   // Features that work in the background (scan on push, replication, webhooks) add their handlers here.
-  const handlers: JobHandler[] = [];
+  const handlers: JobHandler[] = [...replication.handlers];
   const runner = new JobRunner(jobs, leases, handlers, logger);
   if (handlers.length > 0) runner.start();
+  replication.start(() => runner.poke());
   const purge = setInterval(() => {
     leases
       .withLease('upload-purge', async () => {
@@ -119,6 +123,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       auth?.close();
       clearInterval(purge);
       stopGc();
+      replication.stop();
       stopHealth();
       stopLoopMonitor();
       await runner.stop();
