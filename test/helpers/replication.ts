@@ -1,0 +1,78 @@
+import type http from 'node:http';
+import { forward, LoopbackProxy } from './proxy.js';
+
+export interface RuleStatus {
+  name: string;
+  mode: string;
+  remote: string;
+  ready: number;
+  running: number;
+  dead: number;
+  succeeded: number;
+  failed: number;
+  lastSuccessAt: string | null;
+  lastError: string | null;
+  lagMs: number;
+}
+
+/** `GET /berth/v1/replication`, one rule of it. */
+export async function ruleStatus(server: { url: string }, name: string, headers: Record<string, string> = {}): Promise<RuleStatus> {
+  const res = await fetch(`${server.url}/berth/v1/replication`, { headers });
+  if (res.status !== 200) throw new Error(`replication status answered ${res.status}: ${await res.text()}`);
+  const rule = ((await res.json()) as { rules: RuleStatus[] }).rules.find((r) => r.name === name);
+  if (!rule) throw new Error(`no rule ${name} in the status`);
+  return rule;
+}
+
+const ACCEPT = ['application/vnd.oci.image.index.v1+json', 'application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'].join(', ');
+
+/** Where `repo:tag` points on a registry (a HEAD, as clients resolve tags), or undefined when it is not there. */
+export async function tagDigest(registry: { url: string }, repo: string, tag: string, headers: Record<string, string> = {}): Promise<string | undefined> {
+  const res = await fetch(`${registry.url}/v2/${repo}/manifests/${tag}`, { method: 'HEAD', headers: { Accept: ACCEPT, ...headers } });
+  if (res.status === 404) return undefined;
+  if (res.status !== 200) throw new Error(`HEAD ${repo}:${tag} answered ${res.status}`);
+  return res.headers.get('docker-content-digest') ?? undefined;
+}
+
+/**
+ * A loopback registry front that passes requests on, or holds every
+ * manifest PUT (the last step of a copy) until `release`, or answers 503 to
+ * everything: a target that is mid-copy, or failing forever.
+ */
+export class TargetFront extends LoopbackProxy {
+  mode: 'pass' | 'hold' | 'fail' = 'pass';
+  /** Manifest PUTs held so far. */
+  held = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly upstream: string) {
+    super();
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  release(): void {
+    this.mode = 'pass';
+    for (const go of this.waiting.splice(0)) go();
+  }
+
+  protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (this.mode === 'fail') {
+      req.resume();
+      res.writeHead(503, { 'Content-Type': 'application/json' }).end('{"errors":[{"code":"UNAVAILABLE","message":"the registry is down for maintenance"}]}');
+      return;
+    }
+    const pass = () => forward(req, this.upstream, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    }).on('error', () => res.destroy());
+    if (this.mode === 'hold' && req.method === 'PUT' && /\/manifests\//.test(req.url ?? '')) {
+      this.held++;
+      this.waiting.push(pass);
+      return;
+    }
+    pass();
+  }
+}
