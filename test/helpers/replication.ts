@@ -36,14 +36,14 @@ export async function tagDigest(registry: { url: string }, repo: string, tag: st
 
 /**
  * A loopback registry front that passes requests on, or holds every
- * manifest PUT (the last step of a copy) until `release`, or answers 503 to
+ * manifest PUT (the last step of a copy) unanswered, or answers 503 to
  * everything: a target that is mid-copy, or failing forever.
  */
 export class TargetFront extends LoopbackProxy {
   mode: 'pass' | 'hold' | 'fail' = 'pass';
   /** Manifest PUTs held so far. */
   held = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: http.ServerResponse[] = [];
 
   constructor(private readonly upstream: string) {
     super();
@@ -53,9 +53,10 @@ export class TargetFront extends LoopbackProxy {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  release(): void {
+  /** Cuts the held requests off unanswered (their sender was killed) and passes everything from now on. */
+  dropHeld(): void {
     this.mode = 'pass';
-    for (const go of this.waiting.splice(0)) go();
+    for (const res of this.waiting.splice(0)) res.destroy();
   }
 
   protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -70,7 +71,7 @@ export class TargetFront extends LoopbackProxy {
     }).on('error', () => res.destroy());
     if (this.mode === 'hold' && req.method === 'PUT' && /\/manifests\//.test(req.url ?? '')) {
       this.held++;
-      this.waiting.push(pass);
+      this.waiting.push(res);
       return;
     }
     pass();
