@@ -13,9 +13,9 @@ import { copyImage } from '../transport/copy.js';
 import { copiedSubjects, copyAttachments } from '../transport/referrers.js';
 import { RegistryAttachments } from '../transport/registry-attachments.js';
 import { RemoteSink } from '../transport/remote.js';
-import { openRemote, remoteHost } from './remote.js';
+import { remoteHost } from './remote.js';
 import { RepositoryImages, RepositorySource } from './repository-images.js';
-import { attachmentSubject, copiesTag, retryPolicy, type PushRule } from './rules.js';
+import { attachmentSubject, copiesTag, remoteJobs, type PushRule } from './rules.js';
 
 /** What a push job is about; it reads the repository's state when it runs, so a burst of moves becomes one copy. */
 export type PushJob = { kind: 'tag'; repo: RepoName; tag: Tag } | { kind: 'attached'; repo: RepoName; subject: Digest };
@@ -52,21 +52,11 @@ const keyOf = (job: PushJob): string => (job.kind === 'tag' ? `tag:${job.repo}:$
 /** Copies what a job names from this registry to the rule's target, with everything attached. */
 export function pushHandler(rule: PushRule, ctx: RegistryContext, logger: Logger): JobHandler {
   const log = logger.child({ replication: rule.name });
-  return {
-    queue: rule.queue,
-    ...retryPolicy(rule.config),
-    async run(payload) {
-      const job = payload as PushJob;
-      const images = new RepositoryImages(ctx, job.repo, `replication:${rule.name}`);
-      const { client, http } = await openRemote(rule.config.to);
-      try {
-        if (job.kind === 'tag') await pushTag(rule, images, client, job.tag, log);
-        else await pushAttached(images, client, job.subject, log);
-      } finally {
-        await http.close();
-      }
-    },
-  };
+  return remoteJobs<PushJob>(rule, rule.config.to, async (job, client) => {
+    const images = new RepositoryImages(ctx, job.repo, `replication:${rule.name}`);
+    if (job.kind === 'tag') await pushTag(rule, images, client, job.tag, log);
+    else await pushAttached(images, client, job.subject, log);
+  });
 }
 
 async function pushTag(rule: PushRule, images: RepositoryImages, client: RegistryClient, tag: Tag, log: Logger): Promise<void> {

@@ -22,7 +22,7 @@ export async function openRemote(remote: RemoteConfig): Promise<{ client: Regist
   return { client, http };
 }
 
-/** Only what the rule names: never the server's own docker login, which belongs to whoever runs it. */
+/** What the rule names; without credentials the client falls back to the server's own docker login for that registry, as docker would. */
 async function credentialOf(remote: RemoteConfig, registry: string): Promise<Credential | undefined> {
   const c = remote.credentials;
   if (!c) return undefined;

@@ -1,8 +1,10 @@
-import type { PushRuleConfig, SyncRuleConfig } from '../config/replication.js';
+import type { RegistryClient } from '../client/registry.js';
+import type { PushRuleConfig, RemoteConfig, SyncRuleConfig } from '../config/replication.js';
 import { isDigest, type Digest } from '../oci/digest.js';
 import { matchesAny } from '../registry/policy.js';
 import { isAttachmentTag } from '../sign/tags.js';
 import type { JobHandler } from '../jobs/runner.js';
+import { openRemote } from './remote.js';
 
 export interface PushRule {
   name: string;
@@ -17,13 +19,26 @@ export interface SyncRule {
   config: SyncRuleConfig;
 }
 
-/** Replication work is ordered per rule and retries on the rule's own terms. */
-export function retryPolicy(config: { attempts: number; maxBackoff: number }): Pick<JobHandler, 'ordered' | 'maxAttempts' | 'backoffMs'> {
+/**
+ * A rule's job handler: one job at a time in enqueue order, retried on the
+ * rule's own terms, each run with a fresh client for the rule's registry.
+ */
+export function remoteJobs<J>(rule: PushRule | SyncRule, remote: RemoteConfig, run: (job: J, client: RegistryClient) => Promise<void>): JobHandler {
+  const { attempts, maxBackoff } = rule.config;
   return {
+    queue: rule.queue,
     ordered: true,
-    maxAttempts: config.attempts,
+    maxAttempts: attempts,
     // Doubling from 2 s up to the rule's cap, with jitter so targets coming back are not hit in lockstep.
-    backoffMs: (attempts) => Math.min(config.maxBackoff, 2000 * 2 ** (attempts - 1)) * (0.75 + Math.random() / 2),
+    backoffMs: (n) => Math.min(maxBackoff, 2000 * 2 ** (n - 1)) * (0.75 + Math.random() / 2),
+    async run(payload) {
+      const { client, http } = await openRemote(remote);
+      try {
+        await run(payload as J, client);
+      } finally {
+        await http.close();
+      }
+    },
   };
 }
 

@@ -8,9 +8,9 @@ import type { RegistryContext } from '../registry/context.js';
 import { copyImage } from '../transport/copy.js';
 import { copiedSubjects, copyAttachments } from '../transport/referrers.js';
 import { RemoteSource } from '../transport/remote.js';
-import { openRemote, remoteHost } from './remote.js';
+import { remoteHost } from './remote.js';
 import { RepositoryImages, RepositorySink } from './repository-images.js';
-import { copiesTag, retryPolicy, type SyncRule } from './rules.js';
+import { copiesTag, remoteJobs, type SyncRule } from './rules.js';
 
 /** A sync rule's jobs: look at the upstream's tags, or copy one tag that changed there. */
 export type SyncJob = { kind: 'plan' } | { kind: 'tag'; repo: RepoName; tag: Tag };
@@ -36,20 +36,9 @@ export function scheduleSync(rule: SyncRule, jobs: JobQueue, leases: Leases, pok
 
 export function syncHandler(rule: SyncRule, ctx: RegistryContext, jobs: JobQueue, logger: Logger): JobHandler {
   const log = logger.child({ replication: rule.name });
-  return {
-    queue: rule.queue,
-    ...retryPolicy(rule.config),
-    async run(payload) {
-      const job = payload as SyncJob;
-      const { client, http } = await openRemote(rule.config.from);
-      try {
-        if (job.kind === 'plan') await plan(rule, ctx, client, jobs, log);
-        else await syncTag(rule, ctx, client, job.repo, job.tag, log);
-      } finally {
-        await http.close();
-      }
-    },
-  };
+  return remoteJobs<SyncJob>(rule, rule.config.from, (job, client) =>
+    job.kind === 'plan' ? plan(rule, ctx, client, jobs, log) : syncTag(rule, ctx, client, job.repo, job.tag, log),
+  );
 }
 
 const localImages = (rule: SyncRule, ctx: RegistryContext, repo: string): RepositoryImages =>

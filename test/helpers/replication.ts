@@ -1,19 +1,6 @@
+import type { RuleStatus } from '../../src/replication/replication.js';
 import type http from 'node:http';
 import { forward, LoopbackProxy } from './proxy.js';
-
-export interface RuleStatus {
-  name: string;
-  mode: string;
-  remote: string;
-  ready: number;
-  running: number;
-  dead: number;
-  succeeded: number;
-  failed: number;
-  lastSuccessAt: string | null;
-  lastError: string | null;
-  lagMs: number;
-}
 
 /** `GET /berth/v1/replication`, one rule of it. */
 export async function ruleStatus(server: { url: string }, name: string, headers: Record<string, string> = {}): Promise<RuleStatus> {
