@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { RegistryClient } from '../client/registry.js';
 import type { JobQueue } from '../jobs/queue.js';
+import { every } from '../jobs/schedule.js';
 import type { JobHandler } from '../jobs/runner.js';
 import type { Leases } from '../meta/lease.js';
 import { parseRepoName, parseTag, type RepoName, type Tag } from '../oci/name.js';
@@ -19,19 +20,15 @@ export type SyncJob = { kind: 'plan' } | { kind: 'tag'; repo: RepoName; tag: Tag
 const MAX_TAGS = 10_000;
 
 /**
- * Every `interval`, under the rule's lease (one replica at a time), a plan
- * job is enqueued; the key makes a plan still waiting cover the next one.
+ * A plan job at start, then one per `interval` across every process sharing
+ * the metadata database (src/jobs/schedule.ts: the rule's lease, and its
+ * last start recorded). The key makes a plan still waiting cover the next.
  */
 export function scheduleSync(rule: SyncRule, jobs: JobQueue, leases: Leases, poke: () => void, logger: Logger): () => void {
-  const round = () =>
-    leases
-      .withLease(`sync:${rule.name}`, () => jobs.enqueue({ queue: rule.queue, key: 'plan', payload: { kind: 'plan' } satisfies SyncJob }))
-      .then(poke)
-      .catch((err: unknown) => logger.warn({ err, replication: rule.name }, 'could not schedule a sync round; trying at the next'));
-  void round();
-  const timer = setInterval(round, rule.config.interval);
-  timer.unref();
-  return () => clearInterval(timer);
+  const enqueue = () => jobs.enqueue({ queue: rule.queue, key: 'plan', payload: { kind: 'plan' } satisfies SyncJob }).then(poke);
+  const onError = (err: unknown) => logger.warn({ err, replication: rule.name }, 'could not schedule a sync round; trying at the next');
+  enqueue().catch(onError);
+  return every(jobs.db, leases, { name: `sync:${rule.name}`, intervalMs: rule.config.interval, run: enqueue, onError });
 }
 
 export function syncHandler(rule: SyncRule, ctx: RegistryContext, jobs: JobQueue, logger: Logger): JobHandler {

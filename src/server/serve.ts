@@ -15,6 +15,7 @@ import { isLoopback, readTls } from './tls.js';
 import { WorkerPool } from '../workers/pool.js';
 import { JobQueue } from '../jobs/queue.js';
 import { JobRunner, type JobHandler } from '../jobs/runner.js';
+import { every } from '../jobs/schedule.js';
 import { openReplication } from '../replication/replication.js';
 import type { Server as HttpsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -83,16 +84,16 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const runner = new JobRunner(jobs, leases, handlers, logger);
   if (handlers.length > 0) runner.start();
   replication.start(() => runner.poke());
-  const purge = setInterval(() => {
-    leases
-      .withLease('upload-purge', async () => {
-        await purgeStaleUploads(ctx);
-        await jobs.purgeDead(Date.now() - DEAD_JOB_RETENTION_MS);
-      })
-      .catch((err: unknown) => logger.warn({ err }, 'purging stale uploads failed'));
-  }, config.uploads.purgeInterval);
-  purge.unref();
-  const stopGc = scheduleGc(workers, leases, config.gc.interval, logger);
+  const stopPurge = every(metaDb.db, leases, {
+    name: 'upload-purge',
+    intervalMs: config.uploads.purgeInterval,
+    run: async () => {
+      await purgeStaleUploads(ctx);
+      await jobs.purgeDead(Date.now() - DEAD_JOB_RETENTION_MS);
+    },
+    onError: (err) => logger.warn({ err }, 'purging stale uploads failed'),
+  });
+  const stopGc = scheduleGc(metaDb.db, workers, leases, config.gc.interval, logger);
 
   if (!isLoopback(host)) {
     if (auth && !tls) {
@@ -121,7 +122,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       draining = true;
       process.off('SIGHUP', reloadTls);
       auth?.close();
-      clearInterval(purge);
+      stopPurge();
       stopGc();
       replication.stop();
       stopHealth();
