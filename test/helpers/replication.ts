@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { RuleStatus } from '../../src/replication/replication.js';
 import type http from 'node:http';
 import { forward, LoopbackProxy } from './proxy.js';
@@ -63,4 +65,13 @@ export class TargetFront extends LoopbackProxy {
     }
     pass();
   }
+}
+
+/** A docker config.json with `user`'s login for `host`, as `docker login` writes it; returns its path. */
+export function dockerLogin(dockerConfigDir: string, host: string, user: string, password: string): string {
+  mkdirSync(dockerConfigDir, { recursive: true });
+  const file = join(dockerConfigDir, 'config.json');
+  const auths = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { auths: Record<string, unknown> }).auths : {};
+  writeFileSync(file, JSON.stringify({ auths: { ...auths, [host]: { auth: Buffer.from(`${user}:${password}`).toString('base64') } } }));
+  return file;
 }

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
 import { berth } from '../helpers/cli.js';
 import { freePort, startDistribution, type Distribution } from '../helpers/distribution-auth.js';
-import { ruleStatus, tagDigest, TargetFront } from '../helpers/replication.js';
+import { dockerLogin, ruleStatus, tagDigest, TargetFront } from '../helpers/replication.js';
 import { berthEnv, cosignKeys, output, pushImage } from '../helpers/signing.js';
 import { missingTools } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
@@ -58,8 +58,7 @@ describe('replication, push mode: Berth A copies team/** v* tags to Berth B and 
     ${retry}
 `,
     });
-    const login = await berth(['login', distribution.host, '-u', D_USER.user, '--password-stdin'], env, { input: D_USER.password });
-    assert.equal(login.code, 0, output(login));
+    dockerLogin(env.DOCKER_CONFIG!, distribution.host, D_USER.user, D_USER.password);
   });
   after(async () => {
     await a?.stop();

@@ -5,6 +5,7 @@ import { berth } from '../helpers/cli.js';
 import { berthEnv, output } from '../helpers/signing.js';
 import { missingTools } from '../helpers/tools.js';
 import { basic, htpasswdFile } from '../auth/helpers.js';
+import { dockerLogin } from '../helpers/replication.js';
 
 const PASSWORDS = { ops: 'ops-Password-1', dev: 'dev-Password-2' };
 const TARGET_PASSWORD = 'target-Secret-9';
@@ -54,16 +55,13 @@ replication:
   test('berth replication status: a table for the operator; the developer gets the refusal (exit 4)', async () => {
     const ops = berthEnv();
     const dev = berthEnv();
-    for (const [env, user] of [[ops, 'ops'], [dev, 'dev']] as const) {
-      const login = await berth(['login', server.host, '-u', user, '--password-stdin'], env, { input: PASSWORDS[user] });
-      assert.equal(login.code, 0, output(login));
-    }
-    const shown = await berth(['replication', 'status', '--registry', server.host], ops);
-    assert.equal(shown.code, 0, output(shown));
-    assert.match(shown.stdout, /^RULE\s+MODE\s+REMOTE\s+WAITING\s+RUNNING\s+DEAD\s+LAST SUCCESS\s+LAG$/m);
-    assert.match(shown.stdout, /^keep-a-copy\s+push\s+https:\/\/registry\.example\.invalid\s+0\s+0\s+0\s+-\s+-$/m);
-    const refused = await berth(['replication', 'status', '--registry', server.host], dev);
-    assert.equal(refused.code, 4, output(refused));
-    assert.match(refused.stderr, /usage permission on every repository/);
+    dockerLogin(ops.DOCKER_CONFIG!, server.host, 'ops', PASSWORDS.ops);
+    dockerLogin(dev.DOCKER_CONFIG!, server.host, 'dev', PASSWORDS.dev);
+    const [shown, refused] = await Promise.all([ops, dev].map((env) => berth(['replication', 'status', '--registry', server.host], env)));
+    assert.equal(shown!.code, 0, output(shown!));
+    assert.match(shown!.stdout, /^RULE\s+MODE\s+REMOTE\s+WAITING\s+RUNNING\s+DEAD\s+LAST SUCCESS\s+LAG$/m);
+    assert.match(shown!.stdout, /^keep-a-copy\s+push\s+https:\/\/registry\.example\.invalid\s+0\s+0\s+0\s+-\s+-$/m);
+    assert.equal(refused!.code, 4, output(refused!));
+    assert.match(refused!.stderr, /usage permission on every repository/);
   });
 });

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
 import { berth } from '../helpers/cli.js';
 import { startDistribution, type Distribution } from '../helpers/distribution-auth.js';
-import { ruleStatus, tagDigest } from '../helpers/replication.js';
+import { dockerLogin, ruleStatus, tagDigest } from '../helpers/replication.js';
 import { berthEnv, copyImageIn, cosignKeys, output } from '../helpers/signing.js';
 import { missingTools } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
@@ -22,19 +21,16 @@ describe('replication, pull mode: a sync rule mirrors selected tags of an upstre
   before(async () => {
     const dir = tempDir('berth-sync-');
     [upstream, keys] = await Promise.all([startDistribution({ users: { [USER.user]: USER.password } }), cosignKeys(join(dir, 'keys'))]);
-    const login = await berth(['login', upstream.host, '-u', USER.user, '--password-stdin'], env, { input: USER.password });
-    assert.equal(login.code, 0, output(login));
-    for (const tag of ['v1', 'v2', 'latest']) digests[tag] = await copyImageIn(upstream, `library/app:${tag}`, `upstream ${tag}`, env);
+    // The client's login, and the rule's own: a docker config.json as `docker login` writes it.
+    dockerLogin(env.DOCKER_CONFIG!, upstream.host, USER.user, USER.password);
+    const ruleConfig = dockerLogin(join(dir, 'docker'), upstream.host, USER.user, USER.password);
+    await Promise.all(['v1', 'v2', 'latest'].map(async (tag) => (digests[tag] = await copyImageIn(upstream, `library/app:${tag}`, `upstream ${tag}`, env))));
     const sign = await berth(['sign', '--key', keys.key, `${upstream.host}/library/app:v1`], { ...env, BERTH_KEY_PASSWORD: keys.password });
     assert.equal(sign.code, 0, output(sign));
-    // The credentials come from a docker config.json of the rule's own, as `docker login` writes it.
-    const dockerDir = join(dir, 'docker');
-    mkdirSync(dockerDir);
-    writeFileSync(join(dockerDir, 'config.json'), JSON.stringify({ auths: { [upstream.host]: { auth: Buffer.from(`${USER.user}:${USER.password}`).toString('base64') } } }));
     a = await startBerth({
       config: `replication:
   - name: mirror-app
-    from: { url: "${upstream.url}", credentials: { dockerConfig: "${join(dockerDir, 'config.json')}" } }
+    from: { url: "${upstream.url}", credentials: { dockerConfig: "${ruleConfig}" } }
     repos: [library/app]
     tags: ["v*"]
     prefix: mirror/
