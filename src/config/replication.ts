@@ -17,7 +17,7 @@ const CredentialsSchema = z.union([
 const RemoteSchema = z
   .object({
     /** `https://registry.example.com`, or `http://` for a registry without TLS. */
-    url: z.string().regex(/^https?:\/\/[^/\s@]+\/?$/, 'a registry URL such as https://registry.example.com (no path)'),
+    url: z.string().regex(/^https?:\/\/[^/\s@]+\/?$/, 'a registry URL such as https://registry.example.com (no path; a login goes under credentials:)'),
     credentials: CredentialsSchema.optional(),
     /** Extra CA certificates (PEM) for the registry's TLS certificate. */
     ca: z.string().min(1).optional(),
