@@ -40,11 +40,11 @@ export function pushListener(rules: PushRule[], jobs: JobQueue): EventListener {
 
 function jobFor(rule: PushRule, e: RegistryEvent): PushJob | undefined {
   if (!matchesAny(e.repository, rule.config.repos)) return undefined;
+  if (e.tag && copiesTag(rule.config, e.tag)) {
+    return e.action === 'push' || rule.config.deletes ? { kind: 'tag', repo: e.repository, tag: e.tag as Tag } : undefined;
+  }
   const subject = e.subject ?? (e.tag ? attachmentSubject(e.tag) : undefined);
-  if (e.action === 'push' && subject) return { kind: 'attached', repo: e.repository, subject };
-  if (!e.tag || !copiesTag(rule.config, e.tag)) return undefined;
-  if (e.action === 'delete' && !rule.config.deletes) return undefined;
-  return { kind: 'tag', repo: e.repository, tag: e.tag as Tag };
+  return e.action === 'push' && subject ? { kind: 'attached', repo: e.repository, subject } : undefined;
 }
 
 const keyOf = (job: PushJob): string => (job.kind === 'tag' ? `tag:${job.repo}:${job.tag}` : `attached:${job.repo}@${job.subject}`);
@@ -60,16 +60,20 @@ export function pushHandler(rule: PushRule, ctx: RegistryContext, logger: Logger
 }
 
 async function pushTag(rule: PushRule, images: RepositoryImages, client: RegistryClient, tag: Tag, log: Logger): Promise<void> {
-  if ((await images.tagDigest(tag)) === undefined) {
+  const here = await images.tagDigest(tag);
+  if (here === undefined) {
     if (rule.config.deletes) await deleteTag(client, images.repo, tag, log);
     return;
   }
-  const src = new RepositorySource(images, { tag }, (_registry, desc) => mountSources(rule, images, desc));
+  const src = new RepositorySource(images, { digest: here }, (_registry, desc) => mountSources(rule, images, desc));
   const dst = new RemoteSink(client, { registry: remoteHost(rule.config.to), repository: images.repo, tag });
-  const result = await copyImage(src, dst, { all: true });
-  const attached = await copyAttachments(src.attachments(), dst.attachments(), copiedSubjects(result.root));
+  // Already there (a re-run after the attachments failed, or a registry replicating back to this one):
+  // a HEAD instead of a copy, and only what is missing of the attachments, so nothing echoes back.
+  const there = (await client.resolve(images.repo, tag))?.digest === here;
+  const copied = there ? { root: await src.root(), transferred: 0 } : await copyImage(src, dst, { all: true });
+  const attached = await copyAttachments(src.attachments(), dst.attachments(), copiedSubjects(copied.root));
   for (const s of attached.skipped) log.warn({ repository: images.repo, tag }, `not replicated: ${s}`);
-  log.info({ repository: images.repo, tag, digest: result.root.digest, transferred: result.transferred, attached }, 'replicated');
+  log.info({ repository: images.repo, tag, digest: here, transferred: copied.transferred, attached }, there ? 'already replicated' : 'replicated');
 }
 
 /**
