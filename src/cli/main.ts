@@ -8,6 +8,7 @@ import { registerHistory } from './history.js';
 import { registerReplication } from './replication.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerUser } from './user.js';
+import { registerNotifications } from './notifications.js';
 import { reportError } from './common.js';
 import { Exit } from './exit.js';
 import { warnUnknownEnv } from './env-check.js';
@@ -41,6 +42,7 @@ registerHistory(program);
 registerReplication(program);
 registerMigrate(program);
 registerUser(program);
+registerNotifications(program);
 registerClientCommands(program);
 await warnUnknownEnv(process.env, (m) => process.stderr.write(`berth: warning: ${m}\n`));
 

@@ -64,11 +64,11 @@ export class RepositoryImages {
 
   /** Streams the blob into the store, verified against its digest as any upload is. */
   async putBlob(desc: Descriptor, open: (offset?: number) => Promise<Readable>): Promise<void> {
-    await uploadWhole(this.ctx, this.repo, desc.digest, await open(), desc.size, { owner: this.actor, client: 'replication' });
+    await uploadWhole(this.ctx, this.repo, desc.digest, await open(), desc.size, { owner: this.actor, client: 'replication' }, { actor: this.actor });
   }
 
   async putManifest(m: Manifest, tag?: string): Promise<void> {
-    await putManifest(this.ctx, this.repo, tag ? { tag: parseTag(tag) } : { digest: m.digest }, m.bytes, m.mediaType, [], this.actor);
+    await putManifest(this.ctx, this.repo, tag ? { tag: parseTag(tag) } : { digest: m.digest }, m.bytes, m.mediaType, [], { actor: this.actor });
   }
 }
 
