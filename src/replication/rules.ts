@@ -19,6 +19,8 @@ export interface SyncRule {
   config: SyncRuleConfig;
 }
 
+const JOB_LEASE_MS = 15_000;
+
 /**
  * A rule's job handler: one job at a time in enqueue order, retried on the
  * rule's own terms, each run with a fresh client for the rule's registry.
@@ -28,6 +30,8 @@ export function remoteJobs<J>(rule: PushRule | SyncRule, remote: RemoteConfig, r
   return {
     queue: rule.queue,
     ordered: true,
+    // Renewed every few seconds while a copy runs; after a kill -9 the restarted server takes the job over this soon.
+    leaseMs: JOB_LEASE_MS,
     maxAttempts: attempts,
     // Doubling from 2 s up to the rule's cap, with jitter so targets coming back are not hit in lockstep.
     backoffMs: (n) => Math.min(maxBackoff, 2000 * 2 ** (n - 1)) * (0.75 + Math.random() / 2),

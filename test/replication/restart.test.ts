@@ -34,7 +34,7 @@ describe('replication survives kill -9 of the source mid-copy', () => {
     front.dropHeld();
     assert.equal(await tagDigest(b, 'team/app', 'v1'), undefined, 'the copy did not finish before the kill');
     a = await startBerth({ dataDir: aData, config });
-    // The dead holder's leases (job and queue) lapse first: up to a minute on SQLite.
+    // The dead holder's leases (the job's and the queue's) lapse first: seconds on SQLite.
     await until(async () => (await tagDigest(b, 'team/app', 'v1')) === digest, 'team/app:v1 on B after the restart', 180_000);
     await until(async () => (await ruleStatus(a, 'to-b')).succeeded === 1, 'the job recorded as done once', 20_000);
   });
