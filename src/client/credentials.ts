@@ -18,15 +18,21 @@ export const serverKey = (registry: string): string => (registry === DOCKER_HUB 
  * Credentials the way docker finds them: `credHelpers[registry]`, then
  * `credsStore`, then `auths`; podman's auth.json is read as a fallback.
  */
-export async function getCredential(registry: string): Promise<Credential | undefined> {
-  const config = readConfigFile(dockerConfigPath());
+export async function getCredential(registry: string, configFile = dockerConfigPath()): Promise<Credential | undefined> {
+  const config = readConfigFile(configFile);
   const helper = helperFor(config, registry);
   if (helper) {
-    const c = await helperGet(helper, serverKey(registry));
-    if (c) return fromHelper(c.Username, c.Secret);
+    const c = await helperCredential(helper, registry);
+    if (c) return c;
   }
   const entry = findEntry(config, registry) ?? findPodmanEntry(registry);
   return entry ? fromEntry(entry) : undefined;
+}
+
+/** What `docker-credential-<helper> get` has for the registry. */
+export async function helperCredential(helper: string, registry: string): Promise<Credential | undefined> {
+  const c = await helperGet(helper, serverKey(registry));
+  return c && fromHelper(c.Username, c.Secret);
 }
 
 /** Stores where docker would, so `docker` and `berth` share one login. Returns where it went. */

@@ -11,6 +11,7 @@ import { TlsConfigSchema } from './tls.js';
 import { PolicyConfigSchema } from './policy.js';
 import { ScanConfigSchema } from './scan.js';
 import { ProxyConfigSchema } from './proxy.js';
+import { ReplicationConfigSchema } from './replication.js';
 import { NotificationsConfigSchema } from './notifications.js';
 import { MetricsConfigSchema } from './metrics.js';
 import { UiConfigSchema } from './ui.js';
@@ -107,6 +108,7 @@ export const ConfigSchema = z
     policy: PolicyConfigSchema,
     scan: ScanConfigSchema.optional(),
     proxy: ProxyConfigSchema.optional(),
+    replication: ReplicationConfigSchema,
     notifications: NotificationsConfigSchema,
     metrics: MetricsConfigSchema,
     ui: UiConfigSchema,

@@ -14,6 +14,8 @@ import { registerBerthApi } from './routes/berth-api.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { registerSignatureExtension } from './routes/signature-extension.js';
 import type { PullThroughCache } from '../proxy/cache.js';
+import { registerReplicationApi } from './routes/replication-api.js';
+import type { Replication } from '../replication/replication.js';
 import { registerNotificationsApi } from './routes/notifications-api.js';
 import type { NotificationsConfig } from '../config/notifications.js';
 import type { Metrics } from './metrics/metrics.js';
@@ -40,6 +42,8 @@ export interface AppOptions {
   health: Health;
   /** The pull-through cache, when `proxy:` is configured. */
   proxy?: PullThroughCache;
+  /** The `replication:` rules, for their status. */
+  replication?: Replication;
   /** Proxies whose X-Forwarded-* headers are believed (addresses or CIDR ranges). */
   trustedProxies?: string[];
   /** Collect metrics; `/metrics` is served here unless `metricsRoute` is false (a listener of its own serves it). */
@@ -109,6 +113,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.route({ method: [...METHODS], url: '/v2/*', handler: (req, reply) => handleV2(opts, req, reply) });
   registerBerthApi(app, { ...opts, auth: opts.ui ? installUi(app, opts.auth, opts.ui) : opts.auth });
   registerSignatureExtension(app, opts);
+  registerReplicationApi(app, opts);
   if (opts.notifications) registerNotificationsApi(app, { auth: opts.auth, workers: opts.workers, config: opts.notifications });
   app.get('/healthz', async (_req, reply) => reply.type('application/json').send('{"status":"ok"}'));
   app.get('/readyz', async (_req, reply) => {

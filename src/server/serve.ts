@@ -24,6 +24,7 @@ import { JobQueue } from '../jobs/queue.js';
 import { JobRunner, type JobHandler } from '../jobs/runner.js';
 import { every } from '../jobs/schedule.js';
 import { openScanning } from './scanning.js';
+import { openReplication } from '../replication/replication.js';
 import type { Server as HttpsServer } from 'node:https';
 import { PullThroughCache } from '../proxy/cache.js';
 import { randomUUID } from 'node:crypto';
@@ -94,6 +95,8 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const health = healthOf(config, logger);
   const stopHealth = health.start(HEALTH_INTERVAL_MS);
   const stopLoopMonitor = monitorLoop(logger, LOOP_WINDOW_MS);
+  // Before the first request: pushes enqueue their replication in their own transactions.
+  const replication = openReplication(config.replication, { ctx, jobs, leases, logger });
   let ready = false;
   let draining = false;
   const ui = config.ui.enabled ? uiOptions(config, metaDb, auth, tls !== undefined) : undefined;
@@ -115,6 +118,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
     ...(auth ? { audit: auth.audit } : {}),
     ...(ui ? { ui } : {}),
     ...(proxy ? { proxy } : {}),
+    replication,
   });
   auth?.install(app);
   const { host, port } = splitAddr(config.http.addr);
@@ -133,10 +137,11 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
     onError: (err) => logger.warn({ err }, 'metadata change feed interrupted; caches are dropped until it is back'),
   });
   // Features that work in the background (scan on push, replication, webhooks) add their handlers here.
-  const handlers: JobHandler[] = [...notifier.handlers(), ...(scanning ? scanning.handlers : [])];
+  const handlers: JobHandler[] = [...notifier.handlers(), ...(scanning ? scanning.handlers : []), ...replication.handlers];
   const runner = new JobRunner(jobs, openLeases(metaDb, QUEUE_LEASE_MS), handlers, logger);
   if (handlers.length > 0) runner.start();
   scanning?.start();
+  replication.start(() => runner.poke());
   const stopPurge = every(metaDb.db, leases, {
     name: 'upload-purge',
     intervalMs: config.uploads.purgeInterval,
@@ -182,6 +187,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       stopPurge();
       stopGc();
       stopEviction();
+      replication.stop();
       stopHealth();
       stopLoopMonitor();
       await runner.stop();

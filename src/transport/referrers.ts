@@ -65,11 +65,15 @@ async function copyTree(src: AttachmentStore, dst: AttachmentStore, tree: Attach
     await dst.putManifest(merged?.manifest ?? manifest, tag);
     report.tags++;
   }
+  // Referrers the destination lists already are not pushed again (a re-run, or two registries replicating to each other).
+  const present = tree.referrers.length ? new Set((await dst.referrers(tree.subject.digest)).map((d) => d.digest)) : new Set<Digest>();
   for (const child of tree.referrers) {
-    const m = await src.manifest(child.subject);
-    await copyBlobs(src, dst, m);
-    await dst.putReferrer(m, tree.subject.digest);
-    report.referrers++;
+    if (!present.has(child.subject.digest)) {
+      const m = await src.manifest(child.subject);
+      await copyBlobs(src, dst, m);
+      await dst.putReferrer(m, tree.subject.digest);
+      report.referrers++;
+    }
     await copyTree(src, dst, child, report);
   }
   if (tree.simpleSignatures.length === 0) return;

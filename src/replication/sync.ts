@@ -1,0 +1,67 @@
+import type { Logger } from 'pino';
+import type { RegistryClient } from '../client/registry.js';
+import type { JobQueue } from '../jobs/queue.js';
+import { every } from '../jobs/schedule.js';
+import type { JobHandler } from '../jobs/runner.js';
+import type { Leases } from '../meta/lease.js';
+import { parseRepoName, parseTag, type RepoName, type Tag } from '../oci/name.js';
+import type { RegistryContext } from '../registry/context.js';
+import { copyImage } from '../transport/copy.js';
+import { copiedSubjects, copyAttachments } from '../transport/referrers.js';
+import { RemoteSource } from '../transport/remote.js';
+import { remoteHost } from './remote.js';
+import { RepositoryImages, RepositorySink } from './repository-images.js';
+import { copiesTag, remoteJobs, type SyncRule } from './rules.js';
+
+/** A sync rule's jobs: look at the upstream's tags, or copy one tag that changed there. */
+export type SyncJob = { kind: 'plan' } | { kind: 'tag'; repo: RepoName; tag: Tag };
+
+/** Tags of one upstream repository looked at per round; a repository with more is mirrored in part (and the log says so). */
+const MAX_TAGS = 10_000;
+
+/**
+ * A plan job at start, then one per `interval` across every process sharing
+ * the metadata database (src/jobs/schedule.ts: the rule's lease, and its
+ * last start recorded). The key makes a plan still waiting cover the next.
+ */
+export function scheduleSync(rule: SyncRule, jobs: JobQueue, leases: Leases, poke: () => void, logger: Logger): () => void {
+  const enqueue = () => jobs.enqueue({ queue: rule.queue, key: 'plan', payload: { kind: 'plan' } satisfies SyncJob }).then(poke);
+  const onError = (err: unknown) => logger.warn({ err, replication: rule.name }, 'could not schedule a sync round; trying at the next');
+  enqueue().catch(onError);
+  return every(jobs.db, leases, { name: `sync:${rule.name}`, intervalMs: rule.config.interval, run: enqueue, onError });
+}
+
+export function syncHandler(rule: SyncRule, ctx: RegistryContext, jobs: JobQueue, logger: Logger): JobHandler {
+  const log = logger.child({ replication: rule.name });
+  return remoteJobs<SyncJob>(rule, rule.config.from, (job, client) =>
+    job.kind === 'plan' ? plan(rule, ctx, client, jobs, log) : syncTag(rule, ctx, client, job.repo, job.tag, log),
+  );
+}
+
+const localImages = (rule: SyncRule, ctx: RegistryContext, repo: string): RepositoryImages =>
+  new RepositoryImages(ctx, parseRepoName(`${rule.config.prefix}${repo}`), `sync:${rule.name}`);
+
+/** Enqueues a copy of every selected tag whose digest upstream (a HEAD, which Docker Hub does not count) differs from ours. */
+async function plan(rule: SyncRule, ctx: RegistryContext, client: RegistryClient, jobs: JobQueue, log: Logger): Promise<void> {
+  for (const name of rule.config.repos) {
+    const repo = parseRepoName(name);
+    const local = localImages(rule, ctx, repo);
+    const listed = await client.listTags(repo);
+    if (listed.length > MAX_TAGS) log.warn({ repository: repo, tags: listed.length }, `only the first ${MAX_TAGS} tags are mirrored`);
+    for (const tag of listed.slice(0, MAX_TAGS).filter((t) => copiesTag(rule.config, t))) {
+      const upstream = await client.resolve(repo, tag);
+      if (upstream && upstream.digest === (await local.tagDigest(tag))) continue;
+      const job: SyncJob = { kind: 'tag', repo, tag: parseTag(tag) };
+      await jobs.enqueue({ queue: rule.queue, key: `tag:${repo}:${tag}`, payload: job });
+    }
+  }
+}
+
+async function syncTag(rule: SyncRule, ctx: RegistryContext, client: RegistryClient, repo: RepoName, tag: Tag, log: Logger): Promise<void> {
+  const images = localImages(rule, ctx, repo);
+  const src = new RemoteSource(client, { registry: remoteHost(rule.config.from), repository: repo, tag });
+  const dst = new RepositorySink(images, tag);
+  const result = await copyImage(src, dst, { all: true });
+  const attached = await copyAttachments(src.attachments(), dst.attachments(), copiedSubjects(result.root));
+  log.info({ repository: images.repo, tag, digest: result.root.digest, transferred: result.transferred, attached }, 'synced');
+}
