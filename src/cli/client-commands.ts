@@ -6,12 +6,14 @@ import { registerCopy } from './copy.js';
 import { registerDelete } from './delete.js';
 import { registerDf } from './df.js';
 import { registerDigest } from './digest.js';
+import { registerImage } from './image-history.js';
 import { registerImages } from './images.js';
 import { registerInspect } from './inspect.js';
 import { registerLogin } from './login.js';
 import { registerLogout } from './logout.js';
 import { registerManifest } from './manifest.js';
 import { registerPull } from './pull.js';
+import { registerPrune } from './prune.js';
 import { registerPush } from './push.js';
 import { registerKey } from './key.js';
 import { registerRef } from './ref.js';
@@ -29,7 +31,7 @@ import { registerVerify } from './verify.js';
 /** The client verbs, in the order `berth --help` lists them. */
 export function registerClientCommands(program: Command): void {
   for (const register of [
-    registerPull, registerPush, registerCopy, registerLogin, registerLogout, registerImages, registerTag, registerRmi,
+    registerPull, registerPush, registerCopy, registerLogin, registerLogout, registerImages, registerImage, registerTag, registerRmi, registerPrune,
     registerInspect, registerDigest, registerManifest, registerTags, registerCatalog, registerDelete, registerDf,
     registerStore, registerRef, registerKey, registerSign, registerVerify, registerAttach, registerReferrers, registerArtifact, registerSbom, registerScan,
     registerDb,
