@@ -6,6 +6,7 @@ import { registerCopy } from './copy.js';
 import { registerDelete } from './delete.js';
 import { registerDf } from './df.js';
 import { registerDigest } from './digest.js';
+import { registerExport } from './export.js';
 import { registerImage } from './image-history.js';
 import { registerImages } from './images.js';
 import { registerInspect } from './inspect.js';
@@ -26,12 +27,13 @@ import { registerDb } from './db.js';
 import { registerStore } from './store.js';
 import { registerTag } from './tag.js';
 import { registerTags } from './tags.js';
+import { registerUnpack } from './unpack.js';
 import { registerVerify } from './verify.js';
 
 /** The client verbs, in the order `berth --help` lists them. */
 export function registerClientCommands(program: Command): void {
   for (const register of [
-    registerPull, registerPush, registerCopy, registerLogin, registerLogout, registerImages, registerImage, registerTag, registerRmi, registerPrune,
+    registerPull, registerPush, registerCopy, registerLogin, registerLogout, registerImages, registerImage, registerTag, registerRmi, registerPrune, registerUnpack, registerExport,
     registerInspect, registerDigest, registerManifest, registerTags, registerCatalog, registerDelete, registerDf,
     registerStore, registerRef, registerKey, registerSign, registerVerify, registerAttach, registerReferrers, registerArtifact, registerSbom, registerScan,
     registerDb,
