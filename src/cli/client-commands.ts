@@ -10,6 +10,7 @@ import { registerExport } from './export.js';
 import { registerImage } from './image-history.js';
 import { registerImages } from './images.js';
 import { registerInspect } from './inspect.js';
+import { registerLoad } from './load.js';
 import { registerLogin } from './login.js';
 import { registerLogout } from './logout.js';
 import { registerManifest } from './manifest.js';
@@ -22,6 +23,7 @@ import { registerReferrers } from './referrers.js';
 import { registerRmi } from './rmi.js';
 import { registerSign } from './sign.js';
 import { registerSbom } from './sbom.js';
+import { registerSave } from './save.js';
 import { registerScan } from './scan.js';
 import { registerDb } from './db.js';
 import { registerStore } from './store.js';
@@ -33,7 +35,7 @@ import { registerVerify } from './verify.js';
 /** The client verbs, in the order `berth --help` lists them. */
 export function registerClientCommands(program: Command): void {
   for (const register of [
-    registerPull, registerPush, registerCopy, registerLogin, registerLogout, registerImages, registerImage, registerTag, registerRmi, registerPrune, registerUnpack, registerExport,
+    registerPull, registerPush, registerCopy, registerLogin, registerLogout, registerImages, registerImage, registerTag, registerRmi, registerPrune, registerUnpack, registerExport, registerSave, registerLoad,
     registerInspect, registerDigest, registerManifest, registerTags, registerCatalog, registerDelete, registerDf,
     registerStore, registerRef, registerKey, registerSign, registerVerify, registerAttach, registerReferrers, registerArtifact, registerSbom, registerScan,
     registerDb,
