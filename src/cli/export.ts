@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import { exportLayers } from '../rootfs/export.js';
-import { imageInputOf } from '../scan/image-input.js';
 import { checkWritable } from '../transport/tar.js';
-import { parsePlatform } from '../transport/platform.js';
-import { clientOptions, context, out, printJson, run, type ClientFlags } from './common.js';
-import { sourceAnywhere } from './lookup.js';
+import { clientOptions, out, printJson, run, type ClientFlags } from './common.js';
+import { withImage } from './lookup.js';
 
 export function registerExport(program: Command): void {
   clientOptions(program.command('export').argument('<image>', 'REF or image ID (local store, else its registry), docker://REF, oci:DIR[:tag], ...').argument('<file>', 'the tar to write'))
@@ -13,17 +11,11 @@ export function registerExport(program: Command): void {
     .action(
       run('export', async (input: string, file: string, flags: ClientFlags & { platform?: string }) => {
         await checkWritable(file);
-        const ctx = context(flags);
-        const src = await sourceAnywhere(ctx, input);
-        try {
-          const image = await imageInputOf(src, ...(flags.platform ? [parsePlatform(flags.platform)] : []));
+        await withImage(flags, input, async (src, image) => {
           const r = await exportLayers(image, file);
           if (flags.json) return void printJson({ image: src.description, digest: image.digest, file, entries: r.entries });
           out(`Exported ${src.description} (${image.digest}): ${r.entries} entries in ${file}`);
-        } finally {
-          await src.close();
-          await ctx.http.close();
-        }
+        });
       }),
     );
 }

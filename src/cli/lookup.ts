@@ -1,7 +1,10 @@
 import { findLocal, isImageId, referenceOf, resolveLocal } from '../local/resolve.js';
 import { parseReference } from '../oci/reference.js';
+import { imageInputOf, type ImageInput } from '../scan/image-input.js';
 import type { ImageSource } from '../transport/image.js';
 import { openSource, parseLocation, type Location, type TransportContext } from '../transport/location.js';
+import { parsePlatform } from '../transport/platform.js';
+import { context, type ClientFlags } from './common.js';
 import { UsageError } from './exit.js';
 
 const TRANSPORT_RE = /^(docker:\/\/|local:|oci:|oci-archive:|docker-archive:)/;
@@ -32,4 +35,16 @@ export async function namedLocal(ctx: TransportContext, input: string) {
   if (named.length === 1) return named[0]!.ref;
   if (named.length === 0) throw new UsageError(`image ${id} has no name to push to; give it one with \`berth tag ${input} REGISTRY/REPO:TAG\``);
   throw new UsageError(`image ${id} has ${named.length} names (${named.map((i) => i.name).join(', ')}); push one of them by name`);
+}
+
+/** unpack, export: the image (of an index, `--platform`'s or this machine's) an argument names, closed afterwards. */
+export async function withImage(flags: ClientFlags & { platform?: string }, input: string, body: (src: ImageSource, image: ImageInput) => Promise<void>): Promise<void> {
+  const ctx = context(flags);
+  const src = await sourceAnywhere(ctx, input);
+  try {
+    await body(src, await imageInputOf(src, ...(flags.platform ? [parsePlatform(flags.platform)] : [])));
+  } finally {
+    await src.close();
+    await ctx.http.close();
+  }
 }

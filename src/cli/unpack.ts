@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { unpackLayers } from '../rootfs/unpack.js';
-import { imageInputOf } from '../scan/image-input.js';
-import { parsePlatform } from '../transport/platform.js';
-import { clientOptions, context, out, printJson, run, type ClientFlags } from './common.js';
-import { sourceAnywhere } from './lookup.js';
+import { clientOptions, out, printJson, run, type ClientFlags } from './common.js';
+import { withImage } from './lookup.js';
 
 export function registerUnpack(program: Command): void {
   clientOptions(program.command('unpack').argument('<image>', 'REF or image ID (local store, else its registry), docker://REF, oci:DIR[:tag], ...').argument('<dir>', 'where the root filesystem goes'))
@@ -11,18 +9,12 @@ export function registerUnpack(program: Command): void {
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this machine)')
     .action(
       run('unpack', async (input: string, dir: string, flags: ClientFlags & { platform?: string }) => {
-        const ctx = context(flags);
-        const src = await sourceAnywhere(ctx, input);
-        try {
-          const image = await imageInputOf(src, ...(flags.platform ? [parsePlatform(flags.platform)] : []));
+        await withImage(flags, input, async (src, image) => {
           const r = await unpackLayers(image, dir);
           if (flags.json) return void printJson({ image: src.description, digest: image.digest, dir, entries: r.entries, skipped: r.skipped });
           for (const s of r.skipped) process.stderr.write(`berth unpack: skipped ${s}: device nodes and FIFOs are not created\n`);
           out(`Unpacked ${src.description} (${image.digest}, ${image.layers.length} layer${image.layers.length === 1 ? '' : 's'}) into ${dir}`);
-        } finally {
-          await src.close();
-          await ctx.http.close();
-        }
+        });
       }),
     );
 }

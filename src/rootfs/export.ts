@@ -2,15 +2,11 @@ import { createWriteStream } from 'node:fs';
 import { posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { decompressedTar } from '../scan/decompress.js';
 import { normalise, type LayerInput } from '../scan/walk.js';
-import { EscapeError } from './scoped-path.js';
+import { layerEntries, OPAQUE, WHITEOUT, type TarEntry } from './layer-entries.js';
 
-const OPAQUE = '.wh..wh..opq';
-const WHITEOUT = '.wh.';
-
-type TarEntry = AsyncIterable<Buffer> & { header: tar.Header; resume(): unknown };
-type Visit = (path: string, entry: TarEntry) => Promise<boolean>;
+/** Called once per path of the final filesystem; an entry's body it does not read is skipped. */
+type Visit = (path: string, entry: TarEntry) => Promise<void>;
 
 /**
  * The image's final filesystem as one tar (`docker export`, `crane export`),
@@ -25,7 +21,6 @@ export async function exportLayers(input: LayerInput, file: string): Promise<{ e
   const links = new Map<string, string>();
   await flatten(input, async (path, entry) => {
     if (entry.header.type === 'symlink') links.set(path, entry.header.linkname ?? '');
-    return false;
   });
   const pack = tar.pack();
   const written = pipeline(pack, createWriteStream(file));
@@ -35,16 +30,15 @@ export async function exportLayers(input: LayerInput, file: string): Promise<{ e
   const hardLinks: tar.Header[] = [];
   await flatten(input, async (raw, entry) => {
     const path = resolveIn(links, raw);
-    if (seen.has(path)) return false;
+    if (seen.has(path)) return;
     seen.add(path);
     const { header } = entry;
     const name = header.type === 'directory' ? `${path}/` : path;
     if (header.type === 'link') {
       hardLinks.push({ ...header, name, linkname: resolveIn(links, normalise(header.linkname ?? '') ?? '') });
-      return false;
+      return;
     }
     await pipeline(entry, pack.entry({ ...header, name }));
-    return true;
   });
   for (const h of hardLinks) pack.entry(h);
   pack.finalize();
@@ -52,7 +46,7 @@ export async function exportLayers(input: LayerInput, file: string): Promise<{ e
   return { entries: seen.size };
 }
 
-/** Calls `visit` once per path of the final filesystem (newest version first); `visit` says whether it consumed the entry's body. */
+/** Calls `visit` once per path of the final filesystem, with its newest version. */
 async function flatten(input: LayerInput, visit: Visit): Promise<void> {
   const seen = new Set<string>();
   const deleted = new Set<string>();
@@ -61,26 +55,15 @@ async function flatten(input: LayerInput, visit: Visit): Promise<void> {
     // A layer's whiteouts hide only the layers below it.
     const layerDeleted: string[] = [];
     const layerOpaque: string[] = [];
-    const extract = tar.extract();
-    const stream = decompressedTar(await input.open(desc), desc);
-    stream.on('error', (e) => extract.destroy(e));
-    stream.pipe(extract);
-    try {
-      for await (const entry of extract as AsyncIterable<TarEntry>) {
-        const path = normalise(entry.header.name);
-        if (path === undefined) throw new EscapeError(`layer ${desc.digest}: entry "${entry.header.name.slice(0, 200)}" climbs out of the root`);
-        const base = posix.basename(path);
-        const parent = posix.dirname(path) === '.' ? '' : posix.dirname(path);
-        if (base === OPAQUE) layerOpaque.push(parent);
-        else if (base.startsWith(WHITEOUT)) layerDeleted.push(parent ? `${parent}/${base.slice(WHITEOUT.length)}` : base.slice(WHITEOUT.length));
-        else if (path !== '' && !seen.has(path) && !hidden(path, deleted, opaque)) {
-          seen.add(path);
-          if (await visit(path, entry)) continue;
-        }
-        entry.resume();
+    for await (const { path, entry } of layerEntries(input, desc)) {
+      const base = posix.basename(path);
+      const parent = posix.dirname(path) === '.' ? '' : posix.dirname(path);
+      if (base === OPAQUE) layerOpaque.push(parent);
+      else if (base.startsWith(WHITEOUT)) layerDeleted.push(parent ? `${parent}/${base.slice(WHITEOUT.length)}` : base.slice(WHITEOUT.length));
+      else if (path !== '' && !seen.has(path) && !hidden(path, deleted, opaque)) {
+        seen.add(path);
+        await visit(path, entry);
       }
-    } finally {
-      stream.destroy();
     }
     for (const d of layerDeleted) deleted.add(d);
     for (const o of layerOpaque) opaque.add(o);

@@ -2,15 +2,11 @@ import { createWriteStream } from 'node:fs';
 import { chmod, lchown, link, lstat, lutimes, mkdir, readdir, rm, symlink, utimes } from 'node:fs/promises';
 import { dirname, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
+import type tar from 'tar-stream';
 import type { Descriptor } from '../oci/descriptor.js';
-import { decompressedTar } from '../scan/decompress.js';
-import { normalise } from '../scan/walk.js';
-import type { LayerInput } from '../scan/walk.js';
+import { normalise, type LayerInput } from '../scan/walk.js';
+import { layerEntries, OPAQUE, WHITEOUT } from './layer-entries.js';
 import { EscapeError, scopedPath } from './scoped-path.js';
-
-const OPAQUE = '.wh..wh..opq';
-const WHITEOUT = '.wh.';
 
 export interface UnpackResult {
   entries: number;
@@ -45,22 +41,11 @@ interface State {
 }
 
 async function unpackLayer(input: LayerInput, desc: Descriptor, root: string, state: State): Promise<void> {
-  const extract = tar.extract();
-  const stream = decompressedTar(await input.open(desc), desc);
-  stream.on('error', (e) => extract.destroy(e));
-  stream.pipe(extract);
   // Whiteouts hide lower layers only: what this layer wrote itself stays.
   const mine = new Set<string>();
-  try {
-    for await (const entry of extract) {
-      const path = normalise(entry.header.name);
-      if (path === undefined) throw new EscapeError(`layer ${desc.digest}: entry "${entry.header.name.slice(0, 200)}" climbs out of the root; nothing more was unpacked`);
-      await applyEntry(root, path, entry.header, entry as AsyncIterable<Buffer>, mine, state);
-      state.result.entries++;
-      entry.resume();
-    }
-  } finally {
-    stream.destroy();
+  for await (const { path, entry } of layerEntries(input, desc)) {
+    await applyEntry(root, path, entry.header, entry, mine, state);
+    state.result.entries++;
   }
 }
 

@@ -119,7 +119,7 @@ describe('berth unpack and export', () => {
     const parent = tempDir('berth-rootfs-');
     const r = await berth(['unpack', `oci:${bad}:v1`, join(parent, 'a', 'rootfs')], env());
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^berth unpack: layer sha256:[a-f0-9]{64}: entry "\.\.\/\.\.\/outside-berth-test" climbs out of the root; nothing more was unpacked$/m);
+    assert.match(r.stderr, /^berth unpack: layer sha256:[a-f0-9]{64}: entry "\.\.\/\.\.\/outside-berth-test" climbs out of the root; stopped there$/m);
     assert.equal(existsSync(join(parent, 'outside-berth-test')), false);
     assert.equal(existsSync(join(parent, 'a', 'outside-berth-test')), false);
   });
