@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { basic, bearer, getToken, htpasswdFile } from '../auth/helpers.js';
-import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
+import { REPO_ROOT, startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
 import { imageConfig, imageManifest, randomBlob, type Blob } from '../helpers/oci.js';
 import { freePort } from '../helpers/postgres.js';
 import { Raw } from '../helpers/registry-client.js';
 import { missingTools, run } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
 
 const skip = missingTools('prometheus', 'promtool', 'htpasswd');
 
@@ -83,6 +84,18 @@ describe('metrics: a real Prometheus reads them', { skip }, () => {
     assert.ok(sample(text, 'process_resident_memory_bytes')! > 0);
   });
 
+  test('the alert rules in docs/OPERATIONS.md pass promtool check rules and name only series berth serves', async () => {
+    const doc = readFileSync(join(REPO_ROOT, 'docs/OPERATIONS.md'), 'utf8');
+    const rules = /### Alert rules\n+```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    assert.ok(rules, 'the alert rules block');
+    const file = join(tempDir('berth-rules-'), 'rules.yml');
+    writeFileSync(file, rules);
+    const r = await run('promtool', ['check', 'rules', file]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    for (const [, name] of rules.matchAll(/\b((?:berth|nodejs)_[a-z0-9_]+?)(?:_bucket)?\b/g)) assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), `${name} is served`);
+  });
+
   test('a Prometheus server scraping berth serve on loopback reads a counter back through its HTTP API after a push', async () => {
     const dir = tempDir('berth-prometheus-');
     const port = await freePort();
@@ -121,7 +134,7 @@ describe('metrics: who may read them', { skip }, () => {
     const access = 'access:\n  - { repos: "**", users: [alice], actions: [pull, metrics] }\n  - { repos: "team/**", users: [bob], actions: [pull, push] }\n';
     metricsPort = await freePort();
     [basicServer, tokenServer] = await Promise.all([
-      startBerth({ config: `auth:\n  htpasswd: ${htpasswd}\n${access}` }),
+      startBerth({ config: `auth:\n  htpasswd: ${htpasswd}\n  loginLimit: { perUserAddress: 2, perAddress: 1000, window: 10m }\n${access}` }),
       startBerth({ config: `auth:\n  htpasswd: ${htpasswd}\n  token: { issuer: berth }\n${access}metrics:\n  addr: 127.0.0.1:${metricsPort}\n` }),
     ]);
   });
@@ -148,6 +161,13 @@ describe('metrics: who may read them', { skip }, () => {
     assert.ok(sample(text, 'berth_auth_failures_total{reason="denied"}')! >= 2, 'bob was refused /metrics and the status');
   });
 
+  test('logins refused by the failed-login limit are counted', async () => {
+    for (let i = 0; i < 2; i++) assert.equal((await fetch(`${basicServer.url}/v2/`, { headers: basic('carol', `guess${i}`) })).status, 401);
+    assert.equal((await fetch(`${basicServer.url}/v2/`, { headers: basic('carol', 'guess2') })).status, 429);
+    const text = await (await fetch(`${basicServer.url}/metrics`, { headers: basic('alice', 'alice-pw') })).text();
+    assert.equal(sample(text, 'berth_login_rate_limited_total'), 1);
+  });
+
   test('metrics.addr: /metrics alone on an address of its own, without authentication; not on the main listener', async () => {
     assert.equal((await fetch(`${tokenServer.url}/v2/`)).status, 401);
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -165,5 +185,28 @@ describe('metrics: who may read them', { skip }, () => {
     const refused = await fetch(`${tokenServer.url}/berth/v1/notifications`, { headers: bearer(bob.token!) });
     assert.equal(refused.status, 401);
     assert.match(refused.headers.get('www-authenticate') ?? '', /scope="registry:metrics:\*",error="insufficient_scope"/);
+  });
+});
+
+describe('metrics: scheduled garbage collection', () => {
+  test('each run is counted with its duration and the bytes it freed', async () => {
+    const server = await startBerth({ config: 'gc:\n  interval: 1s\n  grace: 0s\n' });
+    try {
+      const api = new Raw(server.url);
+      const layer = randomBlob(4000);
+      const [config, , manifest] = await pushImage(api, 'team/gone', layer);
+      assert.equal((await api.fetch(`/v2/team/gone/manifests/${manifest!.digest}`, { method: 'DELETE' })).status, 202);
+      let text = '';
+      await until(async () => {
+        text = await (await fetch(`${server.url}/metrics`)).text();
+        return sample(text, 'berth_gc_freed_bytes_total')! > 0;
+      }, 'a scheduled GC that frees the deleted image', 60_000);
+      assert.ok(sample(text, 'berth_gc_runs_total{result="ok"}')! >= 1);
+      assert.equal(sample(text, 'berth_gc_runs_total{result="failed"}'), undefined, 'no failed run');
+      assert.ok(sample(text, 'berth_gc_duration_seconds_count')! >= 1);
+      assert.equal(sample(text, 'berth_gc_freed_bytes_total'), layer.bytes.length + config!.bytes.length + manifest!.bytes.length);
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -71,7 +71,8 @@ describe('webhooks: Distribution notifications, delivered from the outbox', () =
         endpoint('hang', `${r.hang!.url}/events`, '', '1h') +
         endpoint('unreachable', `http://127.0.0.1:${closedPort}/events`) +
         endpoint('elsewhere', `${r.elsewhere!.url}/events`) +
-        endpoint('samehost', `${r.samehost!.url}/events`) +
+        // Room for both hops on a loaded machine: the timeout covers the whole delivery, redirect included.
+        endpoint('samehost', `${r.samehost!.url}/events`, '', '20s') +
         endpoint('huge', `${r.huge!.url}/events`) +
         endpoint('slow', `${r.slow!.url}/events`, '', '300ms'),
     });
@@ -231,6 +232,28 @@ describe('webhooks: Distribution notifications, delivered from the outbox', () =
     const human = await berth(['notifications', 'status', '--registry', server.host], { HOME: server.dataDir });
     assert.match(human.stdout, /^ENDPOINT\s+URL\s+PENDING/m);
     assert.match(human.stdout, /unreachable: last error at .*ECONNREFUSED/);
+  });
+});
+
+describe('webhooks: pulls turned off', () => {
+  test('notifications.pulls: 0 tells no pull, and every push still', async () => {
+    const receiver = await Receiver.start();
+    const server = await startBerth({ config: `notifications:\n  pulls: 0\n  endpoints:\n    - { name: quiet, url: "${receiver.url}/events" }\n` });
+    try {
+      const api = new Raw(server.url);
+      const { manifest, layer } = await pushImage(api, 'quiet/app', 'v1');
+      assert.equal((await api.fetch('/v2/quiet/app/manifests/v1', { headers: { Accept: OCI_MANIFEST } })).status, 200);
+      assert.equal((await api.fetch(`/v2/quiet/app/blobs/${layer.digest}`, { method: 'HEAD' })).status, 200);
+      assert.equal((await api.fetch(`/v2/quiet/app/manifests/${manifest.digest}`, { method: 'HEAD', headers: { Accept: OCI_MANIFEST } })).status, 200);
+      const second = await pushImage(api, 'quiet/app', 'v2');
+      // Delivered in order: once the second image's manifest is in, any pull told before it would be too.
+      const events = await receiver.waitForEvents(6);
+      assert.deepEqual(events.map((e) => e.action), ['push', 'push', 'push', 'push', 'push', 'push']);
+      assert.equal(events[5]!.target.digest, second.manifest.digest);
+    } finally {
+      await server.stop();
+      await receiver.close();
+    }
   });
 });
 
