@@ -172,7 +172,7 @@ export class LocalStore {
       onBlob?.(digest, ok);
     }
     const missing: { image: string; digest: Digest }[] = [];
-    for (const image of await this.images()) {
+    for (const image of await this.everything()) {
       for (const digest of (await this.blobsOf(image.descriptor)).keys()) if (!blobs.has(digest)) missing.push({ image: image.name, digest });
     }
     return { checked: blobs.size, corrupt, missing, partial: await listPartials(this.layout) };
@@ -183,8 +183,7 @@ export class LocalStore {
 function imagesIn(entries: Descriptor[]): StoredImage[] {
   const out: StoredImage[] = [];
   for (const d of entries) {
-    const untaggedFrom = d.annotations?.[UNTAGGED_FROM];
-    const name = d.annotations?.[REF_NAME] ?? untaggedFrom;
+    const name = d.annotations?.[REF_NAME] ?? d.annotations?.[UNTAGGED_FROM];
     const ref = name ? tryParse(name) : undefined;
     // An entry another tool wrote with a ref.name that is no reference is not an image berth can name.
     if (!name || !ref || isAttachmentName(name)) continue;

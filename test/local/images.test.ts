@@ -27,30 +27,45 @@ const index = (home: string) => (JSON.parse(readFileSync(join(home, 'index.json'
 const blobs = (home: string) => readdirSync(join(home, 'blobs', 'sha256'));
 const lines = (s: string) => s.trimEnd().split('\n');
 
-/** The three images copied into a fresh store: old as app:v1 and alpine:3, mid as app:v2, recent as tools/recent:latest. */
+/** How the three images are built: the same bytes every time, so the same digests. */
+const SPECS: Record<'old' | 'mid' | 'recent', { layers: Record<string, string | Buffer>[]; opts: Parameters<typeof writeLayoutImage>[3] }> = {
+  old: { layers: [{ 'etc/os-release': 'ID=berth\n' }], opts: { created: '2023-05-01T00:00:00Z' } },
+  mid: {
+    layers: [{ 'etc/os-release': 'ID=berth\n' }, { 'app/main.js': Buffer.alloc(30_000, 1) }],
+    opts: {
+      created: '2024-05-01T00:00:00Z',
+      history: [
+        { created: '2023-05-01T00:00:00Z', created_by: '/bin/sh -c #(nop) ADD file:os-release in /' },
+        { created: '2024-05-01T00:00:00Z', created_by: '/bin/sh -c #(nop)  ENV PATH=/usr/local/bin:/usr/bin:/bin', empty_layer: true },
+        { created: '2024-05-01T00:00:00Z', created_by: 'COPY main.js /app/ # buildkit', comment: 'buildkit.dockerfile.v0' },
+      ],
+    },
+  },
+  recent: { layers: [{ 'usr/bin/tool': Buffer.alloc(20_000, 2) }], opts: { created: '2025-05-01T00:00:00Z' } },
+};
+const build = (dir: string, name: string, spec: keyof typeof SPECS) => writeLayoutImage(dir, name, SPECS[spec].layers, SPECS[spec].opts);
+
+/**
+ * A fresh store holding old as app:v1 and alpine:3, mid as app:v2, recent as
+ * tools/recent:latest. The local store is an OCI layout naming images by full
+ * reference, so they are written straight into it (what `berth copy` into
+ * `local:` does is tested where it matters: moved tags, pushes).
+ */
 async function seeded(): Promise<ReturnType<typeof newStore>> {
   const e = newStore();
-  ok(await berth(['copy', `oci:${src}:old`, `local:${HOST}/app:v1`], e));
-  ok(await berth(['copy', `oci:${src}:mid`, `local:${HOST}/app:v2`], e));
-  ok(await berth(['copy', `oci:${src}:recent`, `local:${HOST}/tools/recent`], e));
-  ok(await berth(['tag', `${HOST}/app:v1`, 'alpine:3'], e));
+  await build(e.BERTH_HOME, `${HOST}/app:v1`, 'old');
+  await build(e.BERTH_HOME, `${HOST}/app:v2`, 'mid');
+  await build(e.BERTH_HOME, `${HOST}/tools/recent:latest`, 'recent');
+  await build(e.BERTH_HOME, 'docker.io/library/alpine:3', 'old');
   return e;
 }
 
 before(async () => {
   server = await startBerth();
   src = tempDir('berth-src-');
-  const base = { 'etc/os-release': 'ID=berth\n' };
-  old = await writeLayoutImage(src, 'old', [base], { created: '2023-05-01T00:00:00Z' });
-  mid = await writeLayoutImage(src, 'mid', [base, { 'app/main.js': Buffer.alloc(30_000, 1) }], {
-    created: '2024-05-01T00:00:00Z',
-    history: [
-      { created: '2023-05-01T00:00:00Z', created_by: '/bin/sh -c #(nop) ADD file:os-release in /' },
-      { created: '2024-05-01T00:00:00Z', created_by: '/bin/sh -c #(nop)  ENV PATH=/usr/local/bin:/usr/bin:/bin', empty_layer: true },
-      { created: '2024-05-01T00:00:00Z', created_by: 'COPY main.js /app/ # buildkit', comment: 'buildkit.dockerfile.v0' },
-    ],
-  });
-  recent = await writeLayoutImage(src, 'recent', [{ 'usr/bin/tool': Buffer.alloc(20_000, 2) }], { created: '2025-05-01T00:00:00Z' });
+  old = await build(src, 'old', 'old');
+  mid = await build(src, 'mid', 'mid');
+  recent = await build(src, 'recent', 'recent');
   shared = await seeded();
 });
 after(() => server.stop());
@@ -144,12 +159,10 @@ describe('image IDs wherever docker takes them', () => {
   test('an ambiguous prefix lists the candidates and changes nothing; an unknown ID is not found', async () => {
     const e = newStore();
     // Images until two IDs share their first hex digit (pigeonhole: at most 17).
-    const dir = tempDir('berth-amb-');
     const firsts = new Map<string, BuiltImage>();
     let pair: [BuiltImage, BuiltImage] | undefined;
     for (let i = 0; !pair; i++) {
-      const img = await writeLayoutImage(dir, `i${i}`, [{ n: String(i) }]);
-      ok(await berth(['copy', `oci:${dir}:i${i}`, `local:${HOST}/amb:i${i}`], e));
+      const img = await writeLayoutImage(e.BERTH_HOME, `${HOST}/amb:i${i}`, [{ n: String(i) }]);
       const seen = firsts.get(img.configDigest[7]!);
       if (seen) pair = [seen, img];
       else firsts.set(img.configDigest[7]!, img);
