@@ -3,6 +3,7 @@ import { AuthError } from '../client/token.js';
 import { DigestMismatchError, RemoteError } from '../client/errors.js';
 import { Http, NetworkError } from '../client/http.js';
 import { LayoutError } from '../local/layout.js';
+import { AmbiguousImageError } from '../local/resolve.js';
 import { LocalStore } from '../local/store.js';
 import { ReferenceError } from '../oci/reference.js';
 import { KeyFileError } from '../sign/cosign-key.js';
@@ -59,7 +60,7 @@ export function reportError(prefix: string, e: unknown): void {
 
 export function exitCodeFor(e: unknown): number {
   // ConfigError by name: importing the config schema here would load zod for every verb.
-  if (e instanceof ReferenceError || e instanceof UsageError || e instanceof PlatformError || e instanceof KeyFileError || e instanceof GpgError || (e instanceof Error && e.name === 'ConfigError')) return Exit.usage;
+  if (e instanceof ReferenceError || e instanceof UsageError || e instanceof AmbiguousImageError || e instanceof PlatformError || e instanceof KeyFileError || e instanceof GpgError || (e instanceof Error && e.name === 'ConfigError')) return Exit.usage;
   if (e instanceof NotFoundError) return Exit.notFound;
   if (e instanceof AuthError) return Exit.auth;
   if (e instanceof NetworkError) return Exit.network;

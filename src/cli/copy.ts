@@ -5,6 +5,7 @@ import { openSink, openSource, parseLocation } from '../transport/location.js';
 import { parsePlatform } from '../transport/platform.js';
 import { copyAttached, noReferrersOption } from './attached.js';
 import { clientOptions, context, out, printJson, run, shortId, type ClientFlags } from './common.js';
+import { resolveLocation } from './lookup.js';
 
 interface CopyFlags extends ClientFlags {
   all?: boolean;
@@ -16,7 +17,7 @@ export function registerCopy(program: Command): void {
   noReferrersOption(clientOptions(
     program
       .command('copy')
-      .argument('<src>', 'REF (a registry), docker://REF, local:REF, oci:DIR[:tag], oci-archive:FILE[:tag], docker-archive:FILE[:ref]')
+      .argument('<src>', 'REF (a registry), docker://REF, local:REF (or local:IMAGE-ID), oci:DIR[:tag], oci-archive:FILE[:tag], docker-archive:FILE[:ref]')
       .argument('<dst>', 'same forms as <src>'),
   ))
     .description('copy an image between registries, the local store and files, streaming every blob')
@@ -26,7 +27,7 @@ export function registerCopy(program: Command): void {
       run('copy', async (srcArg: string, dstArg: string, flags: CopyFlags) => {
         const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
         const ctx = context(flags);
-        const srcLoc = parseLocation(srcArg, 'remote');
+        const srcLoc = await resolveLocation(ctx, srcArg);
         const dstLoc = parseLocation(dstArg, 'remote');
         const hint = srcLoc.kind === 'remote' || srcLoc.kind === 'local' ? familiarReference(srcLoc.ref) : undefined;
         const src = await openSource(ctx, srcLoc);

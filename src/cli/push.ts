@@ -1,18 +1,19 @@
 import type { Command } from 'commander';
-import { familiarName, parseReference } from '../oci/reference.js';
+import { familiarName } from '../oci/reference.js';
 import { copyImage } from '../transport/copy.js';
 import { openSink, openSource } from '../transport/location.js';
 import { copyAttached, noReferrersOption } from './attached.js';
 import { clientOptions, context, out, printJson, run, type ClientFlags } from './common.js';
+import { namedLocal } from './lookup.js';
 import { pushProgress } from './progress.js';
 
 export function registerPush(program: Command): void {
-  noReferrersOption(clientOptions(program.command('push').argument('<ref>', 'a reference in the local store')))
+  noReferrersOption(clientOptions(program.command('push').argument('<ref>', 'a reference in the local store (or the ID of an image with one name)')))
     .description('push an image from the local store to its registry')
     .action(
       run('push', async (input: string, flags: ClientFlags & { referrers?: boolean }) => {
-        const ref = parseReference(input);
         const ctx = context(flags);
+        const ref = await namedLocal(ctx, input);
         if (!flags.json) out(`The push refers to repository [${familiarName(ref)}]`);
         const src = await openSource(ctx, { kind: 'local', ref });
         const dst = await openSink(ctx, { kind: 'remote', ref });

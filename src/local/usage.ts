@@ -25,9 +25,9 @@ export interface Usage {
   partial: { count: number; bytes: number };
 }
 
-/** docker system df -v accounting over the content-addressed store. */
-export async function computeUsage(store: LocalStore): Promise<Usage> {
-  const images = await store.images();
+/** docker system df -v accounting over the content-addressed store (of its named images unless told which). */
+export async function computeUsage(store: LocalStore, of?: StoredImage[]): Promise<Usage> {
+  const images = of ?? (await store.images());
   const sets = await Promise.all(images.map((i) => store.blobsOf(i.descriptor)));
   const users = new Map<Digest, number>();
   for (const set of sets) for (const d of set.keys()) users.set(d, (users.get(d) ?? 0) + 1);
@@ -42,11 +42,14 @@ export async function computeUsage(store: LocalStore): Promise<Usage> {
     }
     return { image, size, shared, unique: size - shared };
   });
+  // What is attached to images (signatures, referrers) and untagged images are no rows here, but their blobs are referenced.
+  const referenced = new Set(users.keys());
+  for (const entry of (await store.layout.readIndex()).manifests) for (const d of (await store.blobsOf(entry)).keys()) referenced.add(d);
   let diskBytes = 0;
   const unreferenced = { count: 0, bytes: 0 };
   for (const [d, n] of disk) {
     diskBytes += n;
-    if (!users.has(d)) {
+    if (!referenced.has(d)) {
       unreferenced.count++;
       unreferenced.bytes += n;
     }

@@ -24,8 +24,7 @@ export const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
 export const CREATED_ANNOTATION = 'org.opencontainers.image.created';
 export const TITLE_ANNOTATION = 'org.opencontainers.image.title';
 
-/** cosign's tag suffixes: signatures, attestations, SBOMs (`sha256-<hex>.sig`). */
-export const COSIGN_TAG_SUFFIXES = ['.sig', '.att', '.sbom'] as const;
+export { COSIGN_TAG_SUFFIXES } from '../oci/attachment-tags.js';
 
 /**
  * How many signatures of one image any check examines, and how large a

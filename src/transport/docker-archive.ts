@@ -17,7 +17,7 @@ import { counting, type ImageSink, type ImageSource, type Manifest } from './ima
 import { checkWritable, extractTar, packTar } from './tar.js';
 
 /** One entry of a `docker save` manifest.json. */
-interface SaveEntry {
+export interface SaveEntry {
   Config: string;
   RepoTags: string[] | null;
   Layers: string[];
@@ -25,43 +25,42 @@ interface SaveEntry {
 
 const LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
 
-/**
- * Reads a `docker save` tarball. It is unpacked to a temp dir first, because
- * a tar can only be read front to back and the manifest may come last.
- */
+/** An image of a `docker save` tarball (see extractArchive). */
 export class DockerArchiveSource implements ImageSource {
   private constructor(
-    private readonly dir: string,
+    private readonly archive: ExtractedArchive,
     private readonly rootManifest: Manifest,
     private readonly files: Map<Digest, string>,
     readonly description: string,
+    /** Whether closing this source removes the extracted archive (not when several images of it are read). */
+    private readonly owner: boolean,
   ) {}
 
   static async open(file: string, ref: string | undefined): Promise<DockerArchiveSource> {
-    const dir = await mkdtemp(join(tmpdir(), 'berth-docker-archive-'));
+    const archive = await extractArchive(file);
     try {
-      await extractTar(file, dir);
-      const entries = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8').catch(() => {
-        throw new Error(`${file} is not a docker-archive: it has no manifest.json`);
-      })) as SaveEntry[];
-      const entry = pickEntry(entries, ref, file);
-      const files = new Map<Digest, string>();
-      const add = async (name: string, mediaType: string): Promise<Descriptor> => {
-        const path = join(dir, name);
-        const digest = await hashFile(path);
-        files.set(digest, path);
-        const gz = mediaType === LAYER_TAR && (await isGzip(path));
-        return { mediaType: gz ? MediaType.ociLayerTarGzip : mediaType, digest, size: (await stat(path)).size };
-      };
-      const config = await add(entry.Config, MediaType.ociConfig);
-      const layers: Descriptor[] = [];
-      for (const l of entry.Layers) layers.push(await add(l, LAYER_TAR));
-      const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers }));
-      return new DockerArchiveSource(dir, { bytes, mediaType: MediaType.ociManifest, digest: digestOf(bytes) }, files, `docker-archive:${file}`);
+      return await DockerArchiveSource.of(archive, pickEntry(archive.entries, ref, file), true);
     } catch (e) {
-      await rm(dir, { recursive: true, force: true });
+      await archive.remove();
       throw e;
     }
+  }
+
+  /** One image of an extracted archive; `owner` hands the archive's removal to this source's close. */
+  static async of(archive: ExtractedArchive, entry: SaveEntry, owner = false): Promise<DockerArchiveSource> {
+    const files = new Map<Digest, string>();
+    const add = async (name: string, mediaType: string): Promise<Descriptor> => {
+      const path = join(archive.dir, name);
+      const digest = await hashFile(path);
+      files.set(digest, path);
+      const gz = mediaType === LAYER_TAR && (await isGzip(path));
+      return { mediaType: gz ? MediaType.ociLayerTarGzip : mediaType, digest, size: (await stat(path)).size };
+    };
+    const config = await add(entry.Config, MediaType.ociConfig);
+    const layers: Descriptor[] = [];
+    for (const l of entry.Layers) layers.push(await add(l, LAYER_TAR));
+    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers }));
+    return new DockerArchiveSource(archive, { bytes, mediaType: MediaType.ociManifest, digest: digestOf(bytes) }, files, `docker-archive:${archive.file}`, owner);
   }
 
   async root(): Promise<Manifest> {
@@ -79,7 +78,31 @@ export class DockerArchiveSource implements ImageSource {
   }
 
   async close(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
+    if (this.owner) await this.archive.remove();
+  }
+}
+
+/** A `docker save` tarball unpacked to a temp dir: a tar reads front to back only, and manifest.json may come last. */
+export interface ExtractedArchive {
+  file: string;
+  dir: string;
+  entries: SaveEntry[];
+  remove(): Promise<void>;
+}
+
+export async function extractArchive(file: string): Promise<ExtractedArchive> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-docker-archive-'));
+  const remove = () => rm(dir, { recursive: true, force: true });
+  try {
+    await extractTar(file, dir);
+    const entries = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8').catch(() => {
+      throw new Error(`${file} is not a docker-archive: it has no manifest.json`);
+    })) as SaveEntry[];
+    if (!Array.isArray(entries)) throw new Error(`${file} is not a docker-archive: its manifest.json is no list of images`);
+    return { file, dir, entries, remove };
+  } catch (e) {
+    await remove();
+    throw e;
   }
 }
 
@@ -177,7 +200,7 @@ async function isGzip(path: string): Promise<boolean> {
 }
 
 /** Writes the uncompressed layer and returns its digest: the diff id docker names it by. */
-async function decompressTo(src: string, dest: string): Promise<Digest> {
+export async function decompressTo(src: string, dest: string): Promise<Digest> {
   const hash = createHash('sha256');
   const gz = await isGzip(src);
   const hashing = async function* (source: AsyncIterable<Buffer>) {

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
-import { LayoutError, REF_NAME, type OciLayout } from '../local/layout.js';
+import { LayoutError, REF_NAME, type LayoutIndex, type OciLayout } from '../local/layout.js';
 import { fetchResumable } from '../local/partials.js';
 import { LayoutAttachments } from './layout-attachments.js';
 import { counting, type ImageSink, type ImageSource, type Manifest } from './image.js';
@@ -57,6 +57,8 @@ export interface LayoutSinkOptions {
   sourceDigestAnnotation?: string;
   /** The index name of an attachment tag (`sha256-<hex>.sig`); the tag itself unless the layout names by reference. */
   attachmentName?: (tag: string) => string;
+  /** Puts the named entry into the index, instead of replacing entries of the same name (the local store keeps what it displaces). */
+  place?: (index: LayoutIndex, entry: Descriptor, name: string) => void;
 }
 
 /** Writes into an OCI layout; the index entry appears only at commit, under the layout's lock. */
@@ -100,8 +102,10 @@ export class LayoutSink implements ImageSink {
       for (const d of this.needed) {
         if (!(await this.layout.hasBlob(d))) throw new LayoutError(`blob ${d.digest} was removed while this copy ran; run the command again`);
       }
+      const entry = Object.keys(annotations).length > 0 ? { ...root, annotations } : root;
+      if (this.opts.refName && this.opts.place) return this.opts.place(index, entry, this.opts.refName);
       index.manifests = index.manifests.filter((m) => !this.opts.refName || m.annotations?.[REF_NAME] !== this.opts.refName);
-      index.manifests.push(Object.keys(annotations).length > 0 ? { ...root, annotations } : root);
+      index.manifests.push(entry);
     });
   }
 

@@ -2,6 +2,7 @@ import type { Descriptor } from '../oci/descriptor.js';
 import { formatReference, type Reference } from '../oci/reference.js';
 import { LayoutError } from '../local/layout.js';
 import { REPO_DIGEST, type LocalStore, type StoredImage } from '../local/store.js';
+import { placeEntry } from '../local/entries.js';
 import { LayoutSink, LayoutSource } from './layout.js';
 import { LayoutAttachments } from './layout-attachments.js';
 import type { Tag } from '../oci/name.js';
@@ -46,5 +47,5 @@ const localName = (ref: Reference) => (tag: string) => formatReference({ registr
 export function localSink(store: LocalStore, ref: Reference): LayoutSink {
   // A tag plus digest is stored by digest: the digest is what was pulled.
   const name = formatReference(ref.digest ? { registry: ref.registry, repository: ref.repository, digest: ref.digest } : ref);
-  return new LayoutSink(store.layout, { refName: name, sourceDigestAnnotation: REPO_DIGEST, attachmentName: localName(ref) }, `local store (${store.home})`);
+  return new LayoutSink(store.layout, { refName: name, sourceDigestAnnotation: REPO_DIGEST, attachmentName: localName(ref), place: placeEntry }, `local store (${store.home})`);
 }

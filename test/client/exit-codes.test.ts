@@ -54,7 +54,7 @@ describe('exit codes: one table, in docs/CLIENT.md and in the code', () => {
     assert.equal(noUser.code, Exit.notFound, noUser.stderr);
     assert.match(noUser.stderr, /^berth user del: no user "nobody"/);
     assert.equal((await berth(['user', 'add', 'a b', '-f', file, '-p', 'x'], {})).code, Exit.usage);
-    const unknownTag = await berth(['history', `${server.host}/exit/app:never`], env());
+    const unknownTag = await berth(['tag-history', `${server.host}/exit/app:never`], env());
     assert.equal(unknownTag.code, Exit.notFound, unknownTag.stderr);
     const badRef = await berth(['usage', '--what-if-delete', 'v1'], env());
     assert.equal(badRef.code, Exit.usage, badRef.stderr);
@@ -167,16 +167,16 @@ describe('history against other registries', { skip: missingTools('docker-regist
   });
   after(() => dist.stop());
 
-  test('history and usage say a registry that is not Berth does not offer the API', async () => {
-    const h = await berth(['history', `${dist.host}/team/app:latest`], env());
+  test('tag-history and usage say a registry that is not Berth does not offer the API', async () => {
+    const h = await berth(['tag-history', `${dist.host}/team/app:latest`], env());
     assert.equal(h.code, Exit.failure, h.stderr);
-    assert.match(h.stderr, new RegExp(`^berth history: ${dist.host} does not offer Berth's API \\(/berth/v1/repositories/team/app/tags/latest/history answered 404\\)`));
+    assert.match(h.stderr, new RegExp(`^berth tag-history: ${dist.host} does not offer Berth's API \\(/berth/v1/repositories/team/app/tags/latest/history answered 404\\)`));
     const u = await berth(['usage', '--registry', dist.host], env());
     assert.match(u.stderr, /does not offer Berth's API/);
   });
 
-  test('history takes a full reference and asks that registry', async () => {
-    const r = await berth(['history', `${server.host}/exit/app:v1`], env());
+  test('tag-history takes a full reference and asks that registry', async () => {
+    const r = await berth(['tag-history', `${server.host}/exit/app:v1`], env());
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^exit\/app:v1: now sha256:/);
   });

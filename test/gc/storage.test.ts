@@ -212,11 +212,11 @@ describe('tag history', () => {
     const byDigest = await api.fetch(`/v2/hist/app/manifests/${m2}`);
     assert.deepEqual(Buffer.from(await byDigest.arrayBuffer()), two.manifest.bytes);
 
-    const cli = await berth(['history', 'hist/app:latest', '--registry', server.host]);
+    const cli = await berth(['tag-history', 'hist/app:latest', '--registry', server.host]);
     assert.equal(cli.code, 0, cli.stderr);
     assert.match(cli.stdout, /now deleted/);
     assert.equal(cli.stdout.split(m2).length - 1, 2, 'm2 appears as the target of one move and the source of the next');
-    const unknown = await berth(['history', 'hist/app:never', '--registry', server.host]);
+    const unknown = await berth(['tag-history', 'hist/app:never', '--registry', server.host]);
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /tag "never" has never existed/);
   });

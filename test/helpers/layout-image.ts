@@ -36,18 +36,19 @@ export function layoutWriter(dir: string): (b: Buffer) => { digest: string; size
 }
 
 /** Writes an image (config + layers) into an OCI layout under `tag`; layers given as file maps. */
-export async function writeLayoutImage(dir: string, tag: string, layerFiles: Record<string, Buffer | string>[], opts: { arch?: string; config?: Record<string, unknown>; author?: string } = {}): Promise<BuiltImage> {
+export async function writeLayoutImage(dir: string, tag: string, layerFiles: Record<string, Buffer | string>[], opts: { arch?: string; config?: Record<string, unknown>; author?: string; created?: string; history?: Record<string, unknown>[] } = {}): Promise<BuiltImage> {
   const put = layoutWriter(dir);
   const layers = [];
   for (const files of layerFiles) layers.push(await tarLayer(files));
   const config = Buffer.from(
     JSON.stringify({
-      created: '2024-01-02T03:04:05Z',
+      created: opts.created ?? '2024-01-02T03:04:05Z',
       architecture: opts.arch ?? 'amd64',
       os: 'linux',
       ...(opts.author ? { author: opts.author } : {}),
       config: opts.config ?? { Cmd: ['/bin/sh'] },
       rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+      ...(opts.history ? { history: opts.history } : {}),
     }),
   );
   const configDesc = put(config);
