@@ -26,13 +26,14 @@ import { registerSbom } from './sbom.js';
 import { registerScan } from './scan.js';
 import { registerDb } from './db.js';
 import { registerStore } from './store.js';
+import { registerSync } from './sync.js';
 import { registerTag } from './tag.js';
 import { registerVerify } from './verify.js';
 
 /** The client verbs, in the order `berth --help` lists them. */
 export function registerClientCommands(program: Command): void {
   for (const register of [
-    registerPull, registerPush, registerCopy, registerLogin, registerLogout, registerImages, registerTag, registerRmi,
+    registerPull, registerPush, registerCopy, registerSync, registerLogin, registerLogout, registerImages, registerTag, registerRmi,
     registerInspect, registerDigest, registerManifest, registerConfig, registerBlob, registerLs, registerCatalog, registerRetag, registerDelete, registerDf,
     registerStore, registerRef, registerKey, registerSign, registerVerify, registerAttach, registerReferrers, registerArtifact, registerSbom, registerScan,
     registerDb,
