@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerAppend } from './append.js';
 import { registerArtifact } from './artifact.js';
 import { registerAttach } from './attach.js';
 import { registerBlob } from './blob.js';
@@ -14,6 +15,7 @@ import { registerLogin } from './login.js';
 import { registerLogout } from './logout.js';
 import { registerLs } from './ls.js';
 import { registerManifest } from './manifest.js';
+import { registerMutate } from './mutate.js';
 import { registerPull } from './pull.js';
 import { registerPush } from './push.js';
 import { registerKey } from './key.js';
@@ -34,7 +36,7 @@ import { registerVerify } from './verify.js';
 export function registerClientCommands(program: Command): void {
   for (const register of [
     registerPull, registerPush, registerCopy, registerSync, registerLogin, registerLogout, registerImages, registerTag, registerRmi,
-    registerInspect, registerDigest, registerManifest, registerConfig, registerBlob, registerLs, registerCatalog, registerRetag, registerDelete, registerDf,
+    registerInspect, registerDigest, registerManifest, registerConfig, registerBlob, registerLs, registerCatalog, registerRetag, registerMutate, registerAppend, registerDelete, registerDf,
     registerStore, registerRef, registerKey, registerSign, registerVerify, registerAttach, registerReferrers, registerArtifact, registerSbom, registerScan,
     registerDb,
   ]) {
