@@ -1,14 +1,17 @@
 import type { Command } from 'commander';
 import { clientOptions, context, run, type ClientFlags } from './common.js';
 import { platformOption, selected, sourceAnywhere } from './lookup.js';
+import { registerIndexCommands } from './manifest-index.js';
 
 interface ManifestFlags extends ClientFlags {
   platform?: string;
 }
 
 export function registerManifest(program: Command): void {
-  platformOption(clientOptions(program.command('manifest').argument('<ref>', 'REF (local store, else its registry), docker://REF, oci:DIR[:tag], ...')), 'default: the index itself')
-    .description('print the manifest exactly as stored (the bytes its digest is computed over)')
+  const manifest = program.command('manifest');
+  registerIndexCommands(manifest);
+  platformOption(clientOptions(manifest.argument('<ref>', 'REF (local store, else its registry), docker://REF, oci:DIR[:tag], ...')), 'default: the index itself')
+    .description('print the manifest exactly as stored (the bytes its digest is computed over); create, annotate and push build an index')
     .action(
       run('manifest', async (input: string, flags: ManifestFlags) => {
         const ctx = context(flags);
