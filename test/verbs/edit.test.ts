@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { Exit } from '../../src/cli/exit.js';
-import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
+import { tempDir } from '../helpers/berth.js';
 import { berth, type CliResult } from '../helpers/cli.js';
-import { startDistribution, type Distribution } from '../helpers/distribution-auth.js';
+import { skopeoBytes, skopeoDigest, startTwoRegistries, type TwoRegistries } from '../helpers/two-registries.js';
 import { sha256, writeLayoutImage, writeLayoutIndex, type BuiltImage } from '../helpers/layout-image.js';
-import { missingTools, mustBytes, Tools } from '../helpers/tools.js';
+import { missingTools, Tools } from '../helpers/tools.js';
 
 const skip = missingTools('docker-registry', 'skopeo', 'unshare', 'tar');
 const env = () => ({ BERTH_HOME: tempDir('berth-home-'), DOCKER_CONFIG: tempDir('berth-dc-') });
@@ -23,17 +23,12 @@ interface Config {
 
 /** mutate and append on berth serve and CNCF Distribution; skopeo reads the configs, manifests and layers they made. */
 describe('editing an image on the registry: mutate and append', { skip }, () => {
-  let server: BerthServer;
-  let distribution: Distribution;
+  let regs: TwoRegistries;
   let tools: Tools;
   let base: BuiltImage;
-  const registries = () => [
-    { name: 'berth serve', host: server.host },
-    { name: 'Distribution', host: distribution.host },
-  ];
-  const skopeo = (...args: string[]) => mustBytes('skopeo', ['--tls-verify=false', ...args], { env: tools.env });
+  const skopeo = (...args: string[]) => skopeoBytes(tools, ...args);
   const configOf = async (ref: string) => JSON.parse((await skopeo('inspect', '--config', '--raw', `docker://${ref}`)).toString()) as Config;
-  const digestOf = async (ref: string) => sha256(await skopeo('inspect', '--raw', `docker://${ref}`));
+  const digestOf = (ref: string) => skopeoDigest(tools, ref);
 
   before(async () => {
     tools = new Tools();
@@ -41,19 +36,16 @@ describe('editing an image on the registry: mutate and append', { skip }, () => 
     base = await writeLayoutImage(dir, 'base', [{ 'etc/os-release': 'ID=edit\n' }], { config: { Env: ['PATH=/bin', 'MODE=dev'], Cmd: ['/bin/sh'], Labels: { keep: 'me' } } });
     const arm = await writeLayoutImage(dir, 'arm', [{ 'etc/os-release': 'ID=edit-arm\n' }], { arch: 'arm64' });
     writeLayoutIndex(dir, 'multi', [{ image: base, arch: 'amd64' }, { image: arm, arch: 'arm64' }]);
-    [server, distribution] = await Promise.all([startBerth(), startDistribution()]);
-    for (const { host } of registries()) {
+    regs = await startTwoRegistries();
+    for (const { host } of regs.both()) {
       ok(await berth(['copy', `oci:${dir}:base`, `${host}/edit/app:1`], env()));
       ok(await berth(['copy', `oci:${dir}:multi`, `${host}/edit/app:multi`], env()));
     }
   });
-  after(async () => {
-    await server?.stop();
-    await distribution?.stop();
-  });
+  after(() => regs?.stop());
 
   test('mutate: labels, env, entrypoint, cmd, user, workdir and annotations; the layers stay, the new digest is printed', async () => {
-    for (const { name, host } of registries()) {
+    for (const { name, host } of regs.both()) {
       const r = await berth(
         ['mutate', `${host}/edit/app:1`, '-t', `${host}/edited/app:1`, '--label', 'org.opencontainers.image.version=1.2', '--env', 'MODE=production', '--env', 'EXTRA=1',
           '--entrypoint', '["/srv/app","--serve"]', '--cmd', '', '--user', 'app', '--workdir', '/srv', '--annotation', 'org.example/reviewed=yes'],
@@ -79,20 +71,20 @@ describe('editing an image on the registry: mutate and append', { skip }, () => 
   });
 
   test('mutate without -t moves the source tag; an index needs --platform; bad values are exit 2 and change nothing', async () => {
-    const ref = `${server.host}/edit/app:moving`;
-    ok(await berth(['retag', `${server.host}/edit/app:1`, 'moving'], env()));
+    const ref = `${regs.berth.host}/edit/app:moving`;
+    ok(await berth(['retag', `${regs.berth.host}/edit/app:1`, 'moving'], env()));
     ok(await berth(['mutate', ref, '--label', 'moved=yes'], env()));
     assert.equal((await configOf(ref)).config.Labels?.moved, 'yes');
-    const idx = await berth(['mutate', `${server.host}/edit/app:multi`, '--label', 'a=b', '-t', `${server.host}/edit/app:x`], env());
+    const idx = await berth(['mutate', `${regs.berth.host}/edit/app:multi`, '--label', 'a=b', '-t', `${regs.berth.host}/edit/app:x`], env());
     assert.equal(idx.code, Exit.usage);
     assert.match(idx.stderr, /is an index of several images: name one with --platform os\/arch/);
-    ok(await berth(['mutate', `${server.host}/edit/app:multi`, '--platform', 'linux/arm64', '--label', 'a=b', '-t', `${server.host}/edit/app:arm-labelled`], env()));
-    assert.equal((await configOf(`${server.host}/edit/app:arm-labelled`)).config.Labels?.a, 'b');
+    ok(await berth(['mutate', `${regs.berth.host}/edit/app:multi`, '--platform', 'linux/arm64', '--label', 'a=b', '-t', `${regs.berth.host}/edit/app:arm-labelled`], env()));
+    assert.equal((await configOf(`${regs.berth.host}/edit/app:arm-labelled`)).config.Labels?.a, 'b');
     for (const bad of [['--entrypoint', '[/srv/app'], ['--env', 'NOEQUALS'], ['--label', '=v'], []]) {
-      const r = await berth(['mutate', `${server.host}/edit/app:1`, ...bad, '-t', `${server.host}/edit/app:bad`], env());
+      const r = await berth(['mutate', `${regs.berth.host}/edit/app:1`, ...bad, '-t', `${regs.berth.host}/edit/app:bad`], env());
       assert.equal(r.code, Exit.usage, `${bad.join(' ')}: ${r.stderr}`);
     }
-    const tags = JSON.parse((await skopeo('list-tags', `docker://${server.host}/edit/app`)).toString()) as { Tags: string[] };
+    const tags = JSON.parse((await skopeo('list-tags', `docker://${regs.berth.host}/edit/app`)).toString()) as { Tags: string[] };
     assert.ok(!tags.Tags.includes('bad'), 'nothing was pushed for bad input');
   });
 
@@ -102,7 +94,7 @@ describe('editing an image on the registry: mutate and append', { skip }, () => 
     writeFileSync(join(work, 'root', 'opt', 'added.txt'), 'appended by berth\n');
     const tarFile = join(work, 'add.tar');
     execFileSync('tar', ['-C', join(work, 'root'), '-cf', tarFile, 'opt']);
-    for (const { name, host } of registries()) {
+    for (const { name, host } of regs.both()) {
       const r = await berth(['append', `${host}/edit/app:1`, '--layer', tarFile, '-t', `${host}/appended/app:1`], env());
       ok(r);
       const config = await configOf(`${host}/appended/app:1`);
@@ -120,7 +112,7 @@ describe('editing an image on the registry: mutate and append', { skip }, () => 
       assert.ok(execFileSync('tar', ['-tzf', join(out, top.digest.slice(7))], { encoding: 'utf8' }).includes('opt/added.txt'));
     }
     writeFileSync(join(work, 'not.tar'), 'just some text, certainly not a tar archive'.repeat(20));
-    const bad = await berth(['append', `${server.host}/edit/app:1`, '--layer', join(work, 'not.tar'), '-t', `${server.host}/appended/app:bad`], env());
+    const bad = await berth(['append', `${regs.berth.host}/edit/app:1`, '--layer', join(work, 'not.tar'), '-t', `${regs.berth.host}/appended/app:bad`], env());
     assert.equal(bad.code, Exit.usage, bad.stderr);
     assert.match(bad.stderr, /not\.tar is not a tar archive/);
   });

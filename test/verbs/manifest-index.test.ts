@@ -3,11 +3,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Exit } from '../../src/cli/exit.js';
-import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
+import { tempDir } from '../helpers/berth.js';
 import { berth, type CliResult } from '../helpers/cli.js';
-import { startDistribution, type Distribution } from '../helpers/distribution-auth.js';
+import { skopeoBytes, startTwoRegistries, type TwoRegistries } from '../helpers/two-registries.js';
 import { sha256, writeLayoutImage, writeLayoutIndex, type BuiltImage } from '../helpers/layout-image.js';
-import { missingTools, mustBytes, Tools } from '../helpers/tools.js';
+import { missingTools, Tools } from '../helpers/tools.js';
 
 const skip = missingTools('docker-registry', 'skopeo', 'unshare');
 const ok = (r: CliResult) => assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}${r.stdout}`);
@@ -19,16 +19,11 @@ interface Index {
 
 /** berth manifest create/annotate/push on berth serve and CNCF Distribution; skopeo reads and copies the index. */
 describe('building a multi-platform index from images on the registry', { skip }, () => {
-  let server: BerthServer;
-  let distribution: Distribution;
+  let regs: TwoRegistries;
   let tools: Tools;
   let amd: BuiltImage;
   let arm: BuiltImage;
-  const registries = () => [
-    { name: 'berth serve', host: server.host },
-    { name: 'Distribution', host: distribution.host },
-  ];
-  const skopeo = (...args: string[]) => mustBytes('skopeo', ['--tls-verify=false', ...args], { env: tools.env });
+  const skopeo = (...args: string[]) => skopeoBytes(tools, ...args);
 
   before(async () => {
     tools = new Tools();
@@ -36,21 +31,18 @@ describe('building a multi-platform index from images on the registry', { skip }
     amd = await writeLayoutImage(dir, 'amd', [{ 'etc/arch': 'amd64\n' }]);
     arm = await writeLayoutImage(dir, 'arm', [{ 'etc/arch': 'arm64\n' }], { arch: 'arm64' });
     writeLayoutIndex(dir, 'multi', [{ image: amd, arch: 'amd64' }, { image: arm, arch: 'arm64' }]);
-    [server, distribution] = await Promise.all([startBerth(), startDistribution()]);
+    regs = await startTwoRegistries();
     const e = { BERTH_HOME: tempDir('berth-home-'), DOCKER_CONFIG: tempDir('berth-dc-') };
-    for (const { host } of registries()) {
+    for (const { host } of regs.both()) {
       ok(await berth(['copy', `oci:${dir}:amd`, `${host}/app/amd64:1`], e));
       ok(await berth(['copy', `oci:${dir}:arm`, `${host}/app/arm64:1`], e));
       ok(await berth(['copy', `oci:${dir}:multi`, `${host}/app/multi:1`], e));
     }
   });
-  after(async () => {
-    await server?.stop();
-    await distribution?.stop();
-  });
+  after(() => regs?.stop());
 
   test('create takes each platform from the config, annotate sets variant and annotations, push mounts the images in and puts the index', async () => {
-    for (const { name, host } of registries()) {
+    for (const { name, host } of regs.both()) {
       const e = { BERTH_HOME: tempDir('berth-home-'), DOCKER_CONFIG: tempDir('berth-dc-') };
       const list = `${host}/app/all:1`;
       const created = await berth(['manifest', 'create', list, `${host}/app/amd64:1`, `${host}/app/arm64:1`], e);
@@ -80,17 +72,17 @@ describe('building a multi-platform index from images on the registry', { skip }
 
   test('create refuses an index as an entry and a second create without --amend; annotate names what the draft has', async () => {
     const e = { BERTH_HOME: tempDir('berth-home-'), DOCKER_CONFIG: tempDir('berth-dc-') };
-    const list = `${server.host}/app/draft:1`;
-    const idx = await berth(['manifest', 'create', list, `${server.host}/app/multi:1`], e);
+    const list = `${regs.berth.host}/app/draft:1`;
+    const idx = await berth(['manifest', 'create', list, `${regs.berth.host}/app/multi:1`], e);
     assert.equal(idx.code, Exit.usage);
     assert.match(idx.stderr, /is an index itself/);
-    ok(await berth(['manifest', 'create', list, `${server.host}/app/amd64:1`], e));
-    const twice = await berth(['manifest', 'create', list, `${server.host}/app/arm64:1`], e);
+    ok(await berth(['manifest', 'create', list, `${regs.berth.host}/app/amd64:1`], e));
+    const twice = await berth(['manifest', 'create', list, `${regs.berth.host}/app/arm64:1`], e);
     assert.equal(twice.code, Exit.usage);
     assert.match(twice.stderr, /a draft of .* exists already: --amend adds to it/);
-    ok(await berth(['manifest', 'create', '--amend', list, `${server.host}/app/arm64:1`], e));
-    const missing = await berth(['manifest', 'annotate', list, `${server.host}/app/nope:1`, '--os', 'linux'], e);
+    ok(await berth(['manifest', 'create', '--amend', list, `${regs.berth.host}/app/arm64:1`], e));
+    const missing = await berth(['manifest', 'annotate', list, `${regs.berth.host}/app/nope:1`, '--os', 'linux'], e);
     assert.equal(missing.code, Exit.notFound);
-    assert.match(missing.stderr, new RegExp(`it has ${server.host}/app/amd64:1, ${server.host}/app/arm64:1`));
+    assert.match(missing.stderr, new RegExp(`it has ${regs.berth.host}/app/amd64:1, ${regs.berth.host}/app/arm64:1`));
   });
 });

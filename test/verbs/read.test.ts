@@ -3,9 +3,9 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Exit } from '../../src/cli/exit.js';
-import { BERTH_BIN, startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
+import { BERTH_BIN, tempDir } from '../helpers/berth.js';
 import { berth, type CliResult } from '../helpers/cli.js';
-import { startDistribution, type Distribution } from '../helpers/distribution-auth.js';
+import { skopeoBytes, startTwoRegistries, type TwoRegistries } from '../helpers/two-registries.js';
 import { sha256, writeLayoutImage, writeLayoutIndex, type BuiltImage } from '../helpers/layout-image.js';
 import { missingTools, mustBytes, Tools } from '../helpers/tools.js';
 
@@ -20,17 +20,12 @@ const TAGS = ['latest', 'v1', 'v2'];
  * hands out two entries per listing page, so every listing has to follow Link.
  */
 describe('reading a registry: ls, catalog, manifest, digest, config, blob', { skip }, () => {
-  let server: BerthServer;
-  let distribution: Distribution;
+  let regs: TwoRegistries;
   let tools: Tools;
   let amd: BuiltImage;
   let arm: BuiltImage;
   let index: { digest: string; bytes: Buffer };
-  const registries = () => [
-    { name: 'berth serve', host: server.host },
-    { name: 'Distribution', host: distribution.host },
-  ];
-  const skopeo = (...args: string[]) => mustBytes('skopeo', ['--tls-verify=false', ...args], { env: tools.env });
+  const skopeo = (...args: string[]) => skopeoBytes(tools, ...args);
 
   before(async () => {
     tools = new Tools();
@@ -38,20 +33,17 @@ describe('reading a registry: ls, catalog, manifest, digest, config, blob', { sk
     amd = await writeLayoutImage(dir, 'amd', [{ 'etc/os-release': 'ID=read\n' }, { 'app/main': Buffer.alloc(20_000, 7) }], { config: { Cmd: ['/app/main'], Labels: { team: 'read' } } });
     arm = await writeLayoutImage(dir, 'arm', [{ 'etc/os-release': 'ID=read-arm\n' }], { arch: 'arm64' });
     index = writeLayoutIndex(dir, 'multi', [{ image: amd, arch: 'amd64' }, { image: arm, arch: 'arm64' }]);
-    [server, distribution] = await Promise.all([startBerth({ config: 'limits:\n  maxListEntries: 2\n' }), startDistribution()]);
-    for (const { host } of registries()) {
+    regs = await startTwoRegistries({ config: 'limits:\n  maxListEntries: 2\n' });
+    for (const { host } of regs.both()) {
       for (const tag of TAGS) ok(await berth(['copy', `oci:${dir}:amd`, `${host}/read/app:${tag}`], env()));
       ok(await berth(['copy', '--all', `oci:${dir}:multi`, `${host}/read/multi:1`], env()));
       ok(await berth(['copy', `oci:${dir}:arm`, `${host}/read/zz:1`], env()));
     }
   });
-  after(async () => {
-    await server?.stop();
-    await distribution?.stop();
-  });
+  after(() => regs?.stop());
 
   test('ls: every tag across pages, as skopeo list-tags sees them; --json; --digests with the digest each tag names', async () => {
-    for (const { name, host } of registries()) {
+    for (const { name, host } of regs.both()) {
       const listed = JSON.parse((await skopeo('list-tags', `docker://${host}/read/app`)).toString()) as { Tags: string[] };
       const r = await berth(['ls', `${host}/read/app`], env());
       ok(r);
@@ -70,13 +62,13 @@ describe('reading a registry: ls, catalog, manifest, digest, config, blob', { sk
       assert.deepEqual(withJson, [{ tag: '1', digest: index.digest }], `${name}: an index's tag names the index`);
       assert.deepEqual(JSON.parse((await berth(['tags', '--json', `${host}/read/zz`], env())).stdout), ['1'], `${name}: tags is ls`);
     }
-    const gone = await berth(['ls', `${server.host}/no/such`], env());
+    const gone = await berth(['ls', `${regs.berth.host}/no/such`], env());
     assert.equal(gone.code, Exit.notFound, gone.stderr);
     assert.match(gone.stderr, /^berth ls: .*no\/such.*NAME_UNKNOWN/m);
   });
 
   test('catalog: every repository across pages, text and --json', async () => {
-    for (const { name, host } of registries()) {
+    for (const { name, host } of regs.both()) {
       const r = await berth(['catalog', host], env());
       ok(r);
       assert.deepEqual(r.stdout.trim().split('\n'), ['read/app', 'read/multi', 'read/zz'], name);
@@ -85,7 +77,7 @@ describe('reading a registry: ls, catalog, manifest, digest, config, blob', { sk
   });
 
   test('manifest and digest: the bytes skopeo reads, the index unless --platform picks a child', async () => {
-    for (const { name, host } of registries()) {
+    for (const { name, host } of regs.both()) {
       const raw = await skopeo('inspect', '--raw', `docker://${host}/read/multi:1`);
       const m = await berth(['manifest', `${host}/read/multi:1`], env());
       ok(m);
@@ -106,7 +98,7 @@ describe('reading a registry: ls, catalog, manifest, digest, config, blob', { sk
   });
 
   test('config: the config blob skopeo reads; from an index, the platform asked for', async () => {
-    for (const { name, host } of registries()) {
+    for (const { name, host } of regs.both()) {
       const raw = await skopeo('inspect', '--config', '--raw', `docker://${host}/read/app:v1`);
       const c = await berth(['config', `${host}/read/app:v1`], env());
       ok(c);
@@ -121,7 +113,7 @@ describe('reading a registry: ls, catalog, manifest, digest, config, blob', { sk
 
   test('blob: the bytes of the digest to stdout or -o; a missing blob is exit 3, a tag exit 2', async () => {
     const layer = amd.layers[1]!;
-    for (const { name, host } of registries()) {
+    for (const { name, host } of regs.both()) {
       const r = await mustBytes(process.execPath, [BERTH_BIN, 'blob', `${host}/read/app@${layer.digest}`], { env: env() });
       assert.equal(sha256(r), layer.digest, name);
       const dir = tempDir('berth-blob-out-');
@@ -142,15 +134,15 @@ describe('reading a registry: ls, catalog, manifest, digest, config, blob', { sk
   test('blob -o: bytes that do not match the digest leave no file (and an existing one untouched); exit 6', async () => {
     const dir = tempDir('berth-corrupt-src-');
     const img = await writeLayoutImage(dir, 'x', [{ f: Buffer.alloc(9000, 3) }]);
-    ok(await berth(['copy', `oci:${dir}:x`, `${server.host}/corrupt/app:v1`], env()));
-    const victim = findFile(server.dataDir, img.layers[0]!.digest.slice(7));
+    ok(await berth(['copy', `oci:${dir}:x`, `${regs.berth.host}/corrupt/app:v1`], env()));
+    const victim = findFile(regs.berth.dataDir, img.layers[0]!.digest.slice(7));
     const bytes = readFileSync(victim);
     bytes[50] = bytes[50]! ^ 0xff;
     writeFileSync(victim, bytes);
     const out = tempDir('berth-corrupt-out-');
     writeFileSync(join(out, 'kept'), 'what was here before\n');
     for (const file of ['new', 'kept']) {
-      const r = await berth(['blob', '-o', join(out, file), `${server.host}/corrupt/app@${img.layers[0]!.digest}`], env());
+      const r = await berth(['blob', '-o', join(out, file), `${regs.berth.host}/corrupt/app@${img.layers[0]!.digest}`], env());
       assert.equal(r.code, Exit.integrity, r.stderr);
       assert.match(r.stderr, /failed verification|does not match|mismatch/);
     }
