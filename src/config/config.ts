@@ -76,11 +76,16 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ expiry: 24 * 3600_000, purgeInterval: 10 * 60_000, maxSessions: 200 }),
-    /** Worker threads for work whose cost grows with the registry (usage, later scans); each holds its own connections. */
     workers: z
-      .object({ threads: z.number().int().positive().default(2), queue: z.number().int().positive().default(32) })
+      .object({
+        /** Processes that each serve the whole API on the one listener (`berth serve --workers N`); docs/REPLICAS.md says what they share. */
+        processes: z.number().int().positive().max(64).default(1),
+        /** Worker threads per process for work whose cost grows with the registry (usage, GC, scans); each holds its own connections. */
+        threads: z.number().int().positive().default(2),
+        queue: z.number().int().positive().default(32),
+      })
       .strict()
-      .default({ threads: 2, queue: 32 }),
+      .default({ processes: 1, threads: 2, queue: 32 }),
     gc: GcConfigSchema,
     ...StorageRulesSchema,
     log: z

@@ -69,7 +69,8 @@ function reusingStatements(sqlite: SQLite.Database): SqliteDatabase {
 
 export async function migrate(meta: MetaDb): Promise<void> {
   const provider = { getMigrations: async () => migrations(meta.dialect) };
-  const migrator = new Migrator({ db: meta.db, provider, migrationTableName: 'berth_migrations', migrationLockTableName: 'berth_migrations_lock' });
+  // Unordered: features are numbered when they start and may land out of order; each migration touches only its own tables.
+  const migrator = new Migrator({ db: meta.db, provider, migrationTableName: 'berth_migrations', migrationLockTableName: 'berth_migrations_lock', allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

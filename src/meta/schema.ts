@@ -21,6 +21,12 @@ export interface Database {
   /** Blobs found damaged while served, until fsck has looked at them. */
   suspect_blobs: SuspectBlobTable;
   signatures: SignatureTable;
+  schedules: ScheduleTable;
+}
+
+export interface ScheduleTable {
+  name: string;
+  last_run_at: number;
 }
 
 export interface SuspectBlobTable {

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { pino, type Logger } from 'pino';
 import { sqliteChanges, watchChanges } from '../meta/change-feed.js';
 import { openLeases } from '../meta/lease.js';
@@ -8,6 +9,7 @@ import { openBackends, registryContext } from '../config/backends.js';
 import { blobRoot, sqlitePath, type Config } from '../config/config.js';
 import { freeSpace, Health, sameFile } from './health.js';
 import { monitorLoop } from './loop-monitor.js';
+import { WORKER_READY } from './cluster.js';
 import { scheduleGc } from './scheduled-gc.js';
 import { installSignaturePolicy } from '../config/policy.js';
 import { openAuth } from './auth/setup.js';
@@ -15,6 +17,7 @@ import { isLoopback, readTls } from './tls.js';
 import { WorkerPool } from '../workers/pool.js';
 import { JobQueue } from '../jobs/queue.js';
 import { JobRunner, type JobHandler } from '../jobs/runner.js';
+import { every } from '../jobs/schedule.js';
 import type { Server as HttpsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -38,7 +41,8 @@ export function makeLogger(config: Config): Logger {
   const transport = config.log.format === 'pretty' ? { target: 'pino-pretty', options: { colorize: true } } : undefined;
   return pino({
     level: config.log.level,
-    base: { service: 'berth' },
+    // With several worker processes a line says which one wrote it.
+    base: cluster.isWorker ? { service: 'berth', pid: process.pid } : { service: 'berth' },
     redact: { paths: ['req.headers.authorization', '*.password', '*.secret', '*.token'], censor: '[redacted]' },
     transport,
   });
@@ -79,16 +83,16 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const handlers: JobHandler[] = [];
   const runner = new JobRunner(jobs, leases, handlers, logger);
   if (handlers.length > 0) runner.start();
-  const purge = setInterval(() => {
-    leases
-      .withLease('upload-purge', async () => {
-        await purgeStaleUploads(ctx);
-        await jobs.purgeDead(Date.now() - DEAD_JOB_RETENTION_MS);
-      })
-      .catch((err: unknown) => logger.warn({ err }, 'purging stale uploads failed'));
-  }, config.uploads.purgeInterval);
-  purge.unref();
-  const stopGc = scheduleGc(workers, leases, config.gc.interval, logger);
+  const stopPurge = every(metaDb.db, leases, {
+    name: 'upload-purge',
+    intervalMs: config.uploads.purgeInterval,
+    run: async () => {
+      await purgeStaleUploads(ctx);
+      await jobs.purgeDead(Date.now() - DEAD_JOB_RETENTION_MS);
+    },
+    onError: (err) => logger.warn({ err }, 'purging stale uploads failed'),
+  });
+  const stopGc = scheduleGc(metaDb.db, workers, leases, config.gc.interval, logger);
 
   if (!isLoopback(host)) {
     if (auth && !tls) {
@@ -97,7 +101,9 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       logger.warn({ address }, `NO AUTHENTICATION ON A NON-LOOPBACK ADDRESS: anyone who reaches ${address} may push and delete${tls ? '' : ', over plain HTTP'}. Configure auth (README: Secure your registry) or listen on localhost`);
     }
   }
-  logger.info({ address, tls: tls !== undefined, auth: auth !== undefined, data: describe.blobs, metadata: describe.metadata }, 'berth registry listening');
+  // In a worker process the supervisor says "listening" once all of them are.
+  logger.info({ address, tls: tls !== undefined, auth: auth !== undefined, data: describe.blobs, metadata: describe.metadata }, cluster.isWorker ? 'berth worker listening' : 'berth registry listening');
+  if (cluster.isWorker) process.send?.(WORKER_READY);
   // SIGHUP re-reads the certificate (renewed by certbot, say) without dropping connections.
   const reloadTls = () => {
     try {
@@ -117,7 +123,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       draining = true;
       process.off('SIGHUP', reloadTls);
       auth?.close();
-      clearInterval(purge);
+      stopPurge();
       stopGc();
       stopHealth();
       stopLoopMonitor();
