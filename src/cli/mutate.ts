@@ -33,13 +33,13 @@ export function registerMutate(program: Command): void {
         const changes = [flags.label, flags.env, flags.entrypoint, flags.cmd, flags.user, flags.workdir, flags.annotation].filter((c) => c !== undefined);
         if (changes.length === 0) throw new UsageError('nothing to change: give --label, --env, --entrypoint, --cmd, --user, --workdir or --annotation');
         await editImage(input, flags, (config, manifest) => {
-          const run = (config.config ??= {});
-          if (Object.keys(labels).length) run.Labels = { ...(run.Labels as Record<string, string> | undefined), ...labels };
-          if (env.length) run.Env = mergeEnv((run.Env as string[] | undefined) ?? [], env);
-          if (entrypoint !== undefined) run.Entrypoint = entrypoint;
-          if (cmd !== undefined) run.Cmd = cmd;
-          if (flags.user !== undefined) run.User = flags.user;
-          if (flags.workdir !== undefined) run.WorkingDir = flags.workdir;
+          const rc = (config.config ??= {});
+          if (Object.keys(labels).length) rc.Labels = { ...(rc.Labels as Record<string, string> | undefined), ...labels };
+          if (env.length) rc.Env = mergeEnv((rc.Env as string[] | undefined) ?? [], env);
+          if (entrypoint !== undefined) rc.Entrypoint = entrypoint;
+          if (cmd !== undefined) rc.Cmd = cmd;
+          if (flags.user !== undefined) rc.User = flags.user;
+          if (flags.workdir !== undefined) rc.WorkingDir = flags.workdir;
           if (Object.keys(annotations).length) manifest.annotations = { ...manifest.annotations, ...annotations };
           return [];
         });
