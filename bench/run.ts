@@ -8,12 +8,14 @@ import { round } from './measure.js';
 import { formatTable, type Row } from './report.js';
 import { scenarios, prepareWorkload, type BenchOptions, type Measurement, type Target } from './scenarios.js';
 import { ensureTools, startBerth, startBerthS3pg, startDistribution, type BenchServer } from './servers.js';
+import { formatMetricsCost, metricsCost, type MetricsCost } from './metrics-cost.js';
 import { scanBench } from './scan.js';
 
 const USAGE = `npm run bench -- [--quick] [--only id,id] [--profile DIR] [--no-s3pg] [size options]
   --quick               smoke run (about a minute): small blobs, short wrk runs
   --no-s3pg             skip the third column, Berth on S3 (s3rver) + PostgreSQL
-  --only IDS            run these scenarios (and what they need): ${scenarios().map((s) => s.id).join(', ')}, scan
+  --only IDS            run these scenarios (and what they need): ${scenarios().map((s) => s.id).join(', ')}, scan, metrics-cost
+                        (metrics-cost: manifest GET and HEAD blob against Berth with metrics on and off)
   --advisories N        advisories in the scan scenario's database (200000)   --packages N   packages in its image (500)
   --profile DIR         run Berth under node --cpu-prof, profiles written to DIR
   --blob-mib N          blob size for push/pull (64)      --blobs N   blobs per push scenario (8)
@@ -77,6 +79,7 @@ function options() {
 function selected(only: string[] | undefined) {
   const all = scenarios();
   if (!only) return all;
+  only = only.filter((id) => id !== METRICS_COST);
   const unknown = only.filter((id) => !all.some((s) => s.id === id));
   if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${all.map((s) => s.id).join(', ')}`);
   const want = new Set<string>();
@@ -102,6 +105,7 @@ function machine() {
 }
 
 const PRIORITY = -10;
+const METRICS_COST = 'metrics-cost';
 
 /**
  * The machine may be shared (test suites running beside the bench): as root,
@@ -127,7 +131,8 @@ async function main(): Promise<void> {
   const work = prepareWorkload(opts, chosen.some((s) => s.id.startsWith('skopeo')));
   if (profile) mkdirSync(profile, { recursive: true });
 
-  const servers: BenchServer[] = [await startDistribution(), await startBerth(profile), ...(s3pg ? [await startBerthS3pg()] : [])];
+  const withCost = !only || only.includes(METRICS_COST);
+  const servers: BenchServer[] = chosen.length ? [await startDistribution(), await startBerth(profile), ...(s3pg ? [await startBerthS3pg()] : [])] : [];
   const targets: Target[] = servers.map((server) => ({ server, client: new BenchClient(server.origin), work }));
   const rows: Row[] = [];
   try {
@@ -142,7 +147,7 @@ async function main(): Promise<void> {
       rows.push({ scenario: s, distribution: results.Distribution!, berth: results.Berth!, s3pg: results['Berth S3+PG'] });
     }
     const rss = Object.fromEntries(servers.map((s) => [s.name, round(s.peakRssMiB(), 1)])) as Record<BenchServer['name'], number>;
-    rows.push({
+    if (chosen.length) rows.push({
       scenario: { id: 'peak-rss', title: 'server peak RSS (VmHWM), whole run', unit: 'MiB', higherIsBetter: false, needs: [], run: async () => ({ value: 0 }) },
       distribution: { value: rss.Distribution },
       berth: { value: rss.Berth },
@@ -152,10 +157,19 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(targets.map((t) => t.client.close()));
     await Promise.all(servers.map((s) => s.stop()));
-    rmSync(work.dir, { recursive: true, force: true });
+    if (!withCost) rmSync(work.dir, { recursive: true, force: true });
   }
 
-  process.stdout.write('\n' + formatTable(rows) + '\n');
+  let cost: MetricsCost[] | undefined;
+  if (withCost) {
+    try {
+      cost = await metricsCost(work, scenarios());
+    } finally {
+      rmSync(work.dir, { recursive: true, force: true });
+    }
+  }
+  if (rows.length) process.stdout.write('\n' + formatTable(rows) + '\n');
+  if (cost) process.stdout.write('\n' + formatMetricsCost(cost) + '\n');
   const report = {
     date: started.toISOString(),
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
@@ -175,6 +189,7 @@ async function main(): Promise<void> {
       berth: r.berth,
       berthS3pg: r.s3pg,
     })),
+    metricsCost: cost,
   };
   const dir = resolve(import.meta.dirname, '../../bench/results');
   mkdirSync(dir, { recursive: true });

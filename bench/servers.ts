@@ -113,9 +113,9 @@ async function launch(name: ServerName, cmd: string, args: string[], port: numbe
  * Berth with its defaults (embedded SQLite + filesystem, fsync on), logging only
  * warnings, as Distribution runs with its access log off. `profileDir` adds `--cpu-prof`.
  */
-export async function startBerth(profileDir?: string): Promise<BenchServer> {
+export async function startBerth(profileDir?: string, env?: Record<string, string>): Promise<BenchServer> {
   const port = await freePort();
-  return launch('Berth', process.execPath, berthArgs(port, profileDir), port, NO_DRAIN);
+  return launch('Berth', process.execPath, berthArgs(port, profileDir), port, { ...NO_DRAIN, ...env });
 }
 
 /**

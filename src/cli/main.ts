@@ -7,6 +7,7 @@ import { registerUsage } from './usage.js';
 import { registerHistory } from './history.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerUser } from './user.js';
+import { registerNotifications } from './notifications.js';
 import { reportError } from './common.js';
 import { Exit } from './exit.js';
 import { warnUnknownEnv } from './env-check.js';
@@ -39,6 +40,7 @@ registerUsage(program);
 registerHistory(program);
 registerMigrate(program);
 registerUser(program);
+registerNotifications(program);
 registerClientCommands(program);
 await warnUnknownEnv(process.env, (m) => process.stderr.write(`berth: warning: ${m}\n`));
 

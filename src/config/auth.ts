@@ -1,8 +1,12 @@
 import { z } from 'zod';
 import { duration } from './units.js';
 
-/** `usage`: a repository's shared and unique bytes (they reveal what other repositories hold); for operators. */
-export const ACTIONS = ['pull', 'push', 'delete', 'usage'] as const;
+/**
+ * `usage`: a repository's shared and unique bytes (they reveal what other
+ * repositories hold); `metrics` on `**`: /metrics and the notification
+ * status. Both for operators.
+ */
+export const ACTIONS = ['pull', 'push', 'delete', 'usage', 'metrics'] as const;
 
 /** The built-in Docker token service (`/auth/token`). */
 const TokenConfigSchema = z

@@ -9,7 +9,8 @@ import { GcConfigSchema, StorageRulesSchema } from './storage.js';
 import { AccessConfigSchema, AuthConfigSchema, checkAccess } from './auth.js';
 import { TlsConfigSchema } from './tls.js';
 import { PolicyConfigSchema } from './policy.js';
-
+import { NotificationsConfigSchema } from './notifications.js';
+import { MetricsConfigSchema } from './metrics.js';
 
 export const ConfigSchema = z
   .object({
@@ -26,9 +27,11 @@ export const ConfigSchema = z
         maxConnections: z.number().int().positive().default(1024),
         /** After SIGTERM, how long new requests get 503 + Retry-After (and /readyz 503) before the listener closes. */
         drainPeriod: duration.default(5_000),
+        /** Proxies (addresses or CIDR ranges) whose X-Forwarded-For/-Host/-Proto are believed; nobody's by default. */
+        trustedProxies: z.array(z.string().min(1)).default([]),
       })
       .strict()
-      .default({ addr: 'localhost:5000', shutdownTimeout: 30_000, bodyIdleTimeout: 60_000, maxConnections: 1024, drainPeriod: 5_000 }),
+      .default({ addr: 'localhost:5000', shutdownTimeout: 30_000, bodyIdleTimeout: 60_000, maxConnections: 1024, drainPeriod: 5_000, trustedProxies: [] }),
     storage: z
       .object({
         filesystem: z
@@ -99,6 +102,8 @@ export const ConfigSchema = z
     access: AccessConfigSchema,
     tls: TlsConfigSchema.optional(),
     policy: PolicyConfigSchema,
+    notifications: NotificationsConfigSchema,
+    metrics: MetricsConfigSchema,
   })
   .strict()
   .superRefine((c, ctx) => checkAccess(c.auth, c.access, ctx));

@@ -31,6 +31,8 @@ export interface QueueStatus {
   oldestPendingAt: number | null;
   succeeded: number;
   failed: number;
+  /** Jobs refused because the queue was full (see `dropped`). */
+  dropped: number;
   lastSuccessAt: number | null;
   lastError: string | null;
   lastErrorAt: number | null;
@@ -169,34 +171,25 @@ export class JobQueue {
     await this.db.deleteFrom('jobs').where('id', '=', job.id).where('lease_holder', '=', holder).where('state', '=', 'running').execute();
   }
 
-  async status(): Promise<QueueStatus[]> {
-    const counts = await this.db
-      .selectFrom('jobs')
-      .select((eb) => ['queue', 'state', eb.fn.countAll<number>().as('n'), eb.fn.min('created_at').as('oldest')])
-      .groupBy(['queue', 'state'])
-      .execute();
-    const queues = await this.db.selectFrom('job_queues').selectAll().execute();
-    const byQueue = new Map<string, QueueStatus>();
-    const entry = (queue: string): QueueStatus => {
-      let s = byQueue.get(queue);
-      if (!s) byQueue.set(queue, (s = { queue, ready: 0, running: 0, dead: 0, oldestPendingAt: null, succeeded: 0, failed: 0, lastSuccessAt: null, lastError: null, lastErrorAt: null }));
-      return s;
-    };
-    for (const q of queues) {
-      Object.assign(entry(q.queue), {
-        succeeded: Number(q.succeeded),
-        failed: Number(q.failed),
-        lastSuccessAt: q.last_success_at === null ? null : Number(q.last_success_at),
-        lastError: q.last_error,
-        lastErrorAt: q.last_error_at === null ? null : Number(q.last_error_at),
-      });
-    }
-    for (const c of counts) {
-      const s = entry(c.queue);
-      s[c.state] = Number(c.n);
-      if (c.state !== 'dead') s.oldestPendingAt = Math.min(s.oldestPendingAt ?? Infinity, Number(c.oldest));
-    }
-    return [...byQueue.values()].sort((a, b) => a.queue.localeCompare(b.queue));
+  /** Counts a job not enqueued because its queue was full, in the transaction that would have enqueued it. */
+  async dropped(queue: string, db: Db = this.db): Promise<void> {
+    await this.record(queue, { dropped: 1 }, db);
+  }
+
+  /**
+   * Jobs of `queue` not yet done, counting at most `max` of them (an index
+   * range of at most that many entries, however long the queue).
+   */
+  async pending(queue: string, max: number): Promise<number> {
+    const r = await this.db
+      .selectFrom((eb) => eb.selectFrom('jobs').select('id').where('queue', '=', queue).where('state', '<>', 'dead').limit(max).as('p'))
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  status(): Promise<QueueStatus[]> {
+    return queueStatus(this.db);
   }
 
   /** Removes dead jobs last touched before `before`. */
@@ -205,20 +198,56 @@ export class JobQueue {
     return Number(r.numDeletedRows);
   }
 
-  private async record(queue: string, change: { succeeded?: number; failed?: number; last_success_at?: number; last_error?: string; last_error_at?: number }): Promise<void> {
-    await this.db
+  private async record(queue: string, change: { succeeded?: number; failed?: number; dropped?: number; last_success_at?: number; last_error?: string; last_error_at?: number }, db: Db = this.db): Promise<void> {
+    await db
       .insertInto('job_queues')
-      .values({ queue, succeeded: change.succeeded ?? 0, failed: change.failed ?? 0, last_success_at: change.last_success_at ?? null, last_error: change.last_error ?? null, last_error_at: change.last_error_at ?? null })
+      .values({ queue, succeeded: change.succeeded ?? 0, failed: change.failed ?? 0, dropped: change.dropped ?? 0, last_success_at: change.last_success_at ?? null, last_error: change.last_error ?? null, last_error_at: change.last_error_at ?? null })
       .onConflict((oc) =>
         oc.column('queue').doUpdateSet((eb) => ({
           succeeded: eb('job_queues.succeeded', '+', change.succeeded ?? 0),
           failed: eb('job_queues.failed', '+', change.failed ?? 0),
+          dropped: eb('job_queues.dropped', '+', change.dropped ?? 0),
           ...(change.last_success_at !== undefined ? { last_success_at: change.last_success_at } : {}),
           ...(change.last_error !== undefined ? { last_error: change.last_error, last_error_at: change.last_error_at ?? null } : {}),
         })),
       )
       .execute();
   }
+}
+
+/**
+ * Every queue's counts and last outcomes. It reads every job row: run it
+ * where the event loop does not wait for it (a worker thread).
+ */
+export async function queueStatus(db: Kysely<Database>): Promise<QueueStatus[]> {
+  const counts = await db
+    .selectFrom('jobs')
+    .select((eb) => ['queue', 'state', eb.fn.countAll<number>().as('n'), eb.fn.min('created_at').as('oldest')])
+    .groupBy(['queue', 'state'])
+    .execute();
+  const queues = await db.selectFrom('job_queues').selectAll().execute();
+  const byQueue = new Map<string, QueueStatus>();
+  const entry = (queue: string): QueueStatus => {
+    let s = byQueue.get(queue);
+    if (!s) byQueue.set(queue, (s = { queue, ready: 0, running: 0, dead: 0, oldestPendingAt: null, succeeded: 0, failed: 0, dropped: 0, lastSuccessAt: null, lastError: null, lastErrorAt: null }));
+    return s;
+  };
+  for (const q of queues) {
+    Object.assign(entry(q.queue), {
+      succeeded: Number(q.succeeded),
+      failed: Number(q.failed),
+      dropped: Number(q.dropped),
+      lastSuccessAt: q.last_success_at === null ? null : Number(q.last_success_at),
+      lastError: q.last_error,
+      lastErrorAt: q.last_error_at === null ? null : Number(q.last_error_at),
+    });
+  }
+  for (const c of counts) {
+    const s = entry(c.queue);
+    s[c.state] = Number(c.n);
+    if (c.state !== 'dead') s.oldestPendingAt = Math.min(s.oldestPendingAt ?? Infinity, Number(c.oldest));
+  }
+  return [...byQueue.values()].sort((a, b) => a.queue.localeCompare(b.queue));
 }
 
 /** Ready and due, or running under a lease that has passed. */

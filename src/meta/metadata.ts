@@ -80,6 +80,9 @@ export interface DeletedManifest {
 
 export type DeleteHook = (trx: Transaction<Database>, deleted: DeletedManifest) => Promise<void>;
 
+/** What must commit with a change or not at all (events, jobs), with what the change found out. */
+export type TransactionHook<A extends unknown[] = []> = (trx: Transaction<Database>, ...args: A) => Promise<void>;
+
 /** Thrown inside a transaction when a push would move an immutable tag. */
 export class ImmutableTagMove extends Error {
   constructor(readonly tag: string, readonly current: Digest) {
@@ -215,23 +218,25 @@ export class Metadata {
    * digest either finished (bytes deleted) before we write them, or sees our
    * fresh claim and spares the row (src/meta/gc-queries.ts).
    */
-  async commitBlob(repositoryId: RepoId, digest: Digest, size: number, now: number, uploadId?: UploadId, storeBytes?: () => Promise<void>): Promise<void> {
+  async commitBlob(repositoryId: RepoId, digest: Digest, size: number, now: number, uploadId?: UploadId, storeBytes?: () => Promise<void>, inTransaction?: TransactionHook): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await claimBlob(trx, digest, size, now);
       if (storeBytes) await storeBytes();
       await link(trx, repositoryId, digest, now);
       if (uploadId) await trx.deleteFrom('uploads').where('id', '=', uploadId).execute();
+      await inTransaction?.(trx);
     });
   }
 
   /** Cross-repository mount: links a blob the store already holds. Resolves to its size, or undefined. */
-  async mountBlob(repositoryId: RepoId, digest: Digest, now: number): Promise<number | undefined> {
+  async mountBlob(repositoryId: RepoId, digest: Digest, now: number, inTransaction?: TransactionHook<[size: number]>): Promise<number | undefined> {
     return this.db.transaction().execute(async (trx) => {
       // UPDATE first: it takes the row lock GC's sweep needs, so the row (and its bytes) cannot go while we link.
       const claimed = await trx.updateTable('blobs').set({ linked_at: now }).where('digest', '=', digest).executeTakeFirst();
       if (Number(claimed.numUpdatedRows) === 0) return undefined;
       const blob = await trx.selectFrom('blobs').select('size').where('digest', '=', digest).executeTakeFirstOrThrow();
       await link(trx, repositoryId, digest, now);
+      await inTransaction?.(trx, Number(blob.size));
       return Number(blob.size);
     });
   }
@@ -276,13 +281,20 @@ export class Metadata {
     await this.db.insertInto('suspect_blobs').values({ digest, reason, noted_at: now }).onConflict((oc) => oc.column('digest').doNothing()).execute();
   }
 
-  async unlinkBlob(repositoryId: RepoId, digest: Digest): Promise<boolean> {
-    const r = await this.db
-      .deleteFrom('repository_blobs')
-      .where('repository_id', '=', repositoryId)
-      .where('digest', '=', digest)
-      .executeTakeFirst();
-    return Number(r.numDeletedRows) === 1;
+  async unlinkBlob(repositoryId: RepoId, digest: Digest, inTransaction?: TransactionHook<[size: number]>): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const r = await trx
+        .deleteFrom('repository_blobs')
+        .where('repository_id', '=', repositoryId)
+        .where('digest', '=', digest)
+        .executeTakeFirst();
+      if (Number(r.numDeletedRows) !== 1) return false;
+      if (inTransaction) {
+        const blob = await trx.selectFrom('blobs').select('size').where('digest', '=', digest).executeTakeFirst();
+        await inTransaction(trx, Number(blob?.size ?? 0));
+      }
+      return true;
+    });
   }
 
   // Manifests and tags

@@ -161,6 +161,8 @@ export interface JobQueueTable {
   queue: string;
   succeeded: Generated<number>;
   failed: Generated<number>;
+  /** Events not enqueued because the queue was full (migration 009). */
+  dropped: Generated<number>;
   last_success_at: number | null;
   last_error: string | null;
   last_error_at: number | null;

@@ -61,6 +61,20 @@ export class UsageQueries {
     return { storedBytes: Number(stored.bytes), storedObjects: Number(stored.count), logicalBytes: Number(manifests.bytes) + Number(named.bytes) };
   }
 
+  /** Repositories holding a manifest, and upload sessions open with their bytes so far. */
+  async inventory(): Promise<{ repositories: number; uploads: number; uploadBytes: number }> {
+    const repos = await this.db
+      .selectFrom('repositories')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where((eb) => eb.exists(eb.selectFrom('manifests').select('digest').whereRef('manifests.repository_id', '=', 'repositories.id')))
+      .executeTakeFirstOrThrow();
+    const uploads = await this.db
+      .selectFrom('uploads')
+      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.coalesce(eb.fn.sum<number>('size'), eb.lit(0)).as('bytes')])
+      .executeTakeFirstOrThrow();
+    return { repositories: Number(repos.n), uploads: Number(uploads.n), uploadBytes: Number(uploads.bytes) };
+  }
+
   async manifests(repositoryId: RepoId): Promise<ManifestUsageRow[]> {
     const manifests = await this.db
       .selectFrom('manifests as m')

@@ -5,6 +5,7 @@ import type { RepoName } from '../oci/name.js';
 import { BlobNotFoundError, BlobSizeMismatchError, type ByteRange } from '../store/blob-store.js';
 import type { RegistryContext } from './context.js';
 import { checkQuota } from './quota.js';
+import { BLOB_MEDIA_TYPE, originOf, type Origin, type RegistryEvent } from './events.js';
 
 export interface BlobHead {
   digest: Digest;
@@ -50,10 +51,21 @@ export async function readBlob(ctx: RegistryContext, blob: BlobHead, range?: Byt
   }
 }
 
+/** A blob event: Distribution's shape (no media type of its own, the blob's size). */
+export function blobEvent(action: RegistryEvent['action'], repo: RepoName, blob: BlobHead, origin: Origin, at: number): RegistryEvent {
+  return { action, target: 'blob', repository: repo, digest: blob.digest, mediaType: BLOB_MEDIA_TYPE, size: blob.size, artifactType: null, subject: null, ...originOf(origin), at };
+}
+
+/** Tells pull listeners a blob was served (GET or HEAD, as Distribution counts them). */
+export function blobPulled(ctx: RegistryContext, repo: RepoName, blob: BlobHead, origin: Origin): void {
+  if (ctx.events.pullsWanted) ctx.events.pulled(blobEvent('pull', repo, blob, origin, ctx.now()));
+}
+
 /** Unlinks a blob from one repository; bytes are reclaimed by GC once nothing links them. */
-export async function deleteBlob(ctx: RegistryContext, repo: RepoName, digest: Digest): Promise<void> {
+export async function deleteBlob(ctx: RegistryContext, repo: RepoName, digest: Digest, origin: Origin): Promise<void> {
   const repoId = await ctx.repoId(repo);
-  if (repoId === undefined || !(await ctx.meta.unlinkBlob(repoId, digest))) {
+  const hook = ctx.events.hook('blob', (size: number) => [blobEvent('delete', repo, { digest, size }, origin, ctx.now())]);
+  if (repoId === undefined || !(await ctx.meta.unlinkBlob(repoId, digest, hook))) {
     throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in repository "${repo}"`, { detail: { digest } });
   }
 }
@@ -67,9 +79,10 @@ export async function mountFromAnywhere(
   repo: RepoName,
   digest: Digest,
   canRead: (repo: RepoName) => Promise<boolean>,
+  origin: Origin,
 ): Promise<BlobHead | undefined> {
   for (const source of await ctx.meta.repositoriesLinking(digest, 50)) {
-    if (await canRead(source)) return mountBlob(ctx, repo, digest, source);
+    if (await canRead(source)) return mountBlob(ctx, repo, digest, source, origin);
   }
   return undefined;
 }
@@ -80,12 +93,13 @@ export async function mountFromAnywhere(
  * A mount that would take the namespace over its quota is refused (DENIED),
  * as an upload of the same blob would be.
  */
-export async function mountBlob(ctx: RegistryContext, repo: RepoName, digest: Digest, from: RepoName): Promise<BlobHead | undefined> {
+export async function mountBlob(ctx: RegistryContext, repo: RepoName, digest: Digest, from: RepoName, origin: Origin): Promise<BlobHead | undefined> {
   const fromId = await ctx.repoId(from);
   const source = fromId === undefined ? undefined : await ctx.meta.blobLink(fromId, digest);
   if (!source) return undefined;
   // A mount stores nothing new, but it makes the namespace hold the blob: it counts like an upload.
   await checkQuota(ctx, repo, digest, source.size);
-  const size = await ctx.withRepo(repo, (repoId) => ctx.meta.mountBlob(repoId, digest, ctx.now()));
+  const hook = ctx.events.hook('blob', (size: number) => [{ ...blobEvent('mount', repo, { digest, size }, origin, ctx.now()), fromRepository: from }]);
+  const size = await ctx.withRepo(repo, (repoId) => ctx.meta.mountBlob(repoId, digest, ctx.now(), hook));
   return size === undefined ? undefined : { digest, size };
 }

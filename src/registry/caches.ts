@@ -22,8 +22,26 @@ const strBytes = (s: string): number => 2 * s.length;
 /** Manifests bigger than this are read from the store each time: a few attacker-made giants must not flush the cache. */
 const MAX_CACHED_MANIFEST = 1 << 20;
 
-function cache<K extends string | number, V extends {}>(maxSize: number, size: (v: V, k: K) => number, maxEntry = maxSize / 8): LRUCache<K, V> {
-  return new LRUCache<K, V>({
+/** Hits and misses of one cache's lookups, for the metrics (two additions per lookup, nothing more). */
+export interface LookupCounts {
+  hits: number;
+  misses: number;
+}
+
+/** An LRU cache that counts what `get` found; `has` and `peek` do not count. */
+class CountingCache<K extends {}, V extends {}> extends LRUCache<K, V> {
+  readonly lookups: LookupCounts = { hits: 0, misses: 0 };
+
+  override get(key: K, opts?: LRUCache.GetOptions<K, V, unknown>): V | undefined {
+    const v = super.get(key, opts);
+    if (v === undefined) this.lookups.misses++;
+    else this.lookups.hits++;
+    return v;
+  }
+}
+
+function cache<K extends string | number, V extends {}>(maxSize: number, size: (v: V, k: K) => number, maxEntry = maxSize / 8): CountingCache<K, V> {
+  return new CountingCache<K, V>({
     maxSize: Math.max(1, maxSize),
     // One entry never takes more than an eighth: a single huge value must not flush everything else.
     maxEntrySize: Math.max(1, Math.floor(Math.min(maxEntry, maxSize / 8))),
@@ -48,10 +66,10 @@ const rowBytes = (r: ManifestRow): number => strBytes(r.digest) + strBytes(r.med
  * fill stores only when no forget happened since its read began (`epoch()`).
  */
 export class RegistryCaches {
-  readonly repoIds: LRUCache<string, RepoId>;
-  readonly tags: LRUCache<string, Digest>;
-  readonly manifests: LRUCache<string, ManifestRow>;
-  readonly manifestBytes: LRUCache<Digest, Buffer>;
+  readonly repoIds: CountingCache<string, RepoId>;
+  readonly tags: CountingCache<string, Digest>;
+  readonly manifests: CountingCache<string, ManifestRow>;
+  readonly manifestBytes: CountingCache<Digest, Buffer>;
   /** When this process last recorded a pull of a manifest, so pulls cost a write only now and then. */
   readonly pulls: LRUCache<string, number>;
   /** Tag list pages per repository, keyed by `n` and `last`. */
@@ -71,6 +89,11 @@ export class RegistryCaches {
       for (const [k, names] of pages) n += strBytes(k) + names.reduce((a, t) => a + strBytes(t) + 16, 0);
       return n;
     });
+  }
+
+  /** Lookups per cache, by name (the metrics' `cache` label). */
+  lookups(): Record<'repositories' | 'tags' | 'manifests' | 'manifest_bodies', LookupCounts> {
+    return { repositories: this.repoIds.lookups, tags: this.tags.lookups, manifests: this.manifests.lookups, manifest_bodies: this.manifestBytes.lookups };
   }
 
   static key(repo: RepoId, name: string): string {

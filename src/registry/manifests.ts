@@ -13,6 +13,7 @@ import type { RegistryContext } from './context.js';
 import { checkQuota } from './quota.js';
 import { readBlob } from './blobs.js';
 import { recordPull, refuseImmutable, refuseImmutableDelete } from './tag-rules.js';
+import { originOf, type Origin, type RegistryEvent } from './events.js';
 
 export interface StoredManifest {
   row: ManifestRow;
@@ -55,8 +56,9 @@ export async function putManifest(
   bytes: Buffer,
   contentType: string | undefined,
   extraTags: string[],
-  actor: string | null,
+  origin: Origin,
 ): Promise<PushResult> {
+  const { actor } = origin;
   const digest = 'digest' in ref ? ref.digest : makeDigest('sha256', sha(bytes, 'sha256'));
   if ('digest' in ref && sha(bytes, algorithmOf(digest)) !== hexOf(digest)) {
     throw new RegistryError('DIGEST_INVALID', `manifest content does not match digest ${digest}`, { detail: { digest } });
@@ -66,8 +68,8 @@ export async function putManifest(
   await ctx.gates.checkTags(repo, tags, digest, facts.mediaType);
   await checkQuota(ctx, repo, digest, bytes.length);
   const now = ctx.now();
-  const event = { action: 'push' as const, repository: repo, digest, mediaType: facts.mediaType, size: bytes.length, artifactType: facts.artifactType ?? null, subject: facts.subject?.digest ?? null, actor, at: now };
-  const inTransaction = ctx.events.hook(() => (tags.length ? tags.map((tag) => ({ ...event, tag })) : [event]));
+  const event: RegistryEvent = { action: 'push', target: 'manifest', repository: repo, digest, mediaType: facts.mediaType, size: bytes.length, artifactType: facts.artifactType ?? null, subject: facts.subject?.digest ?? null, ...originOf(origin), at: now };
+  const inTransaction = ctx.events.hook('manifest', () => (tags.length ? tags.map((tag) => ({ ...event, tag })) : [event]));
   let repoId: RepoId;
   try {
     repoId = await ctx.withRepo(repo, async (id) => {
@@ -98,7 +100,7 @@ export interface ServedManifest {
   body(): Promise<Buffer | Readable>;
 }
 
-export async function getManifest(ctx: RegistryContext, repo: RepoName, ref: ManifestRef, accept: string[], head = false): Promise<ServedManifest> {
+export async function getManifest(ctx: RegistryContext, repo: RepoName, ref: ManifestRef, accept: string[], head = false, origin?: Origin): Promise<ServedManifest> {
   const repoId = await ctx.repoId(repo);
   if (repoId === undefined) throw new RegistryError('NAME_UNKNOWN', `repository "${repo}" is not known to this registry`);
   const digest = 'digest' in ref ? ref.digest : await resolveTag(ctx, repoId, ref.tag);
@@ -107,8 +109,14 @@ export async function getManifest(ctx: RegistryContext, repo: RepoName, ref: Man
   const row = await negotiate(ctx, repoId, found, accept);
   await ctx.gates.checkPull(repo, row, head);
   await recordPull(ctx, repoId, digest);
+  // A HEAD is a pull too, as Distribution tells it.
+  if (origin && ctx.events.pullsWanted) {
+    const event: RegistryEvent = { action: 'pull', target: 'manifest', repository: repo, digest: row.digest, mediaType: row.mediaType, size: row.size, artifactType: row.artifactType, subject: row.subject, ...originOf(origin), at: ctx.now() };
+    ctx.events.pulled('tag' in ref ? { ...event, tag: ref.tag } : event);
+  }
   return { row, body: () => manifestBody(ctx, row) };
 }
+
 
 /**
  * A manifest's bytes for a response. Up to MAX_HELD_MANIFEST they are held
@@ -117,36 +125,41 @@ export async function getManifest(ctx: RegistryContext, repo: RepoName, ref: Man
  * no more memory than forty small ones.
  */
 async function manifestBody(ctx: RegistryContext, row: ManifestRow): Promise<Buffer | Readable> {
-  const cached = ctx.caches.manifestBytes.get(row.digest);
-  if (cached) return cached;
-  if (row.size > MAX_HELD_MANIFEST) return readBlob(ctx, { digest: row.digest, size: row.size });
+  // `has`, not `get`: manifestBytes looks it up (and counts the lookup) once.
+  if (row.size > MAX_HELD_MANIFEST && !ctx.caches.manifestBytes.has(row.digest)) return readBlob(ctx, { digest: row.digest, size: row.size });
   return manifestBytes(ctx, row);
 }
 
-export async function deleteManifest(ctx: RegistryContext, repo: RepoName, ref: ManifestRef, actor: string | null): Promise<void> {
+export async function deleteManifest(ctx: RegistryContext, repo: RepoName, ref: ManifestRef, origin: Origin): Promise<void> {
+  const { actor } = origin;
   const repoId = await ctx.repoId(repo);
   if (repoId === undefined) throw new RegistryError('NAME_UNKNOWN', `repository "${repo}" is not known to this registry`);
   const now = ctx.now();
   await refuseImmutableDelete(ctx, repo, repoId, ref);
-  const hook = deleteHook(ctx, repo, now, actor);
   if ('tag' in ref) {
+    const hook = deleteHook(ctx, repo, now, origin, true);
     const removed = await ctx.meta.deleteTag(repoId, ref.tag, now, actor, hook);
     ctx.caches.forgetTag(repoId, ref.tag);
     if (!removed) throw unknownManifest(ref);
     return;
   }
-  const tags = await ctx.meta.deleteManifest(repoId, ref.digest, now, actor, hook);
+  const tags = await ctx.meta.deleteManifest(repoId, ref.digest, now, actor, deleteHook(ctx, repo, now, origin, false));
   ctx.caches.forgetManifest(repoId, ref.digest);
   if (!tags) throw unknownManifest(ref);
   for (const t of tags) ctx.caches.forgetTag(repoId, t);
   await deleteAttachmentsOf(ctx, repoId, ref.digest, actor);
 }
 
-/** Delete events: one per tag that went, or one for the digest alone when it had none. */
-function deleteHook(ctx: RegistryContext, repo: RepoName, now: number, actor: string | null): DeleteHook | undefined {
-  return ctx.events.hook(({ tags, ...facts }: DeletedManifest) => {
-    const event = { action: 'delete' as const, repository: repo, ...facts, actor, at: now };
-    return tags.length ? tags.map((tag) => ({ ...event, tag })) : [event];
+/**
+ * Delete events as Distribution tells them: a tag delete is one event with
+ * the tag; a delete by digest is one for the manifest, then one per tag that
+ * went with it.
+ */
+function deleteHook(ctx: RegistryContext, repo: RepoName, now: number, origin: Origin, byTag: boolean): DeleteHook | undefined {
+  return ctx.events.hook('manifest', ({ tags, ...facts }: DeletedManifest) => {
+    const event: RegistryEvent = { action: 'delete', target: 'manifest', repository: repo, ...facts, ...originOf(origin), at: now };
+    const tagEvents = tags.map((tag) => ({ ...event, tag }));
+    return byTag ? tagEvents : [event, ...tagEvents];
   });
 }
 

@@ -10,6 +10,8 @@ import type { RegistryContext } from './context.js';
 import { HashStates } from './hash-states.js';
 import { checkQuota } from './quota.js';
 import { removeUploadLeftovers } from './leftovers.js';
+import { blobEvent } from './blobs.js';
+import type { Origin } from './events.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Uploads are hashed with sha256 while they stream; a sha512 close rebuilds from the stored bytes. */
@@ -92,6 +94,7 @@ export async function completeUpload(
   body: Readable | undefined,
   range: ChunkRange | undefined,
   declaredLength: number | undefined,
+  origin: Origin,
 ): Promise<{ digest: Digest; size: number }> {
   return ctx.uploadLocks.run(id, async () => {
     const row = await uploadStatus(ctx, repo, id);
@@ -109,7 +112,8 @@ export async function completeUpload(
     });
     await ctx.store.sealUpload(id, size);
     // The rename happens inside the transaction that claims the blob's row: see src/meta/gc-queries.ts.
-    await ctx.meta.commitBlob(row.repositoryId, digest, size, ctx.now(), id, () => ctx.store.commitUpload(id, size, digest));
+    const hook = ctx.events.hook('blob', () => [blobEvent('push', repo, { digest, size }, origin, ctx.now())]);
+    await ctx.meta.commitBlob(row.repositoryId, digest, size, ctx.now(), id, () => ctx.store.commitUpload(id, size, digest), hook);
     return { digest, size };
   });
 }
@@ -121,7 +125,8 @@ export async function uploadWhole(
   digest: Digest,
   body: Readable,
   declaredLength: number | undefined,
-  origin: UploadOrigin,
+  owner: UploadOrigin,
+  origin: Origin,
 ): Promise<{ digest: Digest; size: number }> {
   if (declaredLength !== undefined) {
     // Refused before a byte is stored; the check at commit still covers chunked bodies.
@@ -130,9 +135,9 @@ export async function uploadWhole(
       throw e;
     });
   }
-  const { id } = await startUpload(ctx, repo, origin);
+  const { id } = await startUpload(ctx, repo, owner);
   try {
-    return await completeUpload(ctx, repo, id, digest, body, undefined, declaredLength);
+    return await completeUpload(ctx, repo, id, digest, body, undefined, declaredLength, origin);
   } catch (e) {
     await cancelUpload(ctx, id).catch(() => {});
     throw e;

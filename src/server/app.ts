@@ -13,6 +13,12 @@ import { handleV2 } from './routes/v2.js';
 import { registerBerthApi } from './routes/berth-api.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { registerSignatureExtension } from './routes/signature-extension.js';
+import { registerNotificationsApi } from './routes/notifications-api.js';
+import type { NotificationsConfig } from '../config/notifications.js';
+import type { Metrics } from './metrics/metrics.js';
+import { installHttpMetrics } from './metrics/http-hooks.js';
+import { registerMetricsRoute } from './metrics/endpoint.js';
+import { requestLogLine } from './request-log.js';
 
 export interface AppOptions {
   ctx: RegistryContext;
@@ -29,6 +35,12 @@ export interface AppOptions {
   bodyIdleMs?: number;
   /** Whether writes may go ahead; /readyz reports its problems. */
   health: Health;
+  /** Proxies whose X-Forwarded-* headers are believed (addresses or CIDR ranges). */
+  trustedProxies?: string[];
+  /** Collect metrics; `/metrics` is served here unless `metricsRoute` is false (a listener of its own serves it). */
+  metrics?: Metrics;
+  metricsRoute?: boolean;
+  notifications?: NotificationsConfig;
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -63,6 +75,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     bodyLimit: 1 << 20,
     return503OnClosing: true,
     clientErrorHandler: answerMalformedRequest,
+    trustProxy: opts.trustedProxies?.length ? opts.trustedProxies : false,
     ...(opts.https ? { https: opts.https } : {}),
   }) as FastifyInstance;
 
@@ -76,23 +89,18 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   });
   if (opts.draining) refuseWhileDraining(app, opts.draining);
   app.addHook('onResponse', async (req, reply) => {
-    req.log.info(
-      {
-        method: req.method,
-        path: req.url.split('?', 1)[0],
-        status: reply.statusCode,
-        bytesIn: Number(req.headers['content-length'] ?? 0) || undefined,
-        bytesOut: Number(reply.getHeader('content-length') ?? 0) || undefined,
-        ms: Math.round(reply.elapsedTime * 10) / 10,
-      },
-      'request',
-    );
+    req.log.info(requestLogLine(req, reply, opts.auth), 'request');
   });
+  if (opts.metrics) {
+    installHttpMetrics(app, opts.metrics);
+    if (opts.metricsRoute !== false) registerMetricsRoute(app, opts.metrics, opts.auth);
+  }
 
   app.route({ method: [...METHODS], url: '/v2', handler: (req, reply) => handleV2(opts, req, reply) });
   app.route({ method: [...METHODS], url: '/v2/*', handler: (req, reply) => handleV2(opts, req, reply) });
   registerBerthApi(app, opts);
   registerSignatureExtension(app, opts);
+  if (opts.notifications) registerNotificationsApi(app, { auth: opts.auth, workers: opts.workers, config: opts.notifications });
   app.get('/healthz', async (_req, reply) => reply.type('application/json').send('{"status":"ok"}'));
   app.get('/readyz', async (_req, reply) => {
     const problems = opts.health.problems().map(({ check, message }) => ({ check, message }));

@@ -3,19 +3,33 @@ import type { Logger } from 'pino';
 import { every } from '../jobs/schedule.js';
 import type { Leases } from '../meta/lease.js';
 import type { Database } from '../meta/schema.js';
+import type { GcReport } from '../registry/gc.js';
 import type { WorkerPool } from '../workers/pool.js';
+
+/** Told how each run went (the metrics): its report, or undefined when it failed. */
+export type GcObserver = (report: GcReport | undefined, seconds: number) => void;
 
 /**
  * Runs GC (with retention) every `intervalMs` once across every process, in a
  * worker thread: marking and sweeping cost what the registry holds, and the
  * event loop must keep answering meanwhile. Returns a stop function.
  */
-export function scheduleGc(db: Kysely<Database>, workers: WorkerPool, leases: Leases, intervalMs: number, logger: Logger): () => void {
+export function scheduleGc(db: Kysely<Database>, workers: WorkerPool, leases: Leases, intervalMs: number, logger: Logger, observe: GcObserver = () => {}): () => void {
   return every(db, leases, {
     name: 'gc',
     intervalMs,
     run: async () => {
-      const { retention, manifests, linksRemoved, blobs, freedBytes } = await workers.run('collectGarbage', { dryRun: false });
+      const started = performance.now();
+      const seconds = () => (performance.now() - started) / 1000;
+      let report: GcReport;
+      try {
+        report = await workers.run('collectGarbage', { dryRun: false });
+      } catch (err) {
+        observe(undefined, seconds());
+        throw err;
+      }
+      observe(report, seconds());
+      const { retention, manifests, linksRemoved, blobs, freedBytes } = report;
       logger.info({ tagsRemoved: retention.length, manifestsRemoved: manifests.length, linksRemoved, blobsRemoved: blobs.length, freedBytes }, 'garbage collected');
     },
     onError: (err) => logger.warn({ err }, 'garbage collection failed; it will run again'),

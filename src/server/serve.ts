@@ -19,6 +19,12 @@ import { JobQueue } from '../jobs/queue.js';
 import { JobRunner, type JobHandler } from '../jobs/runner.js';
 import { every } from '../jobs/schedule.js';
 import type { Server as HttpsServer } from 'node:https';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Metrics } from './metrics/metrics.js';
+import { listenForMetrics } from './metrics/endpoint.js';
+import { Notifier } from '../notify/notifier.js';
+import type { SourceRecord } from '../notify/event-record.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Upper bound on how long a replica may serve a tag or manifest another replica changed (docs/REPLICAS.md). */
@@ -29,6 +35,12 @@ const HEALTH_INTERVAL_MS = 2000;
 const LOOP_WINDOW_MS = 1000;
 /** Jobs that ran out of attempts are kept this long for inspection. */
 const DEAD_JOB_RETENTION_MS = 7 * 86_400_000;
+/**
+ * An ordered queue's lease (webhook deliveries) lapses this long after its
+ * holder died: after a kill -9 on SQLite, the restarted server delivers again
+ * within this (PostgreSQL frees it with the dead connection at once).
+ */
+const QUEUE_LEASE_MS = 10_000;
 
 export interface RunningServer {
   /** The bound address, e.g. `127.0.0.1:5000`. */
@@ -38,11 +50,13 @@ export interface RunningServer {
 }
 
 export function makeLogger(config: Config): Logger {
-  const transport = config.log.format === 'pretty' ? { target: 'pino-pretty', options: { colorize: true } } : undefined;
+  // Colour only for a person at a terminal; one line per entry either way.
+  const transport = config.log.format === 'pretty' ? { target: 'pino-pretty', options: { colorize: process.stdout.isTTY === true, singleLine: true, translateTime: "UTC:yyyy-mm-dd'T'HH:MM:ss.l'Z'", ignore: 'pid,hostname,service' } } : undefined;
   return pino({
     level: config.log.level,
     // With several worker processes a line says which one wrote it.
     base: cluster.isWorker ? { service: 'berth', pid: process.pid } : { service: 'berth' },
+    timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: ['req.headers.authorization', '*.password', '*.secret', '*.token'], censor: '[redacted]' },
     transport,
   });
@@ -51,24 +65,47 @@ export function makeLogger(config: Config): Logger {
 /** Wires store, metadata and HTTP from a config, starts listening, and handles shutdown signals. */
 export async function serve(config: Config, logger = makeLogger(config)): Promise<RunningServer> {
   const tls = config.tls && readTls(config.tls);
-  const auth = await openAuth(config, logger, { tls: tls !== undefined });
+  let metrics: Metrics | undefined;
+  const auth = await openAuth(config, logger, { tls: tls !== undefined, onAudit: (e) => metrics?.audit(e) });
   const { store, metaDb, describe } = await openBackends(config);
   const ctx = registryContext(config, { store, metaDb });
   await installSignaturePolicy(ctx, config.policy);
 
   const workers = new WorkerPool(config, { threads: config.workers.threads, maxQueue: config.workers.queue });
+  if (config.metrics.enabled) metrics = new Metrics(ctx, workers, logger, config.metrics.storageInterval);
+  const jobs = new JobQueue(metaDb.db, metaDb.dialect);
+  // The port is known once listening; events before that (there are none: nothing is served yet) say the configured one.
+  const source: SourceRecord = { addr: `${hostname()}:${splitAddr(config.http.addr).port}`, instanceID: randomUUID() };
+  const notifier = new Notifier(config.notifications, jobs, source, logger, { dropped: (e) => metrics?.dropped(e), attempted: (e, ok, s) => metrics?.attempted(e, ok, s) });
+  await notifier.start(ctx.events);
   const health = healthOf(config, logger);
   const stopHealth = health.start(HEALTH_INTERVAL_MS);
   const stopLoopMonitor = monitorLoop(logger, LOOP_WINDOW_MS);
   let ready = false;
   let draining = false;
-  const app = buildApp({ ctx, auth: auth?.authorizer ?? openAccess, workers, health, logger, ready: () => ready, draining: () => draining, https: tls, bodyIdleMs: config.http.bodyIdleTimeout });
+  const app = buildApp({
+    ctx,
+    auth: auth?.authorizer ?? openAccess,
+    workers,
+    health,
+    logger,
+    ready: () => ready,
+    draining: () => draining,
+    https: tls,
+    bodyIdleMs: config.http.bodyIdleTimeout,
+    trustedProxies: config.http.trustedProxies,
+    metrics,
+    metricsRoute: config.metrics.addr === undefined,
+    notifications: config.notifications,
+  });
   auth?.install(app);
   const { host, port } = splitAddr(config.http.addr);
   app.server.maxConnections = config.http.maxConnections;
   await app.listen({ host, port });
   const bound = app.server.address();
-  const address = typeof bound === 'object' && bound ? `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}` : config.http.addr;
+  const address = addressOf(bound, config.http.addr);
+  if (typeof bound === 'object' && bound) source.addr = `${hostname()}:${bound.port}`;
+  const metricsServer = metrics && config.metrics.addr ? await listenForMetrics(splitAddr(config.metrics.addr).host, splitAddr(config.metrics.addr).port, metrics, logger) : undefined;
   ready = true;
 
   if (metaDb.dialect === 'sqlite') ctx.caches.checkWith(sqliteChanges(metaDb));
@@ -78,10 +115,9 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
     onError: (err) => logger.warn({ err }, 'metadata change feed interrupted; caches are dropped until it is back'),
   });
   const leases = openLeases(metaDb);
-  const jobs = new JobQueue(metaDb.db, metaDb.dialect);
   // Features that work in the background (scan on push, replication, webhooks) add their handlers here.
-  const handlers: JobHandler[] = [];
-  const runner = new JobRunner(jobs, leases, handlers, logger);
+  const handlers: JobHandler[] = [...notifier.handlers()];
+  const runner = new JobRunner(jobs, openLeases(metaDb, QUEUE_LEASE_MS), handlers, logger);
   if (handlers.length > 0) runner.start();
   const stopPurge = every(metaDb.db, leases, {
     name: 'upload-purge',
@@ -92,7 +128,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
     },
     onError: (err) => logger.warn({ err }, 'purging stale uploads failed'),
   });
-  const stopGc = scheduleGc(metaDb.db, workers, leases, config.gc.interval, logger);
+  const stopGc = scheduleGc(metaDb.db, workers, leases, config.gc.interval, logger, (report, seconds) => metrics?.gc(report, seconds));
 
   if (!isLoopback(host)) {
     if (auth && !tls) {
@@ -101,8 +137,8 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       logger.warn({ address }, `NO AUTHENTICATION ON A NON-LOOPBACK ADDRESS: anyone who reaches ${address} may push and delete${tls ? '' : ', over plain HTTP'}. Configure auth (README: Secure your registry) or listen on localhost`);
     }
   }
-  // In a worker process the supervisor says "listening" once all of them are.
-  logger.info({ address, tls: tls !== undefined, auth: auth !== undefined, data: describe.blobs, metadata: describe.metadata }, cluster.isWorker ? 'berth worker listening' : 'berth registry listening');
+  const metricsAt = metricsServer ? addressOf(metricsServer.address(), config.metrics.addr!) : metrics ? `${address}/metrics` : undefined;
+  logger.info({ address, tls: tls !== undefined, auth: auth !== undefined, data: describe.blobs, metadata: describe.metadata, metrics: metricsAt }, cluster.isWorker ? 'berth worker listening' : 'berth registry listening');
   if (cluster.isWorker) process.send?.(WORKER_READY);
   // SIGHUP re-reads the certificate (renewed by certbot, say) without dropping connections.
   const reloadTls = () => {
@@ -128,6 +164,8 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
       stopHealth();
       stopLoopMonitor();
       await runner.stop();
+      await notifier.close();
+      metricsServer?.close();
       await stopWatching();
       await sleep(config.http.drainPeriod);
       const timer = setTimeout(() => app.server.closeAllConnections(), config.http.shutdownTimeout);
@@ -150,6 +188,11 @@ function healthOf(config: Config, logger: Logger): Health {
     if (config.storage.filesystem.minFree > 0) periodic.push(freeSpace(blobRoot(config), config.storage.filesystem.minFree));
   }
   return new Health(identity, periodic, logger);
+}
+
+/** `host:port` a server is bound to (`[v6]:port`). */
+function addressOf(bound: ReturnType<HttpsServer['address']>, configured: string): string {
+  return typeof bound === 'object' && bound ? `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}` : configured;
 }
 
 export function splitAddr(addr: string): { host: string; port: number } {

@@ -14,6 +14,13 @@ export const TASKS = {
     (await import('../registry/usage.js')).repositoryReport(ctx, input.repo, input.figures),
   whatIfDelete: async (ctx: RegistryContext, input: { repo: string; reference: string }) =>
     (await import('../registry/usage.js')).whatIfDeleteRef(ctx, input.repo, input.reference),
+  /** The figures /metrics shows that cost what the registry holds: storage totals, open uploads, job queues. */
+  registryFigures: async (ctx: RegistryContext, input: { storage: boolean }) => {
+    const { UsageQueries } = await import('../meta/usage-queries.js');
+    const { queueStatus } = await import('../jobs/queue.js');
+    const q = new UsageQueries(ctx.meta.db);
+    return { storage: input.storage ? { ...(await q.totals()), ...(await q.inventory()) } : undefined, queues: await queueStatus(ctx.meta.db) };
+  },
   collectGarbage: async (ctx: RegistryContext, input: { dryRun: boolean }) => (await import('../registry/gc.js')).collectGarbage(ctx, input),
 } satisfies Record<string, (ctx: RegistryContext, input: never) => Promise<unknown>>;
 

@@ -27,7 +27,8 @@ describe('berth serve --workers 2', () => {
   after(() => server.stop());
 
   test('two processes serve one listener, and each sees at once a tag the other moved', async () => {
-    assert.equal(workerPids(server).length, 2);
+    // Each worker writes its own line; it may reach the pipe after the supervisor's.
+    await until(() => workerPids(server).length === 2, 'both workers listening');
     const raw = new Raw(server.url);
     const config = imageConfig();
     const layer = blob('one layer');
@@ -67,8 +68,8 @@ describe('berth serve --workers 2', () => {
 describe('berth serve --workers 2, killed', () => {
   test('a supervisor killed with SIGKILL takes its workers with it: nothing keeps the port or the database', async () => {
     const server = await startBerth({ args: ['--workers', '2'] });
+    await until(() => workerPids(server).length === 2, 'both workers listening');
     const pids = workerPids(server);
-    assert.equal(pids.length, 2);
     await server.stop('SIGKILL');
     await until(() => pids.every((p) => !alive(p)), 'the orphaned workers to exit', 30_000);
   });

@@ -6,6 +6,7 @@ import * as storage from './003-storage.js';
 import * as jobs from './004-jobs.js';
 import * as hardening from './005-hardening.js';
 import * as signatures from './006-signatures.js';
+import * as notifications from './009-notifications.js';
 import * as schedules from './014-schedules.js';
 
 /** Versioned schema changes, applied in order by Kysely's migrator (which takes a lock, so replicas may start together). */
@@ -17,7 +18,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '004-jobs': { up: (db: Kysely<any>) => jobs.up(db, dialect) },
     '005-hardening': { up: (db: Kysely<any>) => hardening.up(db) },
     '006-signatures': { up: (db: Kysely<any>) => signatures.up(db, dialect) },
-    // Numbers 007-013 are taken by features on their way in; Kysely applies migrations in name order, gaps allowed.
+    '009-notifications': { up: (db: Kysely<any>) => notifications.up(db) },
     '014-schedules': { up: (db: Kysely<any>) => schedules.up(db) },
   };
 }

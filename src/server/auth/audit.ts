@@ -29,6 +29,8 @@ export class AuditLog {
   constructor(
     private readonly logger: Logger,
     path?: string,
+    /** Told every entry (the metrics count failures and refusals). */
+    private readonly observe: (entry: AuditEntry) => void = () => {},
   ) {
     this.file = path ? pino({ base: null }, pino.destination({ dest: path, mkdir: true, append: true, sync: true })) : undefined;
   }
@@ -36,6 +38,7 @@ export class AuditLog {
   record(entry: AuditEntry): void {
     this.logger.info({ audit: true, ...entry }, 'audit');
     this.file?.info(entry);
+    this.observe(entry);
   }
 
   /** Push (manifest PUT) and delete lines, written once the response says how it went. */

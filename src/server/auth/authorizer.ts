@@ -4,7 +4,7 @@ import { header, type Req } from '../http.js';
 import type { AuditLog } from './audit.js';
 import { basicCredentials, type Logins } from './login.js';
 import type { AccessPolicy } from './policy.js';
-import { CATALOG_SCOPE, grants, type Grant } from './scope.js';
+import { CATALOG_SCOPE, grants, METRICS_SCOPE, type Grant } from './scope.js';
 import { InvalidTokenError, type TokenVerifier } from './verify.js';
 
 /** An identity with the token grants it came with (none in Basic mode). */
@@ -53,6 +53,10 @@ abstract class PolicyAuthorizer implements Authorizer {
     const access = (identity as Partial<AuthIdentity>).access ?? [];
     return grants(access, 'registry', 'usage', ['*']) || this.policy.allowsEverywhere(identity.subject, 'usage');
   }
+
+  identityOf(req: object): Identity | undefined {
+    return this.identities.get(req);
+  }
 }
 
 /** Basic mode: the password on every request; a known user without a rule gets 403. */
@@ -73,7 +77,12 @@ export class BasicAuthorizer extends PolicyAuthorizer {
   }
 
   protected refusal(_req: Req, who: AuthIdentity, need: Need): RegistryError | undefined {
-    const allowed = need.type === 'repository' ? this.policy.allows(who.subject, need.name, need.actions) : who.subject !== null;
+    const allowed =
+      need.type === 'repository'
+        ? this.policy.allows(who.subject, need.name, need.actions)
+        : need.type === 'metrics'
+          ? this.policy.allowsEverywhere(who.subject, 'metrics')
+          : who.subject !== null;
     if (allowed) return undefined;
     if (who.subject === null) return new RegistryError('UNAUTHORIZED', 'authentication required', { headers: this.challenge, detail: detail(need) });
     return new RegistryError('DENIED', `${who.subject} may not ${what(need)}`, { detail: detail(need) });
@@ -106,7 +115,13 @@ export class TokenAuthorizer extends PolicyAuthorizer {
 
   protected refusal(req: Req, who: AuthIdentity, need: Need): RegistryError | undefined {
     const ok =
-      need.type === 'base' ? who.token : need.type === 'catalog' ? grants(who.access, 'registry', 'catalog', ['*']) : grants(who.access, 'repository', need.name, need.actions);
+      need.type === 'base'
+        ? who.token
+        : need.type === 'catalog'
+          ? grants(who.access, 'registry', 'catalog', ['*'])
+          : need.type === 'metrics'
+            ? grants(who.access, 'registry', 'metrics', ['*'])
+            : grants(who.access, 'repository', need.name, need.actions);
     if (ok) return undefined;
     return new RegistryError('UNAUTHORIZED', who.token ? `the token does not allow to ${what(need)}` : 'authentication required', {
       headers: this.challenge(req, need, who.token ? 'insufficient_scope' : undefined),
@@ -115,7 +130,7 @@ export class TokenAuthorizer extends PolicyAuthorizer {
   }
 
   private challenge(req: Req, need: Need, error?: string): Record<string, string> {
-    const scope = need.type === 'repository' ? `repository:${need.name}:${need.actions.join(',')}` : need.type === 'catalog' ? CATALOG_SCOPE : undefined;
+    const scope = need.type === 'repository' ? `repository:${need.name}:${need.actions.join(',')}` : need.type === 'catalog' ? CATALOG_SCOPE : need.type === 'metrics' ? METRICS_SCOPE : undefined;
     const params = [`realm="${this.realm(req)}"`, `service="${this.service}"`];
     if (scope) params.push(`scope="${scope}"`);
     if (error) params.push(`error="${error}"`);
@@ -125,16 +140,17 @@ export class TokenAuthorizer extends PolicyAuthorizer {
 
 function what(need: Need): string {
   if (need.type === 'repository') return `${need.actions.join('+')} ${need.name}`;
-  return need.type === 'catalog' ? 'list the catalog' : 'use this registry';
+  return need.type === 'catalog' ? 'list the catalog' : need.type === 'metrics' ? 'see the metrics (needs metrics on "**")' : 'use this registry';
 }
 
 function describe(need: Need): { repository?: string; actions?: Action[] | string[] } {
   if (need.type === 'repository') return { repository: need.name, actions: need.actions };
-  return need.type === 'catalog' ? { actions: ['catalog'] } : {};
+  return need.type === 'catalog' ? { actions: ['catalog'] } : need.type === 'metrics' ? { actions: ['metrics'] } : {};
 }
 
 /** The access records Distribution puts in the error detail. */
 function detail(need: Need): unknown {
   if (need.type === 'repository') return need.actions.map((a) => ({ Type: 'repository', Name: need.name, Action: a }));
-  return need.type === 'catalog' ? [{ Type: 'registry', Name: 'catalog', Action: '*' }] : undefined;
+  if (need.type === 'catalog' || need.type === 'metrics') return [{ Type: 'registry', Name: need.type, Action: '*' }];
+  return undefined;
 }

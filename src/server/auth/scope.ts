@@ -13,6 +13,8 @@ export interface Grant {
 export const CATALOG_SCOPE = 'registry:catalog:*';
 /** Registry-wide storage figures (`/berth/v1/usage` totals): for users with `usage` everywhere. */
 export const USAGE_SCOPE = 'registry:usage:*';
+/** /metrics and /berth/v1/notifications: for users with `metrics` everywhere. */
+export const METRICS_SCOPE = 'registry:metrics:*';
 
 /**
  * Parses `scope` parameters (each a space-separated list of
@@ -55,8 +57,8 @@ export function grantScopes(requested: Grant[], user: string | null, policy: Acc
       if (actions.length) out.push({ type: r.type, name: r.name, actions });
     } else if (r.type === 'registry' && r.name === 'catalog' && r.actions.includes('*') && user !== null) {
       out.push({ type: 'registry', name: 'catalog', actions: ['*'] });
-    } else if (r.type === 'registry' && r.name === 'usage' && r.actions.includes('*') && policy.allowsEverywhere(user, 'usage')) {
-      out.push({ type: 'registry', name: 'usage', actions: ['*'] });
+    } else if (r.type === 'registry' && (r.name === 'usage' || r.name === 'metrics') && r.actions.includes('*') && policy.allowsEverywhere(user, r.name)) {
+      out.push({ type: 'registry', name: r.name, actions: ['*'] });
     }
   }
   return out;

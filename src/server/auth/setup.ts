@@ -5,7 +5,7 @@ import type { Authorizer } from '../access.js';
 import type { Config } from '../../config/config.js';
 import type { AuthConfig } from '../../config/auth.js';
 import { header, type Req } from '../http.js';
-import { AuditLog } from './audit.js';
+import { AuditLog, type AuditEntry } from './audit.js';
 import { BasicAuthorizer, TokenAuthorizer } from './authorizer.js';
 import { Htpasswd } from './htpasswd.js';
 import { TokenIssuer } from './issuer.js';
@@ -24,10 +24,10 @@ export interface AuthSetup {
 }
 
 /** Builds the authorizer the `auth:` and `access:` sections describe, or undefined when there is no `auth:`. */
-export async function openAuth(config: Config, logger: Logger, opts: { tls: boolean }): Promise<AuthSetup | undefined> {
+export async function openAuth(config: Config, logger: Logger, opts: { tls: boolean; onAudit?: (entry: AuditEntry) => void }): Promise<AuthSetup | undefined> {
   const auth = config.auth;
   if (!auth) return undefined;
-  const audit = new AuditLog(logger, auth.auditLog && resolve(auth.auditLog));
+  const audit = new AuditLog(logger, auth.auditLog && resolve(auth.auditLog), opts.onAudit);
   const users = auth.htpasswd
     ? new Htpasswd(resolve(auth.htpasswd), (err) => logger.error({ reason: err.message }, 'the htpasswd file changed but cannot be used; keeping the previous users'))
     : undefined;

@@ -1,13 +1,15 @@
 import { parseDigest } from '../../oci/digest.js';
 import { RegistryError } from '../../oci/errors.js';
 import type { RepoName } from '../../oci/name.js';
-import { deleteBlob, readBlob, statBlob } from '../../registry/blobs.js';
+import { blobPulled, deleteBlob, readBlob, statBlob } from '../../registry/blobs.js';
 import type { RegistryContext } from '../../registry/context.js';
+import type { Origin } from '../../registry/events.js';
 import { byteRange, sendBody, type Reply, type Req } from '../http.js';
 
-export async function getBlob(ctx: RegistryContext, req: Req, reply: Reply, repo: RepoName, ref: string): Promise<Reply> {
+export async function getBlob(ctx: RegistryContext, req: Req, reply: Reply, repo: RepoName, ref: string, origin: Origin | undefined): Promise<Reply> {
   const digest = parseDigest(ref);
   const blob = await statBlob(ctx, repo, digest);
+  if (origin) blobPulled(ctx, repo, blob, origin);
   const { size } = blob;
   reply.headers({
     'Docker-Content-Digest': digest,
@@ -37,7 +39,7 @@ export async function getBlob(ctx: RegistryContext, req: Req, reply: Reply, repo
   return head ? reply.send() : sendBody(reply, await readBlob(ctx, blob));
 }
 
-export async function removeBlob(ctx: RegistryContext, reply: Reply, repo: RepoName, ref: string): Promise<Reply> {
-  await deleteBlob(ctx, repo, parseDigest(ref));
+export async function removeBlob(ctx: RegistryContext, reply: Reply, repo: RepoName, ref: string, origin: Origin): Promise<Reply> {
+  await deleteBlob(ctx, repo, parseDigest(ref), origin);
   return reply.code(202).header('Content-Length', '0').send();
 }

@@ -2,6 +2,7 @@ import { parseDigest } from '../../oci/digest.js';
 import { parseRepoName, type RepoName } from '../../oci/name.js';
 import { mountBlob, mountFromAnywhere } from '../../registry/blobs.js';
 import type { RegistryContext } from '../../registry/context.js';
+import type { Origin } from '../../registry/events.js';
 import {
   appendChunk,
   completeUpload,
@@ -13,6 +14,7 @@ import {
 } from '../../registry/uploads.js';
 import { RegistryError } from '../../oci/errors.js';
 import type { Identity } from '../access.js';
+import { notesOf } from '../request-notes.js';
 import { body, chunkRange, contentLength, hasBody, query, uploadHeaders, type Reply, type Req } from '../http.js';
 
 /** Decides whether the caller may read the mount source; the auth layer supplies it. */
@@ -26,8 +28,8 @@ function created(reply: Reply, repo: RepoName, digest: string): Reply {
 }
 
 /** `POST /v2/<name>/blobs/uploads/`: mount, monolithic upload, or a new session. */
-export async function postUpload(ctx: RegistryContext, req: Req, reply: Reply, repo: RepoName, canRead: CanRead, who: Identity): Promise<Reply> {
-  const origin = { owner: who.subject, client: req.ip };
+export async function postUpload(ctx: RegistryContext, req: Req, reply: Reply, repo: RepoName, canRead: CanRead, who: Identity, origin: Origin): Promise<Reply> {
+  const owner = { owner: who.subject, client: req.ip };
   const mount = query(req, 'mount');
   const from = query(req, 'from');
   if (mount !== undefined) {
@@ -35,20 +37,24 @@ export async function postUpload(ctx: RegistryContext, req: Req, reply: Reply, r
     // A source the caller may not read is treated like a missing blob: fall back to an upload.
     const mounted =
       from === undefined
-        ? await mountFromAnywhere(ctx, repo, digest, canRead)
+        ? await mountFromAnywhere(ctx, repo, digest, canRead, origin)
         : (await canRead(parseRepoName(from)))
-          ? await mountBlob(ctx, repo, digest, parseRepoName(from))
+          ? await mountBlob(ctx, repo, digest, parseRepoName(from), origin)
           : undefined;
-    if (mounted) return created(reply, repo, digest);
+    if (mounted) {
+      const notes = notesOf(req);
+      if (notes) notes.mounted = true;
+      return created(reply, repo, digest);
+    }
   }
   const digestParam = query(req, 'digest');
   if (digestParam !== undefined) {
     const digest = parseDigest(digestParam);
-    await uploadWhole(ctx, repo, digest, body(req), contentLength(req), origin);
+    await uploadWhole(ctx, repo, digest, body(req), contentLength(req), owner, origin);
     return created(reply, repo, digest);
   }
   drain(req);
-  const { id, size } = await startUpload(ctx, repo, origin);
+  const { id, size } = await startUpload(ctx, repo, owner);
   return reply.code(202).headers(uploadHeaders(repo, id, size)).send();
 }
 
@@ -58,7 +64,7 @@ export async function patchUpload(ctx: RegistryContext, req: Req, reply: Reply, 
   return reply.code(202).headers(uploadHeaders(repo, id, size)).send();
 }
 
-export async function putUpload(ctx: RegistryContext, req: Req, reply: Reply, repo: RepoName, rawId: string): Promise<Reply> {
+export async function putUpload(ctx: RegistryContext, req: Req, reply: Reply, repo: RepoName, rawId: string, origin: Origin): Promise<Reply> {
   const id = parseUploadId(rawId);
   const digestParam = query(req, 'digest');
   if (digestParam === undefined) {
@@ -68,7 +74,7 @@ export async function putUpload(ctx: RegistryContext, req: Req, reply: Reply, re
   const digest = parseDigest(digestParam);
   const chunk = hasBody(req) ? body(req) : undefined;
   if (!chunk) drain(req);
-  await completeUpload(ctx, repo, id, digest, chunk, chunk ? chunkRange(req, true) : undefined, chunk ? contentLength(req) : undefined);
+  await completeUpload(ctx, repo, id, digest, chunk, chunk ? chunkRange(req, true) : undefined, chunk ? contentLength(req) : undefined, origin);
   return created(reply, repo, digest);
 }
 
