@@ -1,16 +1,18 @@
+import type { Command } from 'commander';
 import { findLocal, isImageId, referenceOf, resolveLocal } from '../local/resolve.js';
 import { parseReference } from '../oci/reference.js';
 import { imageInputOf, type ImageInput } from '../scan/image-input.js';
-import type { ImageSource } from '../transport/image.js';
+import type { ImageSource, Manifest } from '../transport/image.js';
 import { openSource, parseLocation, type Location, type TransportContext } from '../transport/location.js';
 import { parsePlatform } from '../transport/platform.js';
+import { imageFor } from '../transport/select.js';
 import { context, type ClientFlags } from './common.js';
 import { UsageError } from './exit.js';
 
 const TRANSPORT_RE = /^(docker:\/\/|local:|oci:|oci-archive:|docker-archive:)/;
 
 /**
- * For inspect/digest/manifest: a transport prefix says where; a bare
+ * For inspect/digest/manifest/config: a transport prefix says where; a bare
  * reference or image ID is looked up in the local store first, then a
  * reference in its registry.
  */
@@ -47,4 +49,15 @@ export async function withImage(flags: ClientFlags & { platform?: string }, inpu
     await src.close();
     await ctx.http.close();
   }
+}
+
+/** `--platform` on the commands that read one image: an index's child for it, or the image, which must be of it. */
+export const platformOption = (cmd: Command, what: string): Command =>
+  cmd.option('--platform <os/arch[/variant]>', `of an index, the image for this platform (${what})`);
+
+/** The manifest `--platform` names: without the flag, the index itself when `index` is 'keep', else this machine's image. */
+export async function selected(src: ImageSource, platform: string | undefined, index: 'keep' | 'choose'): Promise<Manifest> {
+  const root = await src.root();
+  if (platform === undefined && index === 'keep') return root;
+  return imageFor(src, root, platform === undefined ? undefined : parsePlatform(platform));
 }

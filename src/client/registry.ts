@@ -226,11 +226,16 @@ export class RegistryClient {
   }
 
   async hasBlob(repo: string, digest: Digest): Promise<boolean> {
+    return (await this.blobSize(repo, digest)) !== undefined;
+  }
+
+  /** The blob's length by HEAD, or undefined when the repository does not have it. */
+  async blobSize(repo: string, digest: Digest): Promise<number | undefined> {
     const res = await this.request(`/v2/${repo}/blobs/${digest}`, { method: 'HEAD', scopes: [pullScope(repo)] });
     await res.body?.cancel();
-    if (res.status === 404) return false;
+    if (res.status === 404) return undefined;
     if (!res.ok) throw await remoteError(res, `HEAD blob ${digest}`);
-    return true;
+    return Number(res.headers.get('content-length') ?? 0);
   }
 
   /** A stream of the blob that resumes with Range after a broken connection and fails unless the digest matches (see readVerified for `start`). */
@@ -311,26 +316,35 @@ export class RegistryClient {
   }
 
   async listTags(repo: string): Promise<string[]> {
-    return this.paginate(`/v2/${repo}/tags/list?n=1000`, [pullScope(repo)], 'tags');
+    return collectPages(this.tagPages(repo));
   }
 
-  async catalog(): Promise<string[]> {
-    return this.paginate('/v2/_catalog?n=1000', ['registry:catalog:*'], 'repositories');
+  /** The tags page by page, as the registry hands them out: a caller that prints as it goes holds one page. */
+  tagPages(repo: string): AsyncGenerator<string[]> {
+    return this.pages(`/v2/${repo}/tags/list?n=1000`, [pullScope(repo)], 'tags');
+  }
+
+  catalogPages(): AsyncGenerator<string[]> {
+    return this.pages('/v2/_catalog?n=1000', ['registry:catalog:*'], 'repositories');
   }
 
   /** Follows `Link: <...>; rel="next"` until the list ends. */
-  private async paginate(first: string, scopes: string[], field: 'tags' | 'repositories'): Promise<string[]> {
-    const out: string[] = [];
+  private async *pages(first: string, scopes: string[], field: 'tags' | 'repositories'): AsyncGenerator<string[]> {
     let next: string | undefined = first;
     while (next) {
       const res = await this.request(next, { scopes });
       if (!res.ok) throw await remoteError(res, `GET ${this.registry}${next.split('?')[0]}`);
       const body = (await res.json()) as Record<string, string[] | null>;
-      out.push(...(body[field] ?? []));
+      yield body[field] ?? [];
       next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
     }
-    return out;
   }
+}
+
+async function collectPages(pages: AsyncIterable<string[]>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const page of pages) out.push(...page);
+  return out;
 }
 
 export function digestOf(bytes: Buffer, alg: 'sha256' | 'sha512' = 'sha256'): Digest {

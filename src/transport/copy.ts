@@ -3,10 +3,8 @@ import { parseManifest } from '../oci/manifest.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import type { ImageSink, ImageSource, Manifest } from './image.js';
-import { checkPlatform, choosePlatform, hostPlatform, type PlatformSpec } from './platform.js';
-
-/** An image config is small; a larger "config" is not one whose platform can be read. */
-const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+import type { PlatformSpec } from './platform.js';
+import { imageFor } from './select.js';
 
 export type BlobStatus = 'waiting' | 'exists' | 'transferring' | 'mounted' | 'done';
 
@@ -41,13 +39,8 @@ export async function copyImage(src: ImageSource, dst: ImageSink, opts: CopyOpti
   const state = { transferred: 0 };
   try {
     const sourceRoot = await src.root();
-    let root = sourceRoot;
-    if (isIndexType(root.mediaType) && !(opts.all && dst.acceptsIndex)) {
-      const child = choosePlatform(parseManifest(root.bytes, root.mediaType).manifests, opts.platform ?? hostPlatform());
-      root = await src.manifest(child);
-    } else if (opts.platform && !isIndexType(root.mediaType)) {
-      await requirePlatform(src, root, opts.platform);
-    }
+    const keepIndex = isIndexType(sourceRoot.mediaType) && opts.all && dst.acceptsIndex;
+    const root = keepIndex ? sourceRoot : await imageFor(src, sourceRoot, opts.platform);
     await copyManifest(src, dst, root, true, opts, state);
     await dst.commit({ sourceDigest: sourceRoot.digest });
     return { sourceDigest: sourceRoot.digest, root, transferred: state.transferred };
@@ -85,15 +78,6 @@ async function copyBlob(src: ImageSource, dst: ImageSink, desc: Descriptor, opts
   };
   const how = await dst.putBlob(desc, open, { mountFrom });
   emit(how === 'mounted' ? 'mounted' : 'done');
-}
-
-/** An explicit --platform is a requirement, as with docker: a single-platform image of another platform is refused. */
-async function requirePlatform(src: ImageSource, m: Manifest, want: PlatformSpec): Promise<void> {
-  const config = parseManifest(m.bytes, m.mediaType).config;
-  if (!config || config.size > MAX_CONFIG_BYTES) return;
-  const parts: Buffer[] = [];
-  for await (const c of await src.blob(config)) parts.push(c as Buffer);
-  checkPlatform(JSON.parse(Buffer.concat(parts).toString('utf8')) as Record<string, string>, want, src.description);
 }
 
 /** Runs `work` over distinct blobs with at most `limit` at once; the first failure fails the whole. */

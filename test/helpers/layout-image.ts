@@ -68,3 +68,25 @@ export async function writeLayoutImage(dir: string, tag: string, layerFiles: Rec
   writeFileSync(indexPath, JSON.stringify(index));
   return { manifestDigest: m.digest, configDigest: configDesc.digest, layers: layerDescs, manifest };
 }
+
+/** An OCI image index over images already in the layout, tagged `tag`; each child is { image, arch }. */
+export function writeLayoutIndex(dir: string, tag: string, children: { image: BuiltImage; arch: string }[]): { digest: string; bytes: Buffer } {
+  const bytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: children.map(({ image, arch }) => ({
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: image.manifestDigest,
+        size: image.manifest.length,
+        platform: { os: 'linux', architecture: arch },
+      })),
+    }),
+  );
+  const { digest, size } = layoutWriter(dir)(bytes);
+  const indexPath = join(dir, 'index.json');
+  const index = JSON.parse(readFileSync(indexPath, 'utf8')) as { manifests: unknown[] };
+  index.manifests.push({ mediaType: 'application/vnd.oci.image.index.v1+json', digest, size, annotations: { 'org.opencontainers.image.ref.name': tag } });
+  writeFileSync(indexPath, JSON.stringify(index));
+  return { digest, bytes };
+}
