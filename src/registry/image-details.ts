@@ -5,12 +5,14 @@ import { parseManifest } from '../oci/manifest.js';
 import type { RepoName } from '../oci/name.js';
 import { BrowseQueries, type Holder } from '../meta/browse-queries.js';
 import type { RepoId } from '../meta/metadata.js';
+import { isScannableImage } from '../scan/scannable.js';
 import { COSIGN_TAG_SUFFIXES } from '../sign/media-types.js';
 import { digestTag } from '../sign/tags.js';
 import type { RegistryContext } from './context.js';
 import { configSummary, type ConfigSummary } from './image-config.js';
 import { loadManifest } from './manifests.js';
 import { listReferrers } from './referrers.js';
+import { scanStates, type ScanState } from './scan-states.js';
 
 /** Manifests sharing a layer looked at, per layer: the caller shows those it may see. */
 const HOLDERS_PER_LAYER = 100;
@@ -59,6 +61,8 @@ export interface ImageDetails {
   manifests?: { digest: Digest; mediaType: string; size: number; platform?: Platform; artifactType?: string }[];
   manifestsTotal?: number;
   referrers: ReferrerNode[];
+  /** When the registry scans: the stored summary (counts, the worst findings, secrets redacted), or how far the scan got. */
+  scan?: ScanState;
 }
 
 export interface ImageDetailsInput {
@@ -66,6 +70,7 @@ export interface ImageDetailsInput {
   digest: Digest;
   layerOffset: number;
   layerLimit: number;
+  scans: boolean;
 }
 
 /** Everything the image page shows of one manifest. Parses up to a 4 MiB manifest and reads its config: it runs in a worker thread. */
@@ -93,6 +98,7 @@ export async function imageDetails(ctx: RegistryContext, input: ImageDetailsInpu
     layers: { total: facts.layers.length, offset: input.layerOffset, items },
     referrers: await referrerTree(ctx, repo, repoId, input.digest, REFERRER_DEPTH, { left: MAX_REFERRERS }),
   };
+  if (input.scans) details.scan = await scanStateOf(ctx, input.digest, isScannableImage(m.bytes, m.row.mediaType));
   if (facts.annotations) details.annotations = trimmed(facts.annotations);
   if (facts.config) details.config = await configSummary(ctx, facts.config, sizes.get(facts.config.digest));
   if (facts.manifests.length) {
@@ -152,4 +158,8 @@ async function referrerTree(ctx: RegistryContext, repo: RepoName, repoId: RepoId
     });
   }
   return nodes;
+}
+
+async function scanStateOf(ctx: RegistryContext, digest: Digest, image: boolean): Promise<ScanState> {
+  return (await scanStates(ctx.meta.db, image ? [digest] : [], image ? [] : [digest])).get(digest)!;
 }

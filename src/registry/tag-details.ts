@@ -4,12 +4,15 @@ import type { Digest } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
 import type { RepoName } from '../oci/name.js';
 import { BrowseQueries } from '../meta/browse-queries.js';
+import { mayBeImage } from '../scan/scannable.js';
 import { SignatureMediaType } from '../sign/media-types.js';
 import { isAttachmentTag, signatureTag } from '../sign/tags.js';
+import type { ScanSummary } from '../scan/summary.js';
 import type { RegistryContext } from './context.js';
 import { readAll } from './image-config.js';
 import { readBlob } from './blobs.js';
 import { loadManifest } from './manifests.js';
+import { scanStates, type ScanState } from './scan-states.js';
 
 /** A config bigger than this is not read just to learn an image's platform for a tag list. */
 const PLATFORM_CONFIG_BYTES = 256 << 10;
@@ -31,6 +34,18 @@ export interface TagDetail {
   referrers: number;
   /** A tag that names what is attached to a digest (`sha256-<hex>.sig`) rather than an image. */
   attachment: boolean;
+  /** When the registry scans: the image's counts by severity (its findings are on the image page), or how far its scan got. */
+  scan?: TagScan;
+}
+
+/** A scan state as a tag list shows it: counts, not the findings. */
+export type TagScan = Exclude<ScanState, { state: 'scanned' }> | (Omit<Extract<ScanState, { state: 'scanned' }>, 'summary'> & { summary: Omit<ScanSummary, 'worst'> });
+
+export interface TagDetailsInput {
+  repo: string;
+  tags: string[];
+  /** Whether the registry scans (`scan:` in berth.yaml): only then do tags carry a scan state. */
+  scans: boolean;
 }
 
 /**
@@ -38,8 +53,8 @@ export interface TagDetail {
  * list shows of each. Reads each manifest, and small configs, from the
  * store: it runs in a worker thread.
  */
-export async function tagDetails(ctx: RegistryContext, repo: RepoName, tags: string[]): Promise<TagDetail[]> {
-  const repoId = await ctx.requireRepo(repo);
+export async function tagDetails(ctx: RegistryContext, { repo, tags, scans }: TagDetailsInput): Promise<TagDetail[]> {
+  const repoId = await ctx.requireRepo(repo as RepoName);
   const q = new BrowseQueries(ctx.meta.db);
   const rows = await q.tags(repoId, tags);
   const digests = [...new Set(rows.map((r) => r.digest))];
@@ -48,6 +63,7 @@ export async function tagDetails(ctx: RegistryContext, repo: RepoName, tags: str
   const cosignTags = new Set(await ctx.meta.db.selectFrom('tags').select('name').where('repository_id', '=', repoId).where('name', 'in', digests.map(signatureTag)).execute().then((r) => r.map((t) => t.name)));
   const platforms = new Map<string, Platform[]>();
   for (const d of digests) platforms.set(d, await platformsOf(ctx, repoId, d as Digest));
+  const states = scans ? await scanStatesOf(ctx, rows) : undefined;
   return rows.map((r) => {
     const attached = referrers.get(r.digest) ?? [];
     const bundles = attached.filter((t) => SIGNATURE_TYPES.has(t)).length;
@@ -63,6 +79,7 @@ export async function tagDetails(ctx: RegistryContext, repo: RepoName, tags: str
       signatures: (extension.get(r.digest) ?? 0) + bundles + (cosignTags.has(signatureTag(r.digest)) ? 1 : 0),
       referrers: attached.length - bundles,
       attachment: isAttachmentTag(r.tag),
+      ...(states ? { scan: states.get(r.digest as Digest)! } : {}),
     };
   });
 }
@@ -85,4 +102,18 @@ async function platformsOf(ctx: RegistryContext, repoId: Parameters<typeof loadM
     // Not JSON: an artifact's config. It has no platform.
   }
   return [];
+}
+
+/** One lookup for the page's images (attachment tags and artifacts are not scanned), without the findings. */
+async function scanStatesOf(ctx: RegistryContext, rows: { tag: string; digest: string; mediaType: string; artifactType: string | null }[]): Promise<Map<Digest, TagScan>> {
+  const image = (r: (typeof rows)[number]) => !isAttachmentTag(r.tag) && mayBeImage({ ...r, subject: null });
+  const digests = (keep: boolean) => [...new Set(rows.filter((r) => image(r) === keep).map((r) => r.digest as Digest))];
+  const states = await scanStates(ctx.meta.db, digests(true), digests(false));
+  return new Map([...states].map(([d, s]) => [d, countsOnly(s)]));
+}
+
+function countsOnly(s: ScanState): TagScan {
+  if (s.state !== 'scanned') return s;
+  const { worst: _findings, ...counts } = s.summary;
+  return { ...s, summary: counts };
 }

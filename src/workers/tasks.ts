@@ -26,8 +26,7 @@ export const TASKS = {
   refreshVulnDb: async (_ctx: RegistryContext, input: import('../scan/vulndb/refresh.js').RefreshInput) => (await import('../scan/vulndb/refresh.js')).refreshVulnDb(input),
   repositoryWindow: async (ctx: RegistryContext, input: import('../registry/repository-order.js').RepositoryWindowInput) =>
     (await import('../registry/repository-order.js')).repositoryWindow(ctx, input),
-  tagDetails: async (ctx: RegistryContext, input: { repo: string; tags: string[] }) =>
-    (await import('../registry/tag-details.js')).tagDetails(ctx, input.repo as import('../oci/name.js').RepoName, input.tags),
+  tagDetails: async (ctx: RegistryContext, input: import('../registry/tag-details.js').TagDetailsInput) => (await import('../registry/tag-details.js')).tagDetails(ctx, input),
   imageDetails: async (ctx: RegistryContext, input: import('../registry/image-details.js').ImageDetailsInput) =>
     (await import('../registry/image-details.js')).imageDetails(ctx, input),
   layerSets: async (ctx: RegistryContext, input: { images: { repo: string; digest: import('../oci/digest.js').Digest }[] }) =>

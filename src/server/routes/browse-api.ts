@@ -5,6 +5,7 @@ import { BrowseQueries, REPOSITORY_SORTS, type Holder, type RepositorySort } fro
 import { readBlob } from '../../registry/blobs.js';
 import { listTags } from '../../registry/listing.js';
 import { loadManifest } from '../../registry/manifests.js';
+import { scanJobsOf } from '../../registry/scan-on-push.js';
 import type { Identity } from '../access.js';
 import { query, queryAll, sendBody, type Reply, type Req } from '../http.js';
 import type { BerthApiDeps } from './berth-api.js';
@@ -66,10 +67,11 @@ export async function tagPage({ ctx, auth, workers }: BerthApiDeps, req: Req, re
   const { n, last } = pageParams(req);
   const size = Math.min(n ?? PAGE, MAX_PAGE);
   const page = await listTags(ctx, repo, size, last);
-  const tags = await workers.run('tagDetails', { repo, tags: page.items });
+  const scanning = scanJobsOf(ctx) !== undefined;
+  const tags = await workers.run('tagDetails', { repo, tags: page.items, scans: scanning });
   const permissions = await permissionsOf(auth, who, repo);
   const summary = last === undefined ? (await workers.run('usagePage', { repos: [{ name: repo, figures: permissions.usage }], totals: false })).repositories[0] : undefined;
-  return sendPage(reply, `/berth/v1/repositories/${repo}/tags`, size, page, { repository: repo, permissions, ...(summary ? { summary } : {}), tags });
+  return sendPage(reply, `/berth/v1/repositories/${repo}/tags`, size, page, { repository: repo, permissions, scanning, ...(summary ? { summary } : {}), tags });
 }
 
 /** `GET /berth/v1/repositories/NAME/tag-history`: every move of every tag, newest first (`before`: the id where the last page ended). */
@@ -86,10 +88,10 @@ export async function repositoryHistory({ ctx, auth }: BerthApiDeps, req: Req, r
 }
 
 /** `GET /berth/v1/repositories/NAME/manifests/DIGEST`: the image page (config, a page of layers with who else holds each, platforms, referrers). */
-export async function imagePage({ auth, workers }: BerthApiDeps, req: Req, reply: Reply, repo: RepoName, digest: Digest): Promise<Reply> {
+export async function imagePage({ ctx, auth, workers }: BerthApiDeps, req: Req, reply: Reply, repo: RepoName, digest: Digest): Promise<Reply> {
   const who = await auth.authorize(req, { type: 'repository', name: repo, actions: ['pull'] });
   const layerOffset = integer(query(req, 'layerOffset'), 0, 'layerOffset');
-  const details = await workers.run('imageDetails', { repo, digest, layerOffset, layerLimit: LAYERS_PAGE });
+  const details = await workers.run('imageDetails', { repo, digest, layerOffset, layerLimit: LAYERS_PAGE, scans: scanJobsOf(ctx) !== undefined });
   const visible = visibility(auth, who);
   const layers = [];
   for (const l of details.layers.items) {
