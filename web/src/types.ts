@@ -36,7 +36,30 @@ export interface TagDetail {
   signatures: number;
   referrers: number;
   attachment: boolean;
+  /** Only when the registry scans. */
+  scan?: ScanState;
 }
+
+export type Severity = 'UNKNOWN' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
+export type SeverityCounts = Record<Severity, number>;
+
+export interface ScanSummary {
+  os?: string;
+  packages: number;
+  complete: boolean;
+  vulnerabilities: SeverityCounts;
+  fixable: number;
+  secrets: SeverityCounts;
+  /** On the image page only: the most severe findings; secrets say where (file, line, layer), never what. */
+  worst?: {
+    vulnerabilities: { id: string; package: string; installed: string; fixed?: string; severity: Severity }[];
+    secrets: { rule: string; where: string; severity: Severity }[];
+  };
+}
+
+export type ScanState =
+  | { state: 'scanned'; scannedAt: string; database: { updatedAt: string | null }; summary: ScanSummary }
+  | { state: 'queued' | 'running' | 'retrying' | 'failed' | 'none' | 'not-an-image' };
 
 export interface Permissions {
   delete: boolean;
@@ -46,6 +69,8 @@ export interface Permissions {
 export interface TagPage {
   repository: string;
   permissions: Permissions;
+  /** Whether the registry scans images (`scan:` in berth.yaml). */
+  scanning: boolean;
   summary?: RepositorySummary;
   tags: TagDetail[];
 }
@@ -119,6 +144,8 @@ export interface ImageDetails {
   manifests?: { digest: string; mediaType: string; size: number; platform?: Platform; artifactType?: string }[];
   manifestsTotal?: number;
   referrers: ReferrerNode[];
+  /** Only when the registry scans. */
+  scan?: ScanState;
   permissions: Permissions;
 }
 

@@ -3,6 +3,7 @@ import { api, ApiError, apiText, repoPath } from '../api.js';
 import { Command, DigestLink, ErrorNote, Loading, Pairs, Section, Stat } from '../components/bits.js';
 import { ConfirmDialog } from '../components/dialog.js';
 import { RawManifest } from '../components/raw-manifest.js';
+import { ScanSection } from '../components/scan.js';
 import { ago, bytes, exact, kindOf, platform, shortDigest } from '../format.js';
 import { usePage, useApi } from '../hooks.js';
 import { href } from '../router.js';
@@ -59,6 +60,7 @@ export function ImagePage({ repo, digest }: { repo: string; digest: string }) {
               </button>
             </p>
           ) : null}
+          {d.scan ? <ScanSection repo={repo} digest={digest} scan={d.scan} /> : null}
           {d.config ? <ConfigSection config={d.config} /> : null}
           {d.manifests ? <PlatformsSection repo={repo} image={d} /> : null}
           {d.layers.total > 0 ? <LayersSection repo={repo} image={d} onPage={setLayerOffset} /> : null}

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, ApiError, repoPath } from '../api.js';
 import { Command, CopyButton, DigestLink, ErrorNote, Loading, Stat } from '../components/bits.js';
 import { ConfirmDialog } from '../components/dialog.js';
+import { ScanCell } from '../components/scan.js';
 import { ago, bytes, count, exact, kindOf, platform } from '../format.js';
 import { usePage, useApi } from '../hooks.js';
 import { href } from '../router.js';
@@ -75,6 +76,7 @@ export function RepositoryPage({ repo }: { repo: string }) {
                   <th scope="col">Pushed</th>
                   <th scope="col">Pulled</th>
                   <th scope="col">Signed</th>
+                  {page.data.scanning ? <th scope="col">Scan</th> : null}
                   <th scope="col">
                     <span class="visually-hidden">Actions</span>
                   </th>
@@ -105,6 +107,11 @@ export function RepositoryPage({ repo }: { repo: string }) {
                       <time title={exact(t.pulledAt)}>{ago(t.pulledAt)}</time>
                     </td>
                     <td>{t.signatures > 0 ? <span class="badge good">signed ({t.signatures})</span> : <span class="muted">no</span>}</td>
+                    {t.scan ? (
+                      <td>
+                        <ScanCell scan={t.scan} />
+                      </td>
+                    ) : null}
                     <td class="actions">
                       <CopyButton text={`docker pull ${host}/${repo}:${t.tag}`} label={`Copy docker pull ${repo}:${t.tag}`} visible="Copy pull" />
                       <CopyButton text={`docker pull ${host}/${repo}@${t.digest}`} label={`Copy docker pull ${repo}@${t.digest}`} visible="by digest" />
