@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
+import { until } from '../helpers/wait.js';
 import { blob, imageConfig, imageManifest } from '../helpers/oci.js';
 import { seedIndex } from '../helpers/seed.js';
-import { missingTools } from '../helpers/tools.js';
+import { missingTools, Tools } from '../helpers/tools.js';
+import { databaseLoaded, pushLayout, scanMirror, SEMVER_ADVISORY, writeUiScanImages } from './scan-images.js';
 import { basic, htpasswdFile, pushImage } from '../auth/helpers.js';
 
 const PASSWORDS = { admin: 'admin-Api-1', dev: 'dev-Api-2' };
@@ -265,6 +267,70 @@ describe('the UI can be moved under a prefix or turned off, and /v2/ stays as it
       assert.equal((await fetch(`${server.url}/v2/`)).status, 200);
     } finally {
       await server.stop();
+    }
+  });
+});
+
+interface ScanState {
+  state: string;
+  database?: { updatedAt: string | null };
+  summary?: { vulnerabilities: Record<string, number>; secrets: Record<string, number>; worst?: { vulnerabilities: Record<string, string>[]; secrets: { rule: string; where: string }[] } };
+}
+interface TagList {
+  scanning: boolean;
+  tags: { tag: string; scan?: ScanState }[];
+}
+
+describe('scan states in the tag list and on the image page', { skip: missingTools('skopeo') }, () => {
+  test('a scanned image’s tag carries its counts, one pushed while scanning was off says so, and the image page has the findings, secrets redacted', async () => {
+    const dataDir = join(tempDir('berth-ui-scan-'), 'data');
+    const images = await writeUiScanImages();
+    const tools = new Tools();
+    const tagsOf = async (server: BerthServer, repo: string) => {
+      const r = await fetch(`${server.url}/berth/v1/repositories/${repo}/tags`);
+      assert.equal(r.status, 200);
+      return (await r.json()) as TagList;
+    };
+
+    const unscanning = await startBerth({ dataDir });
+    try {
+      await pushLayout(tools, unscanning, images.clean.layout, 'team/old:v1');
+      const before = await tagsOf(unscanning, 'team/old');
+      assert.equal(before.scanning, false);
+      assert.equal(before.tags[0]!.scan, undefined, 'no scan column where the registry does not scan');
+    } finally {
+      await unscanning.stop();
+    }
+
+    const { mirror, config } = await scanMirror();
+    const server = await startBerth({ dataDir, config });
+    try {
+      await databaseLoaded(server);
+      await pushLayout(tools, server, images.vulnerable.layout, 'team/app:v1');
+      let app: ScanState | undefined;
+      await until(async () => {
+        app = (await tagsOf(server, 'team/app')).tags[0]!.scan!;
+        if (app.state !== 'scanned') assert.match(app.state, /^(queued|running)$/, 'until its result is stored, the tag says its scan is on its way');
+        return app.state === 'scanned';
+        // Scans run in worker threads beside other suites on a 2-core CI: room, not a timing claim.
+      }, 'the scan of team/app:v1', 90_000);
+      assert.equal(app!.summary!.vulnerabilities.HIGH, 1);
+      assert.equal(app!.summary!.secrets.HIGH! + app!.summary!.secrets.CRITICAL!, 1, 'the access key is flagged');
+      assert.equal(app!.summary!.worst, undefined, 'a tag list carries counts, not findings');
+      assert.deepEqual((await tagsOf(server, 'team/old')).tags.map((t) => [t.tag, t.scan]), [['v1', { state: 'none' }]], 'pushed while scanning was off: not scanned');
+
+      const page = await fetch(`${server.url}/berth/v1/repositories/team/app/manifests/${images.vulnerable.digest}`);
+      const text = await page.text();
+      const scan = (JSON.parse(text) as { scan: ScanState }).scan;
+      assert.equal(scan.state, 'scanned');
+      assert.ok(scan.database!.updatedAt, 'the database time');
+      const { id, package: pkg, installed, fixed, severity } = SEMVER_ADVISORY;
+      assert.deepEqual(scan.summary!.worst!.vulnerabilities, [{ id, package: pkg, installed, fixed, severity }]);
+      assert.deepEqual(scan.summary!.worst!.secrets.map((s) => `${s.rule} ${s.where}`), ['aws-access-key-id root/.aws/credentials:2, layer 2']);
+      assert.ok(!text.includes(images.vulnerable.key), 'the secret itself is nowhere in the answer');
+    } finally {
+      await server.stop();
+      await mirror.close();
     }
   });
 });
