@@ -13,7 +13,7 @@ import { SCAN_QUEUES } from './scan-on-push.js';
  */
 export type ScanState =
   | { state: 'scanned'; scannedAt: string; database: { updatedAt: string | null }; summary: ScanSummary }
-  | { state: Exclude<ScanProgress['state'], 'none'> | 'none' | 'not-an-image' };
+  | { state: ScanProgress['state'] | 'not-an-image' };
 
 /**
  * The scan states of many digests in two queries (the stored summaries,
@@ -35,7 +35,7 @@ function scanned(h: ScanHead): ScanState {
 }
 
 /** The same precedence as scanProgress: a running job, then a waiting one, then a given-up one. */
-function progressOf(jobs: { state: string; attempts: number | bigint }[]): Exclude<ScanState['state'], 'scanned' | 'not-an-image'> {
+function progressOf(jobs: { state: string; attempts: number | bigint }[]): ScanProgress['state'] {
   if (jobs.some((j) => j.state === 'running')) return 'running';
   const ready = jobs.find((j) => j.state === 'ready');
   if (ready) return Number(ready.attempts) > 0 ? 'retrying' : 'queued';

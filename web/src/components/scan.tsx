@@ -1,3 +1,4 @@
+import { Fragment } from 'preact';
 import { repoPath } from '../api.js';
 import { ago, count, exact } from '../format.js';
 import type { ScanState, ScanSummary, Severity, SeverityCounts } from '../types.js';
@@ -33,9 +34,11 @@ function Counts({ counts }: { counts: SeverityCounts }) {
   return (
     <>
       {SEVERITIES.filter((s) => counts[s] > 0).map((s) => (
-        <span key={s} class={`badge ${TONE[s]}`}>
-          {counts[s]} {s.toLowerCase()}
-        </span>
+        <Fragment key={s}>
+          <span class={`badge ${TONE[s]}`}>
+            {counts[s]} {s.toLowerCase()}
+          </span>{' '}
+        </Fragment>
       ))}
     </>
   );
@@ -46,7 +49,7 @@ function Findings({ summary }: { summary: Omit<ScanSummary, 'worst'> }) {
   return (
     <>
       {total(summary.vulnerabilities) ? <Counts counts={summary.vulnerabilities} /> : <span class="badge good">no known vulnerabilities</span>}
-      {secrets ? <span class="badge bad">{count(secrets, 'secret')}</span> : null}
+      {secrets ? <span class="badge bad">{count(secrets, 'secret')}</span> : null}{' '}
       {summary.complete ? null : <span class="badge warn">incomplete</span>}
     </>
   );
@@ -56,7 +59,7 @@ function Findings({ summary }: { summary: Omit<ScanSummary, 'worst'> }) {
 export function ScanCell({ scan }: { scan: ScanState }) {
   if (scan.state !== 'scanned') return <span class="muted">{WAITING[scan.state]}</span>;
   return (
-    <span class="scan-cell" title={`Scanned ${exact(scan.scannedAt)}`}>
+    <span title={`Scanned ${exact(scan.scannedAt)}`}>
       <Findings summary={scan.summary} />
     </span>
   );
