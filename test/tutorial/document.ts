@@ -50,15 +50,15 @@ export function yamlBlock(markdown: string): string {
   return `${found[0]!.lines.join('\n')}\n`;
 }
 
-/** The document with each step's output replaced by `outputs[i]` (steps in document order), blank lines after it kept. */
-export function rewriteOutputs(markdown: string, outputs: Map<number, string>): string {
+/** The document with the steps on the given lines replaced by what ran and what it printed, blank lines after each kept. */
+export function rewriteSteps(markdown: string, ran: Map<number, { command: string; output: string }>): string {
   const lines = markdown.split('\n');
   const steps = consoleBlocks(markdown).flat().reverse();
   for (const s of steps) {
-    const out = outputs.get(s.line);
-    if (out === undefined) continue;
+    const step = ran.get(s.line);
+    if (step === undefined) continue;
     const shown = s.expected === '' ? 0 : s.expected.split('\n').length;
-    lines.splice(s.line, shown, ...(out === '' ? [] : out.split('\n')));
+    lines.splice(s.line - 1, 1 + shown, `$ ${step.command}`, ...(step.output === '' ? [] : step.output.split('\n')));
   }
   return lines.join('\n');
 }

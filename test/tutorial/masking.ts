@@ -29,18 +29,39 @@ export class HashPairs {
   }
 }
 
+// Blob transfers run concurrently and each line is printed as its blob finishes, so the order of a run of them is
+// whichever came first: such runs are compared as sorted lists of their statuses, the blob ids left out.
+const TRANSFER = /^(?:Copying blob [0-9a-f]{12} \w+|[0-9a-f]{12}: (?:Pushed|Layer already exists|Mounted from \S+))$/;
+
+function unorderTransfers(text: string): string {
+  const out: string[] = [];
+  let run: string[] = [];
+  const flush = (): void => {
+    out.push(...run.sort());
+    run = [];
+  };
+  for (const line of text.split('\n')) {
+    if (TRANSFER.test(line)) run.push(line.replace(/[0-9a-f]{12}/, '<blob>'));
+    else (flush(), out.push(line));
+  }
+  flush();
+  return out.join('\n');
+}
+
 const unclock = (text: string): string => text.replace(RELATIVE_TIME, '<time> ago').replace(TIMESTAMP, '<timestamp>');
 
 /**
- * The run's output and the document's, both with times masked; the run's hashes are written as the document's
+ * The run's output and the document's, both with times masked and transfer lines unordered; the run's hashes are written as the document's
  * they pair with. When the two show a different number of hashes, or a pairing breaks, nothing is paired and
  * the texts differ where they should.
  */
-export function compareForm(real: string, doc: string, pairs: HashPairs): { real: string; doc: string } {
+export function compareForm(printed: string, shown: string, pairs: HashPairs): { real: string; doc: string } {
+  const real = unorderTransfers(printed.trimEnd());
+  const doc = unorderTransfers(shown);
   const realHashes = real.match(HASH) ?? [];
   const docHashes = doc.match(HASH) ?? [];
   const paired = realHashes.length === docHashes.length && realHashes.every((h, i) => pairs.pair(docHashes[i]!, h));
   let i = 0;
   const rewritten = paired ? real.replace(HASH, () => docHashes[i++]!) : real;
-  return { real: unclock(rewritten.trimEnd()), doc: unclock(doc) };
+  return { real: unclock(rewritten), doc: unclock(doc) };
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { BERTH_BIN, binNodeFlags, REPO_ROOT, startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
-import { consoleBlocks, rewriteOutputs, yamlBlock } from './document.js';
+import { consoleBlocks, rewriteSteps, yamlBlock } from './document.js';
 import { compareForm, HashPairs } from './masking.js';
 
 // docs/TUTORIAL.md, run as a reader would: every `$ ` line of every ```console block in a scratch HOME,
@@ -38,7 +38,7 @@ test('every command of docs/TUTORIAL.md prints what the document shows', { timeo
   const env = { ...inherited, HOME: join(scratch, 'home'), BERTH_HOME: join(scratch, 'home/store'), DOCKER_CONFIG: join(scratch, 'home/.docker'), PATH: `${join(scratch, 'bin')}:${process.env.PATH}`, NO_COLOR: '1', COLUMNS: '200' };
   // TUTORIAL_UPDATE=1 writes what the commands printed into the document instead of comparing (then read the diff).
   const update = process.env.TUTORIAL_UPDATE === '1';
-  const printed = new Map<number, string>();
+  const ran = new Map<number, { command: string; output: string }>();
   for (const block of consoleBlocks(readFileSync(DOC, 'utf8'))) {
     for (const step of block) {
       let command = pairs.substitute(step.command);
@@ -48,15 +48,15 @@ test('every command of docs/TUTORIAL.md prints what the document shows', { timeo
       for (const [doc, real] of hosts) actual = actual.replaceAll(real, doc).replaceAll(real.replace('127.0.0.1', 'localhost'), doc);
       actual = actual.replaceAll(scratch, '/home/me/tutorial');
       const where = `docs/TUTORIAL.md:${step.line}: $ ${step.command}`;
+      const seen = compareForm(actual, step.expected, pairs);
       if (update) {
-        printed.set(step.line, actual.trimEnd());
-        if (r.status !== 0) break;
+        // The hashes typed into commands become this run's, so the document stays consistent with its outputs.
+        ran.set(step.line, { command: pairs.substitute(step.command), output: actual.trimEnd() });
         continue;
       }
       assert.equal(r.status, 0, `${where}\nexited ${r.status}:\n${actual}`);
-      const seen = compareForm(actual, step.expected, pairs);
       assert.equal(seen.real, seen.doc, `${where}\nprinted:\n${actual}`);
     }
   }
-  if (update) writeFileSync(DOC, rewriteOutputs(readFileSync(DOC, 'utf8'), printed));
+  if (update) writeFileSync(DOC, rewriteSteps(readFileSync(DOC, 'utf8'), ran));
 });
