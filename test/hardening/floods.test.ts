@@ -54,9 +54,13 @@ class Probe {
         await sleep(5);
       }
     })();
-    await flood();
-    outstanding = false;
-    await watch;
+    try {
+      await flood();
+    } finally {
+      // A flood that failed must not leave the watch looping: it would keep the test process alive for good.
+      outstanding = false;
+      await watch;
+    }
     const sorted = [...this.latencies].sort((a, b) => a - b);
     const p99 = sorted[Math.floor(sorted.length * 0.99)] ?? 0;
     t.diagnostic(`${name}: the probe was answered ${answeredWhileOutstanding} times during the flood; p99 ${p99.toFixed(1)} ms, max ${(sorted.at(-1) ?? 0).toFixed(1)} ms`);

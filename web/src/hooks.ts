@@ -11,15 +11,16 @@ export interface Loaded<T> {
 
 /** GETs `path` (null: nothing yet) and re-fetches when it changes; an older answer never overwrites a newer one. */
 export function useApi<T>(path: string | null): Loaded<T> {
-  const [state, setState] = useState<{ page?: Page<T>; error?: ApiError; loading: boolean }>({ loading: path !== null });
+  const [state, setState] = useState<{ path?: string; page?: Page<T>; error?: ApiError; loading: boolean }>({ loading: path !== null });
   const [generation, setGeneration] = useState(0);
   useEffect(() => {
     if (path === null) return;
     let current = true;
-    setState((s) => ({ ...s, loading: true }));
+    // A reload keeps showing what it has; another path (another repository) must not show the previous one's answer or error.
+    setState((s) => (s.path === path ? { ...s, loading: true } : { path, loading: true }));
     apiPage<T>(path).then(
-      (page) => current && setState({ page, loading: false }),
-      (e: unknown) => current && setState({ error: e instanceof ApiError ? e : new ApiError(0, 'NETWORK', (e as Error).message), loading: false }),
+      (page) => current && setState({ path, page, loading: false }),
+      (e: unknown) => current && setState({ path, error: e instanceof ApiError ? e : new ApiError(0, 'NETWORK', (e as Error).message), loading: false }),
     );
     return () => {
       current = false;
