@@ -7,9 +7,14 @@ import type { BlobWords } from './progress-words.js';
 const FPS = 8;
 /** Columns the bar itself takes, like docker's `[=====>    ]`. */
 const BAR_WIDTH = 30;
+/** Rows kept free: the header above the bars, the summary under them, the shell's prompt. */
+const RESERVED_ROWS = 3;
 
 interface Line {
-  bar: cliProgress.SingleBar;
+  /** None for a layer beyond what the terminal has rows for: it counts in the summary only. */
+  bar?: cliProgress.SingleBar;
+  size: number;
+  done: number;
   status: string;
   /** When the first byte moved: the speed is over the transfer, not the wait before it. */
   since?: number;
@@ -43,11 +48,10 @@ export class ProgressBars {
     if (e.type !== 'blob' || !this.words.shows(e.desc)) return;
     const line = this.line(e.desc.digest, e.desc.size);
     const status = this.words[e.status];
-    if (e.status === 'transferring') {
-      line.since ??= Date.now();
-      line.bar.update(e.transferred ?? 0, { status, since: line.since });
-    } else line.bar.update(e.status === 'waiting' ? 0 : e.desc.size, { status });
+    if (e.status === 'transferring') line.since ??= Date.now();
+    line.done = e.status === 'transferring' ? (e.transferred ?? 0) : e.status === 'waiting' ? 0 : e.desc.size;
     line.status = e.status;
+    line.bar?.update(line.done, { status, ...(line.since === undefined ? {} : { since: line.since }) });
     this.updateSummary();
   }
 
@@ -60,11 +64,14 @@ export class ProgressBars {
   private line(digest: string, size: number): Line {
     const known = this.lines.get(digest);
     if (known) return known;
+    const line: Line = { size, done: 0, status: 'waiting' };
+    this.lines.set(digest, line);
+    // More lines than the terminal has rows would scroll, and cursor moves cannot reach what scrolled off: every redraw would repeat it.
+    if (this.lines.size > (process.stdout.rows ?? 24) - RESERVED_ROWS) return line;
     // The summary stays the last line: it is taken out and put back under each new layer.
     if (this.summary) this.multi.remove(this.summary);
-    const line: Line = { bar: this.multi.create(size, 0, { id: shortId(digest), status: this.words.waiting }), status: 'waiting' };
+    line.bar = this.multi.create(size, 0, { id: shortId(digest), status: this.words.waiting });
     this.summary = this.multi.create(0, 0, { status: '' });
-    this.lines.set(digest, line);
     return line;
   }
 
@@ -72,14 +79,14 @@ export class ProgressBars {
     let total = 0;
     let done = 0;
     let finished = 0;
-    for (const { bar, status } of this.lines.values()) {
-      total += bar.getTotal();
-      done += bar.getProgress() * bar.getTotal();
+    for (const { size, done: bytes, status } of this.lines.values()) {
+      total += size;
+      done += bytes;
       if (status !== 'waiting' && status !== 'transferring') finished++;
     }
     if (!this.summary) return;
     this.summary.setTotal(total);
-    this.summary.update(Math.round(done), { status: `${finished}/${this.lines.size} ${this.words.unit}`, started: this.started });
+    this.summary.update(done, { status: `${finished}/${this.lines.size} ${this.words.unit}`, started: this.started });
   }
 }
 

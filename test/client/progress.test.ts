@@ -59,6 +59,22 @@ describe('transfer progress', () => {
     ]);
   });
 
+  test('a terminal with fewer rows than layers: the layers that do not fit count in the summary, no line repeats', async () => {
+    const term = new Terminal(['pull', ref], env(), { columns: 120, rows: 5 });
+    let history: string;
+    try {
+      await term.waitFor(/EXIT=\d+/, 60_000);
+      history = term.history();
+    } finally {
+      term.close();
+    }
+    const lines = history.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
+    const drawn = layers().filter((d) => lines.some((l) => l.includes(id(d))));
+    assert.equal(drawn.length, 5 - 3, `bars for the rows left over by the header, the summary and the prompt:\n${history}`);
+    for (const d of drawn) assert.equal(lines.filter((l) => l.includes(id(d))).length, 1, history);
+    assert.deepEqual(lines.filter((l) => l.startsWith('Total ')).map((l) => l.split(' [')[0]), [`Total ${LAYERS}/${LAYERS} layers`], history);
+  });
+
   test('--progress plain prints docker\'s lines; --quiet prints only the reference', async () => {
     const plain = await berth(['pull', '--progress', 'plain', ref], env());
     ok(plain);
