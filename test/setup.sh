@@ -5,7 +5,7 @@ set -euo pipefail
 need=()
 for pair in skopeo:skopeo podman:podman buildah:buildah umoci:umoci ctr:containerd containerd:containerd \
             docker-registry:docker-registry htpasswd:apache2-utils wrk:wrk pg_ctlcluster:postgresql-common \
-            initdb:postgresql gpg:gnupg openssl:openssl go:golang-go zstd:zstd python3:python3 prometheus:prometheus promtool:prometheus script:bsdutils chromium:chromium; do
+            initdb:postgresql gpg:gnupg openssl:openssl go:golang-go zstd:zstd python3:python3 prometheus:prometheus promtool:prometheus script:bsdutils chromium:chromium tmux:tmux; do
   bin=${pair%%:*}; pkg=${pair##*:}
   if ! command -v "$bin" >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/"$bin" >/dev/null 2>&1; then
     need+=("$pkg")

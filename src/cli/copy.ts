@@ -5,17 +5,21 @@ import type { ImageSink, ImageSource } from '../transport/image.js';
 import { openSink, openSource, parseLocation, type TransportContext } from '../transport/location.js';
 import { formatPlatform, parsePlatform, type PlatformSpec } from '../transport/platform.js';
 import { copyAttached, noReferrersOption } from './attached.js';
-import { clientOptions, context, out, printJson, run, shortId, UsageError, type ClientFlags } from './common.js';
+import { clientOptions, context, run, UsageError, type ClientFlags } from './common.js';
 import { copyAllTags } from './copy-tags.js';
 import { resolveLocation } from './lookup.js';
+import { copyProgress } from './progress.js';
+import { progressOptions, Reporter, type ProgressFlags } from './progress-mode.js';
+import { COPY_WORDS } from './progress-words.js';
 
-/** What decides a copy's output: blob lines unless --json; attachments unless --no-referrers. */
+/** What decides a copy's output: `report`'s mode, else skopeo's blob lines unless --json; attachments unless --no-referrers. */
 export interface OutputFlags {
   json?: boolean;
   referrers?: boolean;
+  report?: Reporter;
 }
 
-interface CopyFlags extends ClientFlags {
+interface CopyFlags extends ClientFlags, ProgressFlags {
   all?: boolean;
   allTags?: boolean;
   platform?: string;
@@ -23,12 +27,12 @@ interface CopyFlags extends ClientFlags {
 }
 
 export function registerCopy(program: Command): void {
-  noReferrersOption(clientOptions(
+  progressOptions(noReferrersOption(clientOptions(
     program
       .command('copy')
       .argument('<src>', 'REF (a registry), docker://REF, local:REF (or local:IMAGE-ID), oci:DIR[:tag], oci-archive:FILE[:tag], docker-archive:FILE[:ref]')
       .argument('<dst>', 'same forms as <src>'),
-  ))
+  )))
     .description('copy an image between registries, the local store and files, streaming every blob; an index is copied whole')
     .option('--all', 'copy every platform of a multi-platform index (the default; kept for scripts written for skopeo)')
     .option('--platform <os/arch[/variant]>', "copy only this platform's image of an index: the destination gets that image's digest, not the index's")
@@ -54,11 +58,12 @@ async function copyOne(ctx: TransportContext, srcArg: string, dstArg: string, fl
   const src = await openSource(ctx, srcLoc);
   try {
     const dst = await openSink(ctx, parseLocation(dstArg, 'remote'), hint);
-    const { result, attached } = await copyWithAttachments(src, dst, flags, platform);
-    if (flags.json) return void printJson({ source: srcArg, destination: dstArg, digest: result.root.digest, sourceDigest: result.sourceDigest, transferred: result.transferred, attached });
-    if (attached && attached.tags + attached.referrers + attached.simpleSignatures > 0) out(`Copying attachments: ${attached.tags} signature tag(s), ${attached.referrers} referrer(s), ${attached.simpleSignatures} simple signature(s)`);
-    out(`Writing manifest to image destination`);
-    out(`Digest: ${result.root.digest}`);
+    const report = Reporter.for(flags, COPY_WORDS, copyProgress);
+    const { result, attached } = await copyWithAttachments(src, dst, { ...flags, report }, platform);
+    if (attached && attached.tags + attached.referrers + attached.simpleSignatures > 0) report.say(`Copying attachments: ${attached.tags} signature tag(s), ${attached.referrers} referrer(s), ${attached.simpleSignatures} simple signature(s)`);
+    report.say(`Writing manifest to image destination`);
+    report.say(`Digest: ${result.root.digest}`);
+    report.result({ source: srcArg, destination: dstArg, digest: result.root.digest, sourceDigest: result.sourceDigest, transferred: result.transferred, attached }, result.root.digest);
   } finally {
     await src.close();
   }
@@ -66,16 +71,15 @@ async function copyOne(ctx: TransportContext, srcArg: string, dstArg: string, fl
 
 /** One image or index, its blob lines as skopeo prints them, then what is attached to it. */
 export async function copyWithAttachments(src: ImageSource, dst: ImageSink, flags: OutputFlags, platform: PlatformSpec | undefined): Promise<{ result: CopyResult; attached: Awaited<ReturnType<typeof copyAttached>> }> {
-  const result = await copyImage(src, dst, {
-    // As crane does: an index stays an index unless one platform is asked for.
-    all: platform === undefined,
-    ...(platform ? { platform } : {}),
-    onEvent: (e) => {
-      if (flags.json || e.type !== 'blob') return;
-      if (e.status === 'exists') out(`Copying blob ${shortId(e.desc.digest)} skipped: already exists`);
-      else if (e.status === 'done' || e.status === 'mounted') out(`Copying blob ${shortId(e.desc.digest)} ${e.status === 'mounted' ? 'mounted' : 'done'}`);
-    },
-  });
+  const onEvent = flags.report?.onEvent ?? (flags.json ? undefined : copyProgress());
+  const copy = () =>
+    copyImage(src, dst, {
+      // As crane does: an index stays an index unless one platform is asked for.
+      all: platform === undefined,
+      ...(platform ? { platform } : {}),
+      ...(onEvent ? { onEvent } : {}),
+    });
+  const result = await (flags.report ? flags.report.track(copy) : copy());
   if (result.root.digest !== result.sourceDigest) {
     // The destination names another manifest than the source reference did: say so before anyone compares digests.
     process.stderr.write(`${dst.acceptsIndex ? 'Selected' : `${dst.description} holds one image: selected`} ${platform ? `the ${formatPlatform(platform)} image` : "this machine's image"} of the index ${result.sourceDigest}; the destination's digest is that image's, ${result.root.digest}\n`);

@@ -43,3 +43,12 @@ export function pushProgress(): (e: CopyEvent) => void {
     else if (e.status === 'done') out(`${id}: Pushed`);
   };
 }
+
+/** skopeo copy's wording: a line when each blob is done, skipped or mounted. */
+export function copyProgress(): (e: CopyEvent) => void {
+  return (e) => {
+    if (e.type !== 'blob') return;
+    if (e.status === 'exists') out(`Copying blob ${shortId(e.desc.digest)} skipped: already exists`);
+    else if (e.status === 'done' || e.status === 'mounted') out(`Copying blob ${shortId(e.desc.digest)} ${e.status === 'mounted' ? 'mounted' : 'done'}`);
+  };
+}

@@ -72,11 +72,13 @@ async function copyBlob(src: ImageSource, dst: ImageSink, desc: Descriptor, opts
     emit('transferring', transferred);
   };
   const open = (offset = 0) => {
+    if (dst.reportsBytes) return src.blob(desc, undefined, offset);
     // A resumed download counts from where the partial stands, as docker's progress does.
     transferred = offset;
     return src.blob(desc, onBytes, offset);
   };
-  const how = await dst.putBlob(desc, open, { mountFrom });
+  // A push counts bytes as they leave, not as they are read into the next chunk.
+  const how = await dst.putBlob(desc, open, dst.reportsBytes ? { mountFrom, onBytes } : { mountFrom });
   emit(how === 'mounted' ? 'mounted' : 'done');
 }
 

@@ -45,6 +45,8 @@ export interface ImageSink {
   readonly acceptsIndex: boolean;
   /** The registry this sink writes to, when it is one (for mounts). */
   readonly registry?: string;
+  /** The sink reports bytes as they reach the destination (PutBlobOptions.onBytes): progress counts those, not the source's reads. */
+  readonly reportsBytes?: boolean;
   hasBlob(desc: Descriptor): Promise<boolean>;
   /** `open(offset)` lets a sink that kept part of the blob from an earlier run ask for the rest only. */
   putBlob(desc: Descriptor, open: (offset?: number) => Promise<Readable>, opts?: PutBlobOptions): Promise<'uploaded' | 'mounted'>;

@@ -46,6 +46,7 @@ export class RemoteSource implements ImageSource {
 export class RemoteSink implements ImageSink {
   readonly description: string;
   readonly acceptsIndex = true;
+  readonly reportsBytes = true;
   readonly registry: string;
 
   constructor(

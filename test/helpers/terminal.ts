@@ -11,15 +11,20 @@ export class Terminal {
   private static count = 0;
   readonly name = `berth-test-${process.pid}-${Terminal.count++}`;
 
-  constructor(args: string[], env: Record<string, string>) {
+  constructor(args: string[], env: Record<string, string>, size = { columns: 160, rows: 40 }) {
     const exports = Object.entries(env).map(([k, v]) => `${k}='${v}'`).join(' ');
     // `; sleep` keeps the pane (and what berth printed last) on screen after berth exits; `echo EXIT=` tells its code.
     const command = `env ${exports} ${process.execPath} ${BERTH_BIN} ${args.map((a) => `'${a}'`).join(' ')}; echo EXIT=$?; sleep 60`;
-    execFileSync('tmux', ['new-session', '-d', '-s', this.name, '-x', '160', '-y', '40', command]);
+    execFileSync('tmux', ['new-session', '-d', '-s', this.name, '-x', String(size.columns), '-y', String(size.rows), command]);
   }
 
   screen(): string {
     return execFileSync('tmux', ['capture-pane', '-p', '-t', this.name], { encoding: 'utf8' });
+  }
+
+  /** Everything the pane showed, lines scrolled off the top included. */
+  history(): string {
+    return execFileSync('tmux', ['capture-pane', '-p', '-S', '-', '-t', this.name], { encoding: 'utf8' });
   }
 
   /** Waits (bounded) until the screen matches. */
