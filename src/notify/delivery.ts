@@ -62,8 +62,9 @@ export class Endpoint {
     } catch (e) {
       // Shutting down: not the receiver's failure (the job is given back).
       if (abort.aborted) throw e;
-      if (signal.aborted) throw new DeliveryError(`no answer within ${this.config.timeout} ms`);
       const err = e as Error & { code?: string; cause?: { code?: string } };
+      // The agent's own header and body timers are set to the same timeout and may fire first.
+      if (signal.aborted || TIMED_OUT.has(err.code ?? err.cause?.code ?? '')) throw new DeliveryError(`no answer within ${this.config.timeout} ms`);
       throw new DeliveryError(`cannot reach ${url.origin}: ${err.cause?.code ?? err.code ?? err.message}`);
     }
   }
@@ -95,3 +96,5 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
+
+const TIMED_OUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
