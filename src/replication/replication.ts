@@ -36,7 +36,8 @@ export interface Replication {
   /** Starts the sync schedules; `poke` makes the job runner look at once. */
   start(poke: () => void): void;
   stop(): void;
-  status(): Promise<RuleStatus[]>;
+  /** Each rule with its queue's figures (`JobQueue.status()` or the worker task that computes it off the event loop). */
+  status(queues: QueueStatus[]): RuleStatus[];
 }
 
 export interface ReplicationDeps {
@@ -72,8 +73,8 @@ export function openReplication(config: ReplicationConfig, deps: ReplicationDeps
     stop() {
       for (const s of stops) s();
     },
-    async status() {
-      const queues = new Map((await deps.jobs.status()).map((q) => [q.queue, q]));
+    status(all) {
+      const queues = new Map(all.map((q) => [q.queue, q]));
       const now = (deps.now ?? Date.now)();
       return [
         ...push.map((r) => ({ ...describe(r, 'push'), remote: r.config.to.url, deletes: r.config.deletes, ...figures(queues.get(r.queue), now) })),
