@@ -74,7 +74,8 @@ quotas:
 
   async function settle(shot?: string): Promise<void> {
     await page.waitForLoadState('networkidle');
-    await page.locator('.loading').first().waitFor({ state: 'detached' }).catch(() => {});
+    // A page still loading after the timeout is a failure, not something to wait out.
+    await page.locator('.loading').first().waitFor({ state: 'detached', timeout: 15_000 });
     assert.deepEqual(problems.take(), [], `the page at ${page.url()} had problems`);
     const kind = `${viewer} ${await page.evaluate(() => document.documentElement.dataset.theme)} ${pageKind(page.url())}`;
     if (!checked.has(kind)) {

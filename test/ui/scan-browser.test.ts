@@ -47,7 +47,7 @@ describe('the web UI shows scans', { skip: missingTools('skopeo', CHROMIUM) }, (
 
   async function settle(shot: string): Promise<void> {
     await page.waitForLoadState('networkidle');
-    await page.locator('.loading').first().waitFor({ state: 'detached' }).catch(() => {});
+    await page.locator('.loading').first().waitFor({ state: 'detached', timeout: 15_000 });
     assert.deepEqual(problems.take(), [], `the page at ${page.url()} had problems`);
     assert.deepEqual(await accessibilityProblems(page), [], `axe found serious problems at ${page.url()}`);
     await screenshot(page, shot);

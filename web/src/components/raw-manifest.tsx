@@ -14,9 +14,12 @@ const DIGEST = /(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})/g;
 export function RawManifest({ repo, digest, size, load }: { repo: string; digest: string; size: number; load(): Promise<string> }) {
   const [text, setText] = useState<string | undefined>();
   const [error, setError] = useState<string | undefined>();
+  // Closed, the section fetches nothing, so it must not claim to be loading (a screen reader would announce it).
+  const [asked, setAsked] = useState(false);
   const [shown, setShown] = useState(CHUNK);
   const { lines, manifests } = useMemo(() => parsed(text), [text]);
   const open = () => {
+    setAsked(true);
     if (text === undefined) load().then(setText, (e: unknown) => setError((e as Error).message));
   };
   return (
@@ -25,7 +28,7 @@ export function RawManifest({ repo, digest, size, load }: { repo: string; digest
         Show the manifest as stored ({bytes(size)}, digest <code>{digest.slice(0, 19)}…</code>)
       </summary>
       {error ? <p class="note error">{error}</p> : null}
-      {text === undefined && !error ? <p class="loading">Loading…</p> : null}
+      {asked && text === undefined && !error ? <p class="loading">Loading…</p> : null}
       {text !== undefined ? (
         <>
           <pre class="raw" tabIndex={0} aria-label="Manifest JSON">
