@@ -6,7 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import { hexOf } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
 import { TITLE_ANNOTATION } from '../sign/media-types.js';
-import { clientOptions, context, out, printJson, run, type ClientFlags } from './common.js';
+import { clientOptions, out, printJson, run, type ClientFlags } from './common.js';
+import { context } from './context.js';
 import { openTarget } from './target.js';
 
 export function registerArtifact(program: Command): void {

@@ -8,7 +8,8 @@ import type { Digest } from '../oci/digest.js';
 import { artifactManifestOf, EMPTY_CONFIG } from '../sign/artifact.js';
 import { pushArtifact } from '../transport/attachments.js';
 import { CREATED_ANNOTATION, TITLE_ANNOTATION } from '../sign/media-types.js';
-import { clientOptions, context, out, printJson, run, type ClientFlags } from './common.js';
+import { clientOptions, out, printJson, run, type ClientFlags } from './common.js';
+import { context } from './context.js';
 import { collect, keyValues, openTarget } from './target.js';
 
 const DEFAULT_FILE_TYPE = 'application/vnd.oci.image.layer.v1.tar';

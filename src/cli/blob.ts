@@ -5,7 +5,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { parseReference } from '../oci/reference.js';
 import { clientFor } from '../transport/location.js';
-import { clientOptions, context, NotFoundError, out, printJson, run, UsageError, type ClientFlags } from './common.js';
+import { clientOptions, NotFoundError, out, printJson, run, UsageError, type ClientFlags } from './common.js';
+import { context } from './context.js';
 
 interface BlobFlags extends ClientFlags {
   output?: string;

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { normaliseRegistryHost } from '../oci/reference.js';
 import { clientFor } from '../transport/location.js';
-import { clientOptions, context, out, run, type ClientFlags } from './common.js';
+import { clientOptions, out, run, type ClientFlags } from './common.js';
+import { context } from './context.js';
 import { flatten, printJsonArray } from './json-stream.js';
 
 export function registerCatalog(program: Command): void {

@@ -1,15 +1,12 @@
 import type { Command } from 'commander';
 import { AuthError } from '../client/token.js';
-import { DigestMismatchError, RemoteError } from '../client/errors.js';
-import { Http, NetworkError } from '../client/http.js';
+import { DigestMismatchError, NetworkError, RemoteError } from '../client/errors.js';
 import { LayoutError } from '../local/layout.js';
 import { AmbiguousImageError } from '../local/resolve.js';
-import { LocalStore } from '../local/store.js';
 import { ReferenceError } from '../oci/reference.js';
 import { KeyFileError } from '../sign/cosign-key.js';
 import { SignatureIntegrityError } from '../sign/gather.js';
 import { GpgError } from '../sign/gpg.js';
-import type { TransportContext } from '../transport/location.js';
 import { PlatformError } from '../transport/platform.js';
 import { humanSize } from '../util/size.js';
 import { Exit, NotFoundError, UsageError } from './exit.js';
@@ -28,15 +25,6 @@ export function clientOptions(cmd: Command): Command {
     .option('--json', 'machine-readable output on stdout')
     .option('--insecure', 'allow plain HTTP and unverified TLS (loopback registries may use plain HTTP anyway)')
     .option('--ca-file <pem>', 'trust this CA certificate as well (SSL_CERT_FILE is honoured too)');
-}
-
-export function context(flags: ClientFlags): TransportContext {
-  const http = new Http({
-    ...(flags.caFile ? { caFile: flags.caFile } : {}),
-    skipTlsVerify: flags.insecure ?? false,
-    onNotice: (m) => process.stderr.write(`${m}\n`),
-  });
-  return { http, store: new LocalStore(), insecure: flags.insecure ?? false };
 }
 
 /** Runs a command body; maps typed errors to one line on stderr and an exit code. */

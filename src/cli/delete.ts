@@ -3,7 +3,8 @@ import type { RegistryClient } from '../client/registry.js';
 import type { Digest } from '../oci/digest.js';
 import { familiarName, familiarReference, parseReference } from '../oci/reference.js';
 import { clientFor } from '../transport/location.js';
-import { clientOptions, context, NotFoundError, out, printJson, run, UsageError, type ClientFlags } from './common.js';
+import { clientOptions, NotFoundError, out, printJson, run, UsageError, type ClientFlags } from './common.js';
+import { context } from './context.js';
 import { confirm } from './prompt.js';
 
 interface DeleteFlags extends ClientFlags {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { clientOptions, context, out, run, type ClientFlags } from './common.js';
+import { clientOptions, out, run, type ClientFlags } from './common.js';
+import { context } from './context.js';
 import { platformOption, selected, sourceAnywhere } from './lookup.js';
 
 interface DigestFlags extends ClientFlags {

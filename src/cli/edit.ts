@@ -6,7 +6,8 @@ import { configBlob, editManifest, EditedSource, type AddedBlob, type ManifestJs
 import { openSink, openSource, parseLocation } from '../transport/location.js';
 import { parsePlatform } from '../transport/platform.js';
 import { imageFor, readBlob } from '../transport/select.js';
-import { context, out, printJson, UsageError, type ClientFlags } from './common.js';
+import { out, printJson, UsageError, type ClientFlags } from './common.js';
+import { context } from './context.js';
 
 export interface EditFlags extends ClientFlags {
   tag?: string;

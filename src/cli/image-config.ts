@@ -1,7 +1,8 @@
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { parseManifest } from '../oci/manifest.js';
-import { clientOptions, context, run, UsageError, type ClientFlags } from './common.js';
+import { clientOptions, run, UsageError, type ClientFlags } from './common.js';
+import { context } from './context.js';
 import { platformOption, selected, sourceAnywhere } from './lookup.js';
 
 interface ConfigFlags extends ClientFlags {

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { parseManifest } from '../oci/manifest.js';
 import { isIndexType } from '../oci/mediatypes.js';
 import { formatPlatform } from '../transport/platform.js';
-import { clientOptions, context, humanSize, out, printJson, run, type ClientFlags } from './common.js';
+import { clientOptions, humanSize, out, printJson, run, type ClientFlags } from './common.js';
+import { context } from './context.js';
 import { sourceAnywhere } from './lookup.js';
 
 interface ImageConfig {

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { storeCredential, type Credential } from '../client/credentials.js';
 import { RegistryClient } from '../client/registry.js';
 import { DOCKER_HUB, normaliseRegistryHost } from '../oci/reference.js';
-import { clientOptions, context, out, run, type ClientFlags } from './common.js';
+import { clientOptions, out, run, type ClientFlags } from './common.js';
+import { context } from './context.js';
 import { ask } from './prompt.js';
 
 interface LoginFlags extends ClientFlags {

@@ -6,7 +6,8 @@ import type { ImageSource, Manifest } from '../transport/image.js';
 import { openSource, parseLocation, type Location, type TransportContext } from '../transport/location.js';
 import { parsePlatform } from '../transport/platform.js';
 import { imageFor } from '../transport/select.js';
-import { context, type ClientFlags } from './common.js';
+import { type ClientFlags } from './common.js';
+import { context } from './context.js';
 import { UsageError } from './exit.js';
 
 const TRANSPORT_RE = /^(docker:\/\/|local:|oci:|oci-archive:|docker-archive:)/;

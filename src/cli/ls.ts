@@ -3,7 +3,8 @@ import pLimit from 'p-limit';
 import type { RegistryClient } from '../client/registry.js';
 import { parseReference } from '../oci/reference.js';
 import { clientFor } from '../transport/location.js';
-import { clientOptions, context, out, run, type ClientFlags } from './common.js';
+import { clientOptions, out, run, type ClientFlags } from './common.js';
+import { context } from './context.js';
 import { flatten, printJsonArray } from './json-stream.js';
 
 interface LsFlags extends ClientFlags {

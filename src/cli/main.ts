@@ -1,16 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { registerMigrate } from './migrate.js';
-import { registerServe } from './serve.js';
-import { registerGc } from './gc.js';
-import { registerFsck } from './fsck.js';
-import { registerUsage } from './usage.js';
-import { registerProxy } from './proxy.js';
-import { registerHistory } from './history.js';
-import { registerReplication } from './replication.js';
-import { registerClientCommands } from './client-commands.js';
-import { registerUser } from './user.js';
-import { registerNotifications } from './notifications.js';
 import { reportError } from './common.js';
+import { registerVerbs } from './verbs.js';
 import { Exit } from './exit.js';
 import { warnUnknownEnv } from './env-check.js';
 
@@ -35,17 +25,7 @@ program
   .option('--debug', 'print the stack trace of an error, too')
   // Set before any subcommand exists, so every subcommand inherits it: usage errors exit 2, not commander's 1.
   .exitOverride();
-registerServe(program);
-registerGc(program);
-registerFsck(program);
-registerUsage(program);
-registerProxy(program);
-registerHistory(program);
-registerReplication(program);
-registerMigrate(program);
-registerUser(program);
-registerNotifications(program);
-registerClientCommands(program);
+await registerVerbs(program, process.argv.slice(2));
 await warnUnknownEnv(process.env, (m) => process.stderr.write(`berth: warning: ${m}\n`));
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -9,7 +9,8 @@ import { copyImage } from '../transport/copy.js';
 import { clientFor, openSink, openSource, type TransportContext } from '../transport/location.js';
 import { formatPlatform } from '../transport/platform.js';
 import { readBlob } from '../transport/select.js';
-import { clientOptions, context, NotFoundError, out, printJson, run, UsageError, type ClientFlags } from './common.js';
+import { clientOptions, NotFoundError, out, printJson, run, UsageError, type ClientFlags } from './common.js';
+import { context } from './context.js';
 import { collect, keyValues } from './target.js';
 
 interface AnnotateFlags {

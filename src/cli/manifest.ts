@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { clientOptions, context, run, type ClientFlags } from './common.js';
+import { clientOptions, run, type ClientFlags } from './common.js';
+import { context } from './context.js';
 import { platformOption, selected, sourceAnywhere } from './lookup.js';
 import { registerIndexCommands } from './manifest-index.js';
 

@@ -4,7 +4,8 @@ import { copyImage } from '../transport/copy.js';
 import { DiscardSink } from '../transport/discard.js';
 import { openSource } from '../transport/location.js';
 import { parsePlatform } from '../transport/platform.js';
-import { clientOptions, context, humanSize, out, printJson, run, type ClientFlags } from './common.js';
+import { clientOptions, humanSize, out, printJson, run, type ClientFlags } from './common.js';
+import { context } from './context.js';
 
 interface WarmFlags extends ClientFlags {
   registry: string;

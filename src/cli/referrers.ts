@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { parseManifest } from '../oci/manifest.js';
 import { classicSignatures } from '../sign/cosign-classic.js';
 import { findAttached, type AttachedTree } from '../transport/referrers.js';
-import { clientOptions, context, out, printJson, run, type ClientFlags } from './common.js';
+import { clientOptions, out, printJson, run, type ClientFlags } from './common.js';
+import { context } from './context.js';
 import { openTarget } from './target.js';
 
 interface Node {

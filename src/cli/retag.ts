@@ -3,7 +3,8 @@ import type { Tag } from '../oci/name.js';
 import { formatReference, identifierOf, parseReference, type Reference } from '../oci/reference.js';
 import { clientFor, openSink, openSource } from '../transport/location.js';
 import { noReferrersOption } from './attached.js';
-import { clientOptions, context, out, printJson, run, UsageError, type ClientFlags } from './common.js';
+import { clientOptions, out, printJson, run, UsageError, type ClientFlags } from './common.js';
+import { context } from './context.js';
 import { copyWithAttachments } from './copy.js';
 
 interface RetagFlags extends ClientFlags {

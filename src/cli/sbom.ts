@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { formatReference } from '../oci/reference.js';
-import { clientOptions, context, Exit, run } from './common.js';
+import { clientOptions, Exit, run } from './common.js';
+import { context } from './context.js';
 import { imageReadOptions, limitsOf, openImage, type ImageFlags } from './scan-common.js';
 
 interface SbomFlags extends ImageFlags {

@@ -8,7 +8,8 @@ import { buildReport, DEFAULT_MAX_DB_AGE_MS, hasFindingsAtLeast } from '../scan/
 import { sarifOf } from '../scan/sarif.js';
 import { parseSeverity, SEVERITIES } from '../scan/severity.js';
 import { defaultDbPath, VulnDb } from '../scan/vulndb/database.js';
-import { context, Exit } from './common.js';
+import { Exit } from './common.js';
+import { context } from './context.js';
 import { DEFAULT_IGNORE_FILE, type ScanFlags } from './scan.js';
 import { limitsOf, openImage } from './scan-common.js';
 import { reportTables } from './scan-output.js';

@@ -11,7 +11,8 @@ import { bundleReferrer, signBundle } from '../sign/sigstore-bundle.js';
 import { payloadBytes, SimpleSigningType } from '../sign/simple-signing.js';
 import { signatureTag } from '../sign/tags.js';
 import { pushArtifact, type AttachmentStore } from '../transport/attachments.js';
-import { clientOptions, context, out, printJson, run, type ClientFlags } from './common.js';
+import { clientOptions, out, printJson, run, type ClientFlags } from './common.js';
+import { context } from './context.js';
 import { loadCosignSigner, loadGpgSigner, type CosignSigner } from './signing-keys.js';
 import { collect, keyValues, openTarget } from './target.js';
 

@@ -8,7 +8,8 @@ import { formatReference, isLoopbackRegistry, normaliseRegistryHost, parseRefere
 import { clientFor, openSink, openSource, type TransportContext } from '../transport/location.js';
 import { readSyncList, SyncListError, type SyncSource } from '../transport/sync-list.js';
 import { noReferrersOption } from './attached.js';
-import { clientOptions, context, NotFoundError, out, printJson, run, UsageError, type ClientFlags } from './common.js';
+import { clientOptions, NotFoundError, out, printJson, run, UsageError, type ClientFlags } from './common.js';
+import { context } from './context.js';
 import { copyWithAttachments } from './copy.js';
 import { repositoryArg } from './copy-tags.js';
 

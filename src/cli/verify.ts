@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { checkSignatures, type SignatureCheck } from '../sign/verify.js';
 import { findSignatures } from '../sign/gather.js';
-import { clientOptions, context, Exit, out, printJson, run, type ClientFlags } from './common.js';
+import { clientOptions, Exit, out, printJson, run, type ClientFlags } from './common.js';
+import { context } from './context.js';
 import { loadTrustedKeys } from '../sign/trusted-keys.js';
 import { collect, keyValues, openTarget } from './target.js';
 

@@ -13,6 +13,11 @@ export class RemoteError extends Error {
 /** The registry deletes manifests by digest only: removing one tag would take every other tag with it. */
 export class TagDeleteUnsupportedError extends RemoteError {}
 
+/** The registry could not be reached, or the connection broke: nothing the registry said. */
+export class NetworkError extends Error {
+  override readonly name = 'NetworkError';
+}
+
 /** Bytes received did not hash to the digest that was asked for. */
 export class DigestMismatchError extends Error {
   override readonly name = 'DigestMismatchError';

@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, fetch, type Response } from 'undici';
+import { NetworkError } from './errors.js';
+
+export { NetworkError };
 
 export interface HttpOptions {
   /** Extra CA certificates (PEM), on top of the system roots; `SSL_CERT_FILE` is honoured too. */
@@ -103,10 +106,6 @@ export function retryAfter(value: string | null): number | undefined {
 export function describeNetworkError(e: unknown): string {
   const cause = (e as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ?? cause?.message ?? (e as Error).message;
-}
-
-export class NetworkError extends Error {
-  override readonly name = 'NetworkError';
 }
 
 /** The server speaks TLS but its certificate is not trusted: plain HTTP would not help. */
