@@ -1,9 +1,17 @@
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { startPostgres, type Postgres } from './postgres.js';
+import { startRgw } from './rgw.js';
 import { startS3, type S3Server } from './s3.js';
 
-/** `BERTH_TEST_BACKEND=s3pg` runs every `startBerth()` server on s3rver + PostgreSQL instead of the embedded defaults. */
+/** `BERTH_TEST_BACKEND=s3pg` runs every `startBerth()` server on S3 + PostgreSQL instead of the embedded defaults. */
 export const TEST_BACKEND = process.env.BERTH_TEST_BACKEND === 's3pg' ? 's3pg' : 'embedded';
+/** Which S3 the suites get: s3rver (a fast fake, the default) or, with `BERTH_TEST_S3=rgw`, Ceph's RADOS Gateway. */
+export const TEST_S3 = process.env.BERTH_TEST_S3 === 'rgw' ? 'rgw' : 's3rver';
+
+/** A bucket on the S3 implementation this run tests against. */
+export function startTestS3(opts: { keepAlive?: boolean } = {}): Promise<S3Server> {
+  return TEST_S3 === 'rgw' ? startRgw(opts) : startS3(opts);
+}
 
 /** The env that points `berth serve` at a bucket (under `prefix`) and a PostgreSQL database. */
 export function s3pgEnv(s3: S3Server, pgUrl: string, prefix = ''): Record<string, string> {
@@ -41,13 +49,13 @@ let shared: Promise<Shared> | undefined;
 const registries = new Map<string, Promise<{ url: string; prefix: string }>>();
 
 /**
- * One s3rver and one PostgreSQL cluster per test process, started on first
+ * One S3 server and one PostgreSQL cluster per test process, started on first
  * use and stopped when the process exits; each data dir gets its own
  * database and key prefix, as it would get its own files.
  */
 export async function acquireS3pg(dataDir: string): Promise<{ env: Record<string, string>; pendingUploads(): Promise<string[]> }> {
   shared ??= (async () => {
-    const [s3, pg] = await Promise.all([startS3({ keepAlive: false }), startPostgres()]);
+    const [s3, pg] = await Promise.all([startTestS3({ keepAlive: false }), startPostgres()]);
     process.once('exit', () => pg.stopSync());
     return { s3, pg };
   })();

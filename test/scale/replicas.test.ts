@@ -3,13 +3,13 @@ import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { s3pgEnv, s3PendingUploads } from '../helpers/backends.js';
+import { s3pgEnv, s3PendingUploads, startTestS3 } from '../helpers/backends.js';
 import { migrations } from '../../src/meta/migrations/index.js';
 import { startBerth, type BerthServer } from '../helpers/berth.js';
 import { imageConfig, imageManifest, randomBlob, type Blob } from '../helpers/oci.js';
 import { startPostgres, type Postgres } from '../helpers/postgres.js';
 import { errorCode, Raw } from '../helpers/registry-client.js';
-import { startS3, type S3Server } from '../helpers/s3.js';
+import type { S3Server } from '../helpers/s3.js';
 
 /** The smallest part S3 allows, so a few MB of test data cross part boundaries. */
 const PART = 5 << 20;
@@ -28,7 +28,7 @@ async function startReplica(): Promise<BerthServer> {
 }
 
 before(async () => {
-  [postgres, s3] = await Promise.all([startPostgres(), startS3()]);
+  [postgres, s3] = await Promise.all([startPostgres(), startTestS3()]);
   pgUrl = await postgres.createDatabase();
   env = s3pgEnv(s3, pgUrl);
   // Three replicas migrate one empty database at the same moment.
