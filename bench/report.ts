@@ -4,8 +4,10 @@ export interface Row {
   scenario: Scenario;
   distribution: Measurement;
   berth: Measurement;
-  /** Berth on S3 + PostgreSQL, when that column runs. */
+  /** Berth on S3 (s3rver) + PostgreSQL, when that column runs. */
   s3pg?: Measurement;
+  /** Berth on Ceph RGW + PostgreSQL, when that column runs (`--rgw`). */
+  rgwpg?: Measurement;
   /** For RSS: Berth's own ceiling instead of a ratio target. */
   absoluteLimit?: number;
 }
@@ -29,11 +31,17 @@ function cell(m: Measurement): string {
   return `${m.value}${lat}${walk}${sat}`;
 }
 
+/** The optional columns after the target, each Berth on other backends. */
+const BACKEND_COLUMNS = [
+  ['Berth S3+PG', (r: Row) => r.s3pg],
+  ['Berth RGW+PG', (r: Row) => r.rgwpg],
+] as const;
+
 /** A Markdown table, readable on a terminal too. */
 export function formatTable(rows: Row[]): string {
-  const withS3pg = rows.some((r) => r.s3pg);
+  const columns = BACKEND_COLUMNS.filter(([, of]) => rows.some((r) => of(r)));
   const ratio = (r: Row, m: Measurement) => (r.absoluteLimit !== undefined ? '-' : `${advantage(r, m).toFixed(2)}x`);
-  const header = ['scenario', 'unit', 'Distribution', 'Berth', 'ratio', 'target', ...(withS3pg ? ['Berth S3+PG', 'ratio'] : [])];
+  const header = ['scenario', 'unit', 'Distribution', 'Berth', 'ratio', 'target', ...columns.flatMap(([name]) => [name, 'ratio'])];
   const body = rows.map((r) => [
     r.scenario.title,
     r.scenario.unit,
@@ -41,7 +49,10 @@ export function formatTable(rows: Row[]): string {
     cell(r.berth),
     ratio(r, r.berth),
     verdict(r),
-    ...(withS3pg ? (r.s3pg ? [cell(r.s3pg), ratio(r, r.s3pg)] : ['-', '-']) : []),
+    ...columns.flatMap(([, of]) => {
+      const m = of(r);
+      return m ? [cell(m), ratio(r, m)] : ['-', '-'];
+    }),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
@@ -49,7 +60,8 @@ export function formatTable(rows: Row[]): string {
     .filter((r) => r.distribution.cpu || r.berth.cpu)
     .map((r) => {
       const c = (m: Measurement) => (m.cpu ? `server ${m.cpu.server} / generator ${m.cpu.generator} / machine ${m.cpu.machine}` : '-');
-      return `  ${r.scenario.id}: Distribution ${c(r.distribution)}; Berth ${c(r.berth)}${r.s3pg ? `; Berth S3+PG ${c(r.s3pg)}` : ''}`;
+      const others = columns.map(([name, of]) => (of(r) ? `; ${name} ${c(of(r)!)}` : '')).join('');
+      return `  ${r.scenario.id}: Distribution ${c(r.distribution)}; Berth ${c(r.berth)}${others}`;
     });
   return [
     line(header),

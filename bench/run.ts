@@ -7,14 +7,16 @@ import { BenchClient } from './client.js';
 import { round } from './measure.js';
 import { formatTable, type Row } from './report.js';
 import { scenarios, prepareWorkload, type BenchOptions, type Measurement, type Target } from './scenarios.js';
-import { ensureTools, startBerth, startBerthS3pg, startDistribution, type BenchServer } from './servers.js';
+import { ensureTools, startBerth, startBerthRgwPg, startBerthS3pg, startDistribution, type BenchServer } from './servers.js';
 import { formatProxyBench, proxyBench } from './proxy.js';
 import { formatMetricsCost, metricsCost, type MetricsCost } from './metrics-cost.js';
 import { scanBench } from './scan.js';
+import { RGW_TOOLS } from '../test/helpers/rgw.js';
 
-const USAGE = `npm run bench -- [--quick] [--only id,id] [--profile DIR] [--no-s3pg] [size options]
+const USAGE = `npm run bench -- [--quick] [--only id,id] [--profile DIR] [--no-s3pg] [--rgw] [size options]
   --quick               smoke run (about a minute): small blobs, short wrk runs
   --no-s3pg             skip the third column, Berth on S3 (s3rver) + PostgreSQL
+  --rgw                 add a column: Berth on Ceph RADOS Gateway (a one-OSD cluster on loopback) + PostgreSQL
   --only IDS            run these scenarios (and what they need): ${scenarios().map((s) => s.id).join(', ')}, scan, proxy, metrics-cost
                         (metrics-cost: manifest GET and HEAD blob against Berth with metrics on and off)
   --advisories N        advisories in the scan scenario's database (200000)   --packages N   packages in its image (500)
@@ -33,6 +35,7 @@ function options() {
     options: {
       quick: { type: 'boolean', default: false },
       'no-s3pg': { type: 'boolean', default: false },
+      rgw: { type: 'boolean', default: false },
       only: { type: 'string' },
       profile: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -74,7 +77,7 @@ function options() {
   const scan = !only || only.includes('scan') ? { advisories: Number(values.advisories ?? 200_000), packages: Number(values.packages ?? 500) } : undefined;
   const proxy = !only || only.includes('proxy');
   const servers = only?.filter((id) => id !== 'scan' && id !== 'proxy');
-  return { opts, quick: values.quick, s3pg: !values['no-s3pg'], only: servers, serverScenarios: !servers || servers.length > 0, scan, proxy, profile: values.profile ? resolve(values.profile) : undefined };
+  return { opts, quick: values.quick, s3pg: !values['no-s3pg'], rgw: values.rgw, only: servers, serverScenarios: !servers || servers.length > 0, scan, proxy, profile: values.profile ? resolve(values.profile) : undefined };
 }
 
 /** The chosen scenarios plus the ones whose data they read, in the canonical order. */
@@ -122,13 +125,13 @@ function raisePriority(): boolean {
 }
 
 async function main(): Promise<void> {
-  const { opts, quick, s3pg, only, serverScenarios, scan, proxy, profile } = options();
+  const { opts, quick, s3pg, rgw, only, serverScenarios, scan, proxy, profile } = options();
   if (!serverScenarios) {
     if (proxy) await runProxyBench(opts);
     if (scan) await runScanBench(scan);
     return;
   }
-  ensureTools({ 'docker-registry': 'docker-registry', wrk: 'wrk', curl: 'curl', skopeo: 'skopeo', umoci: 'umoci', ...(s3pg ? { pg_ctlcluster: 'postgresql' } : {}) });
+  ensureTools({ 'docker-registry': 'docker-registry', wrk: 'wrk', curl: 'curl', skopeo: 'skopeo', umoci: 'umoci', ...(s3pg || rgw ? { pg_ctlcluster: 'postgresql' } : {}), ...(rgw ? RGW_TOOLS : {}) });
   const chosen = selected(only);
   const niced = raisePriority();
   const started = new Date();
@@ -138,7 +141,9 @@ async function main(): Promise<void> {
   if (profile) mkdirSync(profile, { recursive: true });
 
   const withCost = !only || only.includes(METRICS_COST);
-  const servers: BenchServer[] = chosen.length ? [await startDistribution(), await startBerth(profile), ...(s3pg ? [await startBerthS3pg()] : [])] : [];
+  const servers: BenchServer[] = chosen.length
+    ? [await startDistribution(), await startBerth(profile), ...(s3pg ? [await startBerthS3pg()] : []), ...(rgw ? [await startBerthRgwPg()] : [])]
+    : [];
   const targets: Target[] = servers.map((server) => ({ server, client: new BenchClient(server.origin), work }));
   const rows: Row[] = [];
   try {
@@ -150,7 +155,7 @@ async function main(): Promise<void> {
         process.stderr.write(`${s.id}: ${t.server.name}...\n`);
         results[t.server.name] = await s.run(t);
       }
-      rows.push({ scenario: s, distribution: results.Distribution!, berth: results.Berth!, s3pg: results['Berth S3+PG'] });
+      rows.push({ scenario: s, distribution: results.Distribution!, berth: results.Berth!, s3pg: results['Berth S3+PG'], rgwpg: results['Berth RGW+PG'] });
     }
     const rss = Object.fromEntries(servers.map((s) => [s.name, round(s.peakRssMiB(), 1)])) as Record<BenchServer['name'], number>;
     if (chosen.length) rows.push({
@@ -158,6 +163,7 @@ async function main(): Promise<void> {
       distribution: { value: rss.Distribution },
       berth: { value: rss.Berth },
       s3pg: s3pg ? { value: rss['Berth S3+PG'] } : undefined,
+      rgwpg: rgw ? { value: rss['Berth RGW+PG'] } : undefined,
       absoluteLimit: 150,
     });
   } finally {
@@ -194,6 +200,7 @@ async function main(): Promise<void> {
       distribution: r.distribution,
       berth: r.berth,
       berthS3pg: r.s3pg,
+      berthRgwPg: r.rgwpg,
     })),
     metricsCost: cost,
   };

@@ -7,9 +7,10 @@ import { request } from 'undici';
 import { s3pgEnv } from '../test/helpers/backends.js';
 import { binNodeFlags } from '../test/helpers/berth.js';
 import { startPostgres } from '../test/helpers/postgres.js';
-import { startS3 } from '../test/helpers/s3.js';
+import { startRgw } from '../test/helpers/rgw.js';
+import { startS3, type S3Server } from '../test/helpers/s3.js';
 
-export type ServerName = 'Distribution' | 'Berth' | 'Berth S3+PG';
+export type ServerName = 'Distribution' | 'Berth' | 'Berth S3+PG' | 'Berth RGW+PG';
 
 /** One registry under test: a child process on a loopback port with its own data directory. */
 export interface BenchServer {
@@ -123,10 +124,23 @@ export async function startBerth(profileDir?: string, env?: Record<string, strin
  * cluster the tests use, so the figures measure those local stand-ins as
  * much as Berth (s3rver keeps objects as files, in Node).
  */
-export async function startBerthS3pg(): Promise<BenchServer> {
-  const [s3, pg] = await Promise.all([startS3(), startPostgres()]);
+export function startBerthS3pg(): Promise<BenchServer> {
+  return startBerthOnS3('Berth S3+PG', startS3);
+}
+
+/**
+ * Berth on a real S3 implementation: Ceph's RADOS Gateway on a one-OSD
+ * memstore cluster (test/helpers/rgw.ts), + PostgreSQL. The gateway, monitor
+ * and OSD share the machine's cores with Berth and the generator.
+ */
+export function startBerthRgwPg(): Promise<BenchServer> {
+  return startBerthOnS3('Berth RGW+PG', startRgw);
+}
+
+async function startBerthOnS3(name: ServerName, startBucket: () => Promise<S3Server>): Promise<BenchServer> {
+  const [s3, pg] = await Promise.all([startBucket(), startPostgres()]);
   const port = await freePort();
-  const server = await launch('Berth S3+PG', process.execPath, berthArgs(port), port, { ...s3pgEnv(s3, await pg.createDatabase('bench')), ...NO_DRAIN });
+  const server = await launch(name, process.execPath, berthArgs(port), port, { ...s3pgEnv(s3, await pg.createDatabase('bench')), ...NO_DRAIN });
   return {
     ...server,
     async stop() {

@@ -13,6 +13,7 @@ export const NON_CONFIG_VARIABLES: readonly string[] = [
   'BERTH_GPG_PASSPHRASE', // GPG signing key passphrase
   'BERTH_VULNDB', // the vulnerability database of berth scan and berth db
   'BERTH_TEST_BACKEND', // which backends the test suite runs on
+  'BERTH_TEST_S3', // which S3 implementation those backends use
 ];
 
 /** Warns about each `BERTH_` variable berth does not read, naming the closest one it does. */

@@ -10,8 +10,8 @@ import type { S3Server } from './s3.js';
 
 const run = promisify(execFile);
 
-/** The Debian packages the cluster runs on (Ceph 16 on bookworm). */
-export const RGW_PACKAGES = ['ceph-mon', 'ceph-osd', 'ceph-common', 'radosgw'];
+/** The commands the cluster runs on and their Debian packages (Ceph 16 on bookworm). */
+export const RGW_TOOLS = { 'ceph-mon': 'ceph-mon', 'ceph-osd': 'ceph-osd', ceph: 'ceph-common', radosgw: 'radosgw' };
 /** Generous: on a loaded 2-core machine pool creation alone has taken 10 s. */
 const START_TIMEOUT_MS = 120_000;
 
@@ -54,6 +54,7 @@ export async function startRgw(opts: { bucket?: string; keepAlive?: boolean } = 
     const child = spawn(bin, ['-c', conf, '-f', ...args], { stdio: ['ignore', out, out] });
     closeSync(out);
     daemons.push({ name, child });
+    child.once('error', (e) => abort.abort(e));
     child.once('exit', (code, signal) => abort.abort(new Error(`${name} exited (${signal ?? code})`)));
     if (opts.keepAlive === false) child.unref();
   };
@@ -62,11 +63,12 @@ export async function startRgw(opts: { bucket?: string; keepAlive?: boolean } = 
       return (await run(bin, ['-c', conf, ...args], { timeout: START_TIMEOUT_MS, signal: abort.signal })).stdout;
     } catch (e) {
       if (abort.signal.aborted) throw abort.signal.reason;
+      if ((e as { code?: string }).code === 'ENOENT') throw new Error(`${bin} not found: apt-get install -y ${Object.values(RGW_TOOLS).join(' ')}`);
       throw new Error(`${bin} ${args.join(' ')} failed: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}`);
     }
   };
   try {
-    await run('monmaptool', ['--create', '--addv', 'a', `[v1:127.0.0.1:${monPort}]`, '--fsid', fsid, join(dir, 'monmap')]);
+    await tool('monmaptool', ['--create', '--addv', 'a', `[v1:127.0.0.1:${monPort}]`, '--fsid', fsid, join(dir, 'monmap')]);
     await tool('ceph-mon', ['--mkfs', '-i', 'a', '--monmap', join(dir, 'monmap')]);
     daemon('mon.a', 'ceph-mon', ['-i', 'a']);
     // A fresh cluster hands out id 0, which the OSD's data dir above is named for.
