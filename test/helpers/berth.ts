@@ -49,7 +49,8 @@ export function tempDir(prefix = 'berth-test-'): string {
 /** Starts a real `berth serve` on a random loopback port and waits until it listens. */
 export async function startBerth(opts: StartOptions = {}): Promise<BerthServer> {
   const dataDir = opts.dataDir ?? tempDir();
-  const backend = TEST_BACKEND === 's3pg' ? await acquireS3pg(dataDir) : undefined;
+  // A suite that brings its own bucket keeps it, whichever backends the run selects.
+  const backend = TEST_BACKEND === 's3pg' && !opts.env?.BERTH_STORAGE_S3_BUCKET ? await acquireS3pg(dataDir) : undefined;
   const args = [...binNodeFlags(), BERTH_BIN, 'serve', '--addr', '127.0.0.1:0', '--data', dataDir, ...(opts.args ?? [])];
   if (opts.config !== undefined) {
     const file = join(dataDir, '..', `berth-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
