@@ -94,7 +94,13 @@ async function launch(name: ServerName, cmd: string, args: string[], port: numbe
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
   const origin = `http://127.0.0.1:${port}`;
-  await waitReady(origin, child, () => err);
+  try {
+    await waitReady(origin, child, () => err);
+  } catch (e) {
+    // A server that starts after all would outlive the bench.
+    child.kill('SIGKILL');
+    throw e;
+  }
   const pid = child.pid!;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
@@ -143,7 +149,13 @@ export function startBerthRgwPg(): Promise<BenchServer> {
 async function startBerthOnS3(name: ServerName, startBucket: () => Promise<S3Server>): Promise<BenchServer> {
   const [s3, pg] = await Promise.all([startBucket(), startPostgres()]);
   const port = await freePort();
-  const server = await launch(name, process.execPath, berthArgs(port), port, { ...s3pgEnv(s3, await pg.createDatabase('bench')), ...NO_DRAIN });
+  let server: BenchServer;
+  try {
+    server = await launch(name, process.execPath, berthArgs(port), port, { ...s3pgEnv(s3, await pg.createDatabase('bench')), ...NO_DRAIN });
+  } catch (e) {
+    await Promise.all([s3.stop(), pg.stop()]);
+    throw e;
+  }
   return {
     ...server,
     async stop() {

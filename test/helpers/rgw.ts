@@ -74,6 +74,7 @@ export async function startRgw(opts: { bucket?: string; keepAlive?: boolean } = 
     // A fresh cluster hands out id 0, which the OSD's data dir above is named for.
     const id = (await tool('ceph', ['osd', 'create'])).trim();
     if (id !== '0') throw new Error(`ceph osd create gave id ${id}, expected 0`);
+    await tool('ceph', ['osd', 'crush', 'add', 'osd.0', '1', 'root=default', 'host=localhost']);
     await tool('ceph-osd', ['-i', '0', '--mkfs']);
     daemon('osd.0', 'ceph-osd', ['-i', '0']);
     // Creates RGW's pools (waiting for the OSD to take them), so the gateway starts on a ready zone.
@@ -148,6 +149,11 @@ admin socket = ${dir}/run/$name.asok
 log file = ${dir}/log/$name.log
 mon data = ${dir}/mon/$name
 osd data = ${dir}/osd/$name
+# A booting OSD's own updates of its CRUSH entry race its first monitor map: sent
+# before it, they carry a zero fsid and the monitor refuses them ('wrong fsid'),
+# which kills the OSD. The helper places the OSD in CRUSH itself instead.
+osd class update on start = false
+osd crush update on start = false
 [client.rgw]
 rgw frontends = beast endpoint=127.0.0.1:${rgwPort}
 `;
