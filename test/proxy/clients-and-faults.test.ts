@@ -201,8 +201,9 @@ describe('pull-through cache in front of CNCF Distribution with htpasswd: real c
       assert.equal(r.status, 502, tag);
       assert.match((await errorOf(r)).message, /upstream self\.test \(http:\/\/127\.0\.0\.1:\d+\) leads back to this registry \(a proxy loop\): fix its url in proxy\.upstreams/);
     }
+    // After the first, a process leaves the upstream alone for a moment (as after any failure): fewer requests may go round.
     const cameBack = () => cache.logs.filter((l) => /^\/v2\/library\/app\/manifests\/v\d$/.test(String(l.path)) && l.status === 508);
-    await until(() => cameBack().length >= tags.length, 'the hops that came back, in the log');
-    assert.equal(cameBack().length, tags.length, 'each came back once, and stopped there');
+    await until(() => cameBack().length > 0, 'a hop that came back, in the log');
+    assert.ok(cameBack().length <= tags.length, 'each came back at most once, and stopped there');
   });
 });
