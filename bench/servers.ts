@@ -67,8 +67,11 @@ export function procCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
+/** How long a server may take to answer `/v2/`: on a loaded machine a Node server's start alone takes tens of seconds. */
+const START_MS = 120_000;
+
 async function waitReady(origin: string, child: ChildProcess, stderr: () => string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (const deadline = Date.now() + START_MS; Date.now() < deadline; ) {
     if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}:\n${stderr()}`);
     try {
       const r = await request(`${origin}/v2/`);
