@@ -53,7 +53,8 @@ export async function proxyBench(layers: number, layerMiB: number, profileDir?: 
     const pulls = (run: number) => ({
       coldDirect: () => timedPull(upstream, [upstream], `proxy/cold-${run}`),
       coldViaCache: () => timedPull(cache, [cache, upstream], `${NAMESPACE}/proxy/cold-${run}`),
-      warmViaCache: () => timedPull(cache, [cache, upstream], `${NAMESPACE}/proxy/cold-${run}`),
+      // Within the tag TTL nothing goes upstream (the tests count it): the upstream's idle timers are not the warm pull's cost.
+      warmViaCache: () => timedPull(cache, [cache], `${NAMESPACE}/proxy/cold-${run}`),
       local: () => timedPull(cache, [cache], `local/copy-${run}`),
     });
     for (let run = 0; run < RUNS; run++) {
