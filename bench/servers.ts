@@ -93,7 +93,12 @@ async function launch(name: ServerName, cmd: string, args: string[], port: numbe
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
   const origin = `http://127.0.0.1:${port}`;
-  await waitReady(origin, child, () => err);
+  try {
+    await waitReady(origin, child, () => err);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
   const pid = child.pid!;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
