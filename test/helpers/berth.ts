@@ -68,7 +68,7 @@ export async function startBerth(opts: StartOptions = {}): Promise<BerthServer> 
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const address = await new Promise<string>((resolveAddr, reject) => {
     const timer = setTimeout(() => {
-      // A server that listens after all would hold the test process open through its pipes.
+      // Its workers go with the supervisor: nothing is left running for the rest of the test run.
       child.kill('SIGKILL');
       reject(new Error(`berth serve did not start in time:\n${stderr}`));
     }, 60_000);
