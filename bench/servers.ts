@@ -142,7 +142,11 @@ export function startBerthS3pg(): Promise<BenchServer> {
  * and OSD share the machine's cores with Berth and the generator.
  */
 export function startBerthRgwPg(): Promise<BenchServer> {
-  return startBerthOnS3('Berth RGW+PG', startRgw);
+  return startBerthOnS3('Berth RGW+PG', async () => {
+    const rgw = await startRgw();
+    process.stderr.write(`Ceph RGW cluster up in ${(rgw.startMs / 1000).toFixed(1)} s\n`);
+    return rgw;
+  });
 }
 
 async function startBerthOnS3(name: ServerName, startBucket: () => Promise<S3Server>): Promise<BenchServer> {

@@ -16,12 +16,8 @@ export const RGW_TOOLS = { 'ceph-mon': 'ceph-mon', 'ceph-osd': 'ceph-osd', ceph:
 const START_TIMEOUT_MS = 120_000;
 
 export interface RgwServer extends S3Server {
-  /** The cluster's directory: ceph.conf, the daemons' logs. */
-  dir: string;
   /** Wall time from nothing to a bucket taking writes, for the record. */
   startMs: number;
-  /** For a process 'exit' handler, where nothing async runs any more. */
-  stopSync(): void;
 }
 
 /**
@@ -96,9 +92,7 @@ export async function startRgw(opts: { bucket?: string; keepAlive?: boolean } = 
       bucket,
       accessKeyId,
       secretAccessKey,
-      dir,
       startMs,
-      stopSync,
       async stop() {
         process.removeListener('exit', stopSync);
         await Promise.all(daemons.map((d) => stopDaemon(d.child)));
