@@ -9,7 +9,7 @@ import { binNodeFlags } from '../test/helpers/berth.js';
 import { startPostgres } from '../test/helpers/postgres.js';
 import { startS3 } from '../test/helpers/s3.js';
 
-export type ServerName = 'Distribution' | 'Berth' | 'Berth S3+PG';
+export type ServerName = 'Distribution' | 'Berth' | 'Berth S3+PG' | 'Ceiling';
 
 /** One registry under test: a child process on a loopback port with its own data directory. */
 export interface BenchServer {
@@ -167,3 +167,9 @@ export async function startDistribution(): Promise<BenchServer> {
   return launch('Distribution', 'docker-registry', ['serve', config], port);
 }
 
+
+/** The push ceiling (bench/ceiling-server.ts): hashes and writes bodies, fsyncs as Berth does, nothing else. */
+export async function startCeiling(): Promise<BenchServer> {
+  const port = await freePort();
+  return launch('Ceiling', process.execPath, [join(REPO_ROOT, 'dist/bench/ceiling-server.js'), String(port), benchDir('ceiling-bench-')], port);
+}
