@@ -136,7 +136,7 @@ async function main(): Promise<void> {
   const niced = raisePriority();
   const started = new Date();
   const loadBefore = loadavg()[0]!;
-  process.stderr.write(`preparing workload (${opts.blobs * 2} x ${opts.blobMiB} MiB blobs, ${opts.images} small images)...\n`);
+  process.stderr.write(`preparing workload (${opts.blobs * 2 * opts.rounds} x ${opts.blobMiB} MiB blobs, ${opts.images} small images)...\n`);
   const work = prepareWorkload(opts, chosen.some((s) => s.id.startsWith('skopeo')));
   if (profile) mkdirSync(profile, { recursive: true });
 

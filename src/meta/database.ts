@@ -47,7 +47,7 @@ export function openSqlite(path: string): SqliteMetaDb {
   const readConnection = connect(path);
   readConnection.pragma('query_only = ON');
   const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(readConnection) }) });
-  const wal = new FsyncGroup();
+  const wal = new FsyncGroup('data');
   return { db, reader, dialect: 'sqlite', sqlite, durable: () => wal.sync(`${path}-wal`), close: async () => void (await Promise.all([reader.destroy(), db.destroy()])) };
 }
 

@@ -13,13 +13,19 @@ import { open } from 'node:fs/promises';
 export class FsyncGroup {
   private readonly waiting = new Map<string, Promise<void>>();
 
+  /**
+   * `data`: fdatasync, as SQLite syncs its WAL: a log overwritten in place
+   * (after a checkpoint) then needs no journal commit for its timestamps.
+   */
+  constructor(private readonly mode: 'full' | 'data' = 'full') {}
+
   sync(path: string): Promise<void> {
     let next = this.waiting.get(path);
     if (!next) {
       // One turn of the event loop lets the commits finishing together join before the sync starts.
       next = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
         this.waiting.delete(path);
-        return fsyncPath(path);
+        return fsyncPath(path, this.mode);
       });
       this.waiting.set(path, next);
     }
@@ -27,10 +33,10 @@ export class FsyncGroup {
   }
 }
 
-async function fsyncPath(path: string): Promise<void> {
+async function fsyncPath(path: string, mode: 'full' | 'data'): Promise<void> {
   const handle = await open(path, 'r');
   try {
-    await handle.sync();
+    await (mode === 'data' ? handle.datasync() : handle.sync());
   } finally {
     await handle.close();
   }
