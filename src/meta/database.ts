@@ -28,7 +28,7 @@ export interface SqliteMetaDb extends MetaDb {
   /**
    * Makes every transaction committed so far durable: synchronous=NORMAL
    * writes a commit into the WAL without an fsync, so a push would survive
-   * a crash of the process but not of the machine. One fsync of the WAL,
+   * a crash of the process but not of the machine. One fdatasync of the WAL,
    * shared by every commit waiting for it, closes that before a push is
    * acknowledged, without holding the writer connection while it runs.
    */

@@ -253,7 +253,7 @@ export class Metadata {
 
   /** Cross-repository mount: links a blob the store already holds. Resolves to its size, or undefined. */
   async mountBlob(repositoryId: RepoId, digest: Digest, now: number, inTransaction?: TransactionHook<[size: number]>): Promise<number | undefined> {
-    return this.db.transaction().execute(async (trx) => {
+    const size = await this.db.transaction().execute(async (trx) => {
       // UPDATE first: it takes the row lock GC's sweep needs, so the row (and its bytes) cannot go while we link.
       const claimed = await trx.updateTable('blobs').set({ linked_at: now }).where('digest', '=', digest).executeTakeFirst();
       if (Number(claimed.numUpdatedRows) === 0) return undefined;
@@ -262,6 +262,9 @@ export class Metadata {
       await inTransaction?.(trx, Number(blob.size));
       return Number(blob.size);
     });
+    // A mount is acknowledged (201) like an upload: its link durable first.
+    if (size !== undefined) await this.durable();
+    return size;
   }
 
   async blobLink(repositoryId: RepoId, digest: Digest): Promise<BlobLink | undefined> {
