@@ -127,7 +127,7 @@ function raisePriority(): boolean {
 async function main(): Promise<void> {
   const { opts, quick, s3pg, only, serverScenarios, scan, proxy, profile } = options();
   if (!serverScenarios) {
-    if (proxy) await runProxyBench(opts);
+    if (proxy) await runProxyBench(opts, profile);
     if (scan) await runScanBench(scan);
     return;
   }
@@ -202,7 +202,7 @@ async function main(): Promise<void> {
   writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
   process.stdout.write(`\nload average ${report.loadAverage.start} at start, ${report.loadAverage.end} at end (${report.machine.cores} cores); written ${file}\n`);
   if (profile) process.stdout.write(`Berth CPU profile in ${profile} (summarise: node dist/bench/profile-top.js ${profile}/*.cpuprofile)\n`);
-  if (proxy) await runProxyBench(opts);
+  if (proxy) await runProxyBench(opts, profile);
   if (scan) await runScanBench(scan);
 }
 
@@ -233,9 +233,10 @@ function median(ms: Measurement[]): Measurement {
 }
 
 /** The pull-through cache against its own upstream: two berths, no Distribution column. */
-async function runProxyBench(opts: BenchOptions): Promise<void> {
+async function runProxyBench(opts: BenchOptions, profile: string | undefined): Promise<void> {
   process.stderr.write(`proxy: 4 x ${opts.blobMiB} MiB layers through a pull-through cache...\n`);
-  process.stdout.write(`\n${formatProxyBench(await proxyBench(4, opts.blobMiB))}\n`);
+  process.stdout.write(`\n${formatProxyBench(await proxyBench(4, opts.blobMiB, profile))}\n`);
+  if (profile) process.stdout.write(`CPU profiles of the upstream and the cache in ${profile} (summarise: node dist/bench/profile-top.js ${profile}/*.cpuprofile)\n`);
 }
 
 /** The client-side scan has no server to compare against: its own line, against the issue's 2 s. */

@@ -95,6 +95,8 @@ export async function completeUpload(
   range: ChunkRange | undefined,
   declaredLength: number | undefined,
   origin: Origin,
+  /** Called once the bytes proved their digest, before they are made durable (a pull-through cache lets its client finish then). */
+  verified?: () => void,
 ): Promise<{ digest: Digest; size: number }> {
   return ctx.uploadLocks.run(id, async () => {
     const row = await uploadStatus(ctx, repo, id);
@@ -110,6 +112,7 @@ export async function completeUpload(
       await cancelUpload(ctx, id);
       throw e;
     });
+    verified?.();
     await ctx.store.sealUpload(id, size);
     // The bytes move into place after the blob's row is claimed: see commitBlob and src/meta/gc-queries.ts.
     const hook = ctx.events.hook('blob', () => [blobEvent('push', repo, { digest, size }, origin, ctx.now())]);
@@ -132,6 +135,7 @@ export async function uploadWhole(
   declaredLength: number | undefined,
   owner: UploadOrigin,
   origin: Origin,
+  verified?: () => void,
 ): Promise<{ digest: Digest; size: number }> {
   if (declaredLength !== undefined) {
     // Refused before a byte is stored; the check at commit still covers chunked bodies.
@@ -142,7 +146,7 @@ export async function uploadWhole(
   }
   const { id } = await startUpload(ctx, repo, owner);
   try {
-    return await completeUpload(ctx, repo, id, digest, body, undefined, declaredLength, origin);
+    return await completeUpload(ctx, repo, id, digest, body, undefined, declaredLength, origin, verified);
   } catch (e) {
     await cancelUpload(ctx, id).catch(() => {});
     throw e;
