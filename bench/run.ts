@@ -6,8 +6,8 @@ import { parseArgs } from 'node:util';
 import { BenchClient } from './client.js';
 import { round } from './measure.js';
 import { formatTable, type Row } from './report.js';
-import { scenarios, prepareWorkload, type BenchOptions, type Measurement, type Target } from './scenarios.js';
-import { ensureTools, startBerth, startBerthRgwPg, startBerthS3pg, startDistribution, type BenchServer } from './servers.js';
+import { scenarios, prepareWorkload, type BenchOptions, type Measurement, type Scenario, type Target } from './scenarios.js';
+import { ensureTools, startBerth, startBerthRgwPg, startBerthS3pg, startCeiling, startDistribution, type BenchServer, type ServerName } from './servers.js';
 import { formatProxyBench, proxyBench } from './proxy.js';
 import { formatMetricsCost, metricsCost, type MetricsCost } from './metrics-cost.js';
 import { scanBench } from './scan.js';
@@ -22,13 +22,14 @@ const USAGE = `npm run bench -- [--quick] [--only id,id] [--profile DIR] [--no-s
   --advisories N        advisories in the scan scenario's database (200000)   --packages N   packages in its image (500)
   --profile DIR         run Berth under node --cpu-prof, profiles written to DIR
   --blob-mib N          blob size for push/pull (64)      --blobs N   blobs per push scenario (8)
+  --rounds N            interleaved rounds of the pushes measured against the ceiling server (3; median)
   --pulls N             blob pulls (32)                   --chunk-mib N   PATCH size (8)
   --images N            small images (200)                --repos N   catalog repositories (500)
   --seconds N           wrk duration per server (10)      --connections N   wrk connections (32)
   --skopeo-layer-mib N  size of each of the 5 skopeo layers (8)`;
 
-const FULL: BenchOptions = { blobMiB: 64, blobs: 8, pulls: 32, chunkMiB: 8, images: 200, repos: 500, seconds: 10, connections: 32, skopeoLayers: 5, skopeoLayerMiB: 8 };
-const QUICK: BenchOptions = { blobMiB: 8, blobs: 4, pulls: 8, chunkMiB: 2, images: 40, repos: 150, seconds: 2, connections: 32, skopeoLayers: 5, skopeoLayerMiB: 1 };
+const FULL: BenchOptions = { rounds: 3, blobMiB: 64, blobs: 8, pulls: 32, chunkMiB: 8, images: 200, repos: 500, seconds: 10, connections: 32, skopeoLayers: 5, skopeoLayerMiB: 8 };
+const QUICK: BenchOptions = { rounds: 1, blobMiB: 8, blobs: 4, pulls: 8, chunkMiB: 2, images: 40, repos: 150, seconds: 2, connections: 32, skopeoLayers: 5, skopeoLayerMiB: 1 };
 
 function options() {
   const { values } = parseArgs({
@@ -41,6 +42,7 @@ function options() {
       help: { type: 'boolean', default: false },
       'blob-mib': { type: 'string' },
       blobs: { type: 'string' },
+      rounds: { type: 'string' },
       pulls: { type: 'string' },
       'chunk-mib': { type: 'string' },
       images: { type: 'string' },
@@ -66,6 +68,7 @@ function options() {
   };
   num('blob-mib', 'blobMiB');
   num('blobs', 'blobs');
+  num('rounds', 'rounds');
   num('pulls', 'pulls');
   num('chunk-mib', 'chunkMiB');
   num('images', 'images');
@@ -136,7 +139,7 @@ async function main(): Promise<void> {
   const niced = raisePriority();
   const started = new Date();
   const loadBefore = loadavg()[0]!;
-  process.stderr.write(`preparing workload (${opts.blobs * 2} x ${opts.blobMiB} MiB blobs, ${opts.images} small images)...\n`);
+  process.stderr.write(`preparing workload (${opts.blobs * 2 * opts.rounds} x ${opts.blobMiB} MiB blobs, ${opts.images} small images)...\n`);
   const work = prepareWorkload(opts, chosen.some((s) => s.id.startsWith('skopeo')));
   if (profile) mkdirSync(profile, { recursive: true });
 
@@ -144,18 +147,13 @@ async function main(): Promise<void> {
   const servers: BenchServer[] = chosen.length
     ? [await startDistribution(), await startBerth(profile), ...(s3pg ? [await startBerthS3pg()] : []), ...(rgw ? [await startBerthRgwPg()] : [])]
     : [];
-  const targets: Target[] = servers.map((server) => ({ server, client: new BenchClient(server.origin), work }));
+  if (chosen.some((s) => s.ceiling)) servers.push(await startCeiling());
+  const targets: Target[] = servers.map((server) => ({ server, client: new BenchClient(server.origin), work, round: 0 }));
   const rows: Row[] = [];
   try {
     for (const [k, s] of chosen.entries()) {
-      // Rotate who goes first, so no server always runs on a cooler machine or a warmer page cache.
-      const order = [...targets.slice(k % targets.length), ...targets.slice(0, k % targets.length)];
-      const results: Partial<Record<BenchServer['name'], Measurement>> = {};
-      for (const t of order) {
-        process.stderr.write(`${s.id}: ${t.server.name}...\n`);
-        results[t.server.name] = await s.run(t);
-      }
-      rows.push({ scenario: s, distribution: results.Distribution!, berth: results.Berth!, s3pg: results['Berth S3+PG'], rgwpg: results['Berth RGW+PG'] });
+      const results = await measureScenario(s, k, targets, s.ceiling ? opts.rounds : 1);
+      rows.push({ scenario: s, distribution: results.Distribution!, berth: results.Berth!, s3pg: results['Berth S3+PG'], rgwpg: results['Berth RGW+PG'], ceiling: results.Ceiling });
     }
     const rss = Object.fromEntries(servers.map((s) => [s.name, round(s.peakRssMiB(), 1)])) as Record<BenchServer['name'], number>;
     if (chosen.length) rows.push({
@@ -201,6 +199,7 @@ async function main(): Promise<void> {
       berth: r.berth,
       berthS3pg: r.s3pg,
       berthRgwPg: r.rgwpg,
+      ceiling: r.ceiling,
     })),
     metricsCost: cost,
   };
@@ -212,6 +211,32 @@ async function main(): Promise<void> {
   if (profile) process.stdout.write(`Berth CPU profile in ${profile} (summarise: node dist/bench/profile-top.js ${profile}/*.cpuprofile)\n`);
   if (proxy) await runProxyBench(opts, profile);
   if (scan) await runScanBench(scan);
+}
+
+/**
+ * Runs one scenario against every target it applies to (the ceiling server
+ * only takes pushes), `rounds` times, rotating who goes first from one round
+ * (and one scenario) to the next, so no server always runs on a cooler
+ * machine or a warmer page cache; a server's median round counts.
+ */
+async function measureScenario(s: Scenario, k: number, all: Target[], rounds: number): Promise<Partial<Record<ServerName, Measurement>>> {
+  const targets = all.filter((t) => s.ceiling || t.server.name !== 'Ceiling');
+  const runs = new Map<ServerName, Measurement[]>();
+  for (let round = 0; round < rounds; round++) {
+    const first = (k + round) % targets.length;
+    for (const t of [...targets.slice(first), ...targets.slice(0, first)]) {
+      process.stderr.write(`${s.id}${rounds > 1 ? ` round ${round + 1}/${rounds}` : ''}: ${t.server.name}...\n`);
+      const m = await s.run({ ...t, round });
+      runs.set(t.server.name, [...(runs.get(t.server.name) ?? []), m]);
+    }
+  }
+  return Object.fromEntries([...runs].map(([name, ms]) => [name, median(ms)]));
+}
+
+function median(ms: Measurement[]): Measurement {
+  const sorted = [...ms].sort((a, b) => a.value - b.value);
+  const mid = sorted[Math.floor(sorted.length / 2)]!;
+  return ms.length === 1 ? mid : { ...mid, extra: { ...mid.extra, rounds: ms.length, min: sorted[0]!.value, max: sorted.at(-1)!.value } };
 }
 
 /** The pull-through cache against its own upstream: two berths, no Distribution column. */

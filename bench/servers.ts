@@ -10,7 +10,7 @@ import { startPostgres } from '../test/helpers/postgres.js';
 import { startRgw } from '../test/helpers/rgw.js';
 import { startS3, type S3Server } from '../test/helpers/s3.js';
 
-export type ServerName = 'Distribution' | 'Berth' | 'Berth S3+PG' | 'Berth RGW+PG';
+export type ServerName = 'Distribution' | 'Berth' | 'Berth S3+PG' | 'Berth RGW+PG' | 'Ceiling';
 
 /** One registry under test: a child process on a loopback port with its own data directory. */
 export interface BenchServer {
@@ -199,3 +199,9 @@ export async function startDistribution(): Promise<BenchServer> {
   return launch('Distribution', 'docker-registry', ['serve', config], port);
 }
 
+
+/** The push ceiling (bench/ceiling-server.ts): hashes and writes bodies, fsyncs as Berth does, nothing else. */
+export async function startCeiling(): Promise<BenchServer> {
+  const port = await freePort();
+  return launch('Ceiling', process.execPath, [join(REPO_ROOT, 'dist/bench/ceiling-server.js'), String(port), benchDir('ceiling-bench-')], port);
+}

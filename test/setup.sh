@@ -27,7 +27,7 @@ install_missing() {
 }
 
 install_missing "" "skopeo podman buildah umoci containerd" \
-  skopeo:skopeo podman:podman buildah:buildah umoci:umoci ctr:containerd containerd:containerd \
+  strace:strace skopeo:skopeo podman:podman buildah:buildah umoci:umoci ctr:containerd containerd:containerd \
   docker-registry:docker-registry htpasswd:apache2-utils wrk:wrk pg_ctlcluster:postgresql-common \
   initdb:postgresql gpg:gnupg openssl:openssl go:golang-go zstd:zstd python3:python3 prometheus:prometheus promtool:prometheus script:bsdutils chromium:chromium tmux:tmux
 # Ceph 16 for the RADOS Gateway pass (npm run test:rgw, test/helpers/rgw.ts): about

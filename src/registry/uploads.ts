@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { algorithmOf, hexOf, type Algorithm, type Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepoName } from '../oci/name.js';
-import type { UploadOrigin, UploadRow } from '../meta/metadata.js';
+import { ClaimLost, type UploadOrigin, type UploadRow } from '../meta/metadata.js';
 import type { UploadId } from '../store/blob-store.js';
 import type { RegistryContext } from './context.js';
 import { HashStates } from './hash-states.js';
@@ -114,9 +114,14 @@ export async function completeUpload(
     });
     verified?.();
     await ctx.store.sealUpload(id, size);
-    // The rename happens inside the transaction that claims the blob's row: see src/meta/gc-queries.ts.
+    // The bytes move into place after the blob's row is claimed: see commitBlob and src/meta/gc-queries.ts.
     const hook = ctx.events.hook('blob', () => [blobEvent('push', repo, { digest, size }, origin, ctx.now())]);
-    await ctx.meta.commitBlob(row.repositoryId, digest, size, ctx.now(), id, () => ctx.store.commitUpload(id, size, digest), hook);
+    await ctx.meta.commitBlob(row.repositoryId, digest, size, ctx.now(), id, () => ctx.store.commitUpload(id, size, digest), hook).catch(async (e: unknown) => {
+      // The session's bytes may have moved under the digest already: it cannot be completed twice.
+      await cancelUpload(ctx, id);
+      if (e instanceof ClaimLost) throw new RegistryError('BLOB_UPLOAD_INVALID', `${e.message}; push it again`, { detail: { digest } });
+      throw e;
+    });
     return { digest, size };
   });
 }
