@@ -6,6 +6,8 @@ export interface Row {
   berth: Measurement;
   /** Berth on S3 + PostgreSQL, when that column runs. */
   s3pg?: Measurement;
+  /** `berth serve --workers 2`, for the scenarios `--workers-rows` runs it on. */
+  workers?: Measurement;
   /** For RSS: Berth's own ceiling instead of a ratio target. */
   absoluteLimit?: number;
 }
@@ -32,8 +34,10 @@ function cell(m: Measurement): string {
 /** A Markdown table, readable on a terminal too. */
 export function formatTable(rows: Row[]): string {
   const withS3pg = rows.some((r) => r.s3pg);
+  const withWorkers = rows.some((r) => r.workers);
   const ratio = (r: Row, m: Measurement) => (r.absoluteLimit !== undefined ? '-' : `${advantage(r, m).toFixed(2)}x`);
-  const header = ['scenario', 'unit', 'Distribution', 'Berth', 'ratio', 'target', ...(withS3pg ? ['Berth S3+PG', 'ratio'] : [])];
+  const optional = (m: Measurement | undefined, r: Row) => (m ? [cell(m), ratio(r, m)] : ['-', '-']);
+  const header = ['scenario', 'unit', 'Distribution', 'Berth', 'ratio', 'target', ...(withS3pg ? ['Berth S3+PG', 'ratio'] : []), ...(withWorkers ? ['Berth 2 workers', 'ratio'] : [])];
   const body = rows.map((r) => [
     r.scenario.title,
     r.scenario.unit,
@@ -41,7 +45,8 @@ export function formatTable(rows: Row[]): string {
     cell(r.berth),
     ratio(r, r.berth),
     verdict(r),
-    ...(withS3pg ? (r.s3pg ? [cell(r.s3pg), ratio(r, r.s3pg)] : ['-', '-']) : []),
+    ...(withS3pg ? optional(r.s3pg, r) : []),
+    ...(withWorkers ? optional(r.workers, r) : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
@@ -49,7 +54,7 @@ export function formatTable(rows: Row[]): string {
     .filter((r) => r.distribution.cpu || r.berth.cpu)
     .map((r) => {
       const c = (m: Measurement) => (m.cpu ? `server ${m.cpu.server} / generator ${m.cpu.generator} / machine ${m.cpu.machine}` : '-');
-      return `  ${r.scenario.id}: Distribution ${c(r.distribution)}; Berth ${c(r.berth)}${r.s3pg ? `; Berth S3+PG ${c(r.s3pg)}` : ''}`;
+      return `  ${r.scenario.id}: Distribution ${c(r.distribution)}; Berth ${c(r.berth)}${r.s3pg ? `; Berth S3+PG ${c(r.s3pg)}` : ''}${r.workers ? `; Berth 2 workers ${c(r.workers)}` : ''}`;
     });
   return [
     line(header),

@@ -7,14 +7,28 @@ import { BenchClient } from './client.js';
 import { round } from './measure.js';
 import { formatTable, type Row } from './report.js';
 import { scenarios, prepareWorkload, type BenchOptions, type Measurement, type Target } from './scenarios.js';
-import { ensureTools, startBerth, startBerthS3pg, startDistribution, type BenchServer } from './servers.js';
+import { ensureTools, startBerth, startBerthS3pg, startBerthWith, startDistribution, type BenchServer } from './servers.js';
 import { formatProxyBench, proxyBench } from './proxy.js';
 import { formatMetricsCost, metricsCost, type MetricsCost } from './metrics-cost.js';
 import { scanBench } from './scan.js';
+import { scaleBench } from './scale/run.js';
+import { chooseSizes } from './scale/sizes.js';
 
-const USAGE = `npm run bench -- [--quick] [--only id,id] [--profile DIR] [--no-s3pg] [size options]
+/** The read scenarios `--workers-rows` measures on `berth serve --workers 2`. */
+const WORKER_SCENARIOS = ['pull', 'manifest-get', 'blob-head', 'tags-list'];
+/** Request-rate scenarios that also get a row of requests per server CPU-second. */
+const PER_CPU_SCENARIOS = ['manifest-get', 'blob-head', 'tags-list'];
+
+const USAGE = `npm run bench -- [--quick] [--only id,id] [--profile DIR] [--no-s3pg] [--workers-rows] [size options]
+       npm run bench -- --scale [--scale-sizes small,medium,large] [--scale-keep]
   --quick               smoke run (about a minute): small blobs, short wrk runs
   --no-s3pg             skip the third column, Berth on S3 (s3rver) + PostgreSQL
+  --workers-rows        a column for berth serve --workers 2 on ${WORKER_SCENARIOS.join(', ')} (and what they need),
+                        and rows of requests per server CPU-second (every process of the server counted)
+  --scale               how cost grows with the registry (docs/BENCHMARKS.md): seeded registries of each size,
+                        single requests, GC, usage and fsck; charts in docs/bench/
+  --scale-sizes NAMES   the sizes to seed: small (1k repositories, 10k blobs), medium (10x), large (100x); all by default
+  --scale-keep          keep the seeded data directories (their paths are printed)
   --only IDS            run these scenarios (and what they need): ${scenarios().map((s) => s.id).join(', ')}, scan, proxy, metrics-cost
                         (metrics-cost: manifest GET and HEAD blob against Berth with metrics on and off)
   --advisories N        advisories in the scan scenario's database (200000)   --packages N   packages in its image (500)
@@ -32,6 +46,10 @@ function options() {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
+      scale: { type: 'boolean', default: false },
+      'scale-sizes': { type: 'string' },
+      'scale-keep': { type: 'boolean', default: false },
+      'workers-rows': { type: 'boolean', default: false },
       'no-s3pg': { type: 'boolean', default: false },
       only: { type: 'string' },
       profile: { type: 'string' },
@@ -74,7 +92,8 @@ function options() {
   const scan = !only || only.includes('scan') ? { advisories: Number(values.advisories ?? 200_000), packages: Number(values.packages ?? 500) } : undefined;
   const proxy = !only || only.includes('proxy');
   const servers = only?.filter((id) => id !== 'scan' && id !== 'proxy');
-  return { opts, quick: values.quick, s3pg: !values['no-s3pg'], only: servers, serverScenarios: !servers || servers.length > 0, scan, proxy, profile: values.profile ? resolve(values.profile) : undefined };
+  const scale = values.scale ? { sizes: chooseSizes(values['scale-sizes']), keep: values['scale-keep'] } : undefined;
+  return { opts, quick: values.quick, scale, workersRows: values['workers-rows'], s3pg: !values['no-s3pg'], only: servers, serverScenarios: !servers || servers.length > 0, scan, proxy, profile: values.profile ? resolve(values.profile) : undefined };
 }
 
 /** The chosen scenarios plus the ones whose data they read, in the canonical order. */
@@ -122,7 +141,12 @@ function raisePriority(): boolean {
 }
 
 async function main(): Promise<void> {
-  const { opts, quick, s3pg, only, serverScenarios, scan, proxy, profile } = options();
+  const { opts, quick, scale, workersRows, s3pg, only, serverScenarios, scan, proxy, profile } = options();
+  if (scale) {
+    ensureTools({ '/usr/bin/time': 'time' });
+    await scaleBench(scale.sizes, { keep: scale.keep, machine: machine(), priority: raisePriority() ? PRIORITY : 0 });
+    return;
+  }
   if (!serverScenarios) {
     if (proxy) await runProxyBench(opts);
     if (scan) await runScanBench(scan);
@@ -138,26 +162,33 @@ async function main(): Promise<void> {
   if (profile) mkdirSync(profile, { recursive: true });
 
   const withCost = !only || only.includes(METRICS_COST);
-  const servers: BenchServer[] = chosen.length ? [await startDistribution(), await startBerth(profile), ...(s3pg ? [await startBerthS3pg()] : [])] : [];
+  // The workers column runs only the read scenarios and what their data needs.
+  const forWorkers = new Set(workersRows ? selected(WORKER_SCENARIOS.filter((id) => chosen.some((s) => s.id === id))).map((s) => s.id) : []);
+  const servers: BenchServer[] = chosen.length
+    ? [await startDistribution(), await startBerth(profile), ...(s3pg ? [await startBerthS3pg()] : []), ...(forWorkers.size ? [await startBerthWith('Berth 2 workers', ['--workers', '2'])] : [])]
+    : [];
   const targets: Target[] = servers.map((server) => ({ server, client: new BenchClient(server.origin), work }));
   const rows: Row[] = [];
   try {
     for (const [k, s] of chosen.entries()) {
       // Rotate who goes first, so no server always runs on a cooler machine or a warmer page cache.
-      const order = [...targets.slice(k % targets.length), ...targets.slice(0, k % targets.length)];
+      const runs = targets.filter((t) => t.server.name !== 'Berth 2 workers' || forWorkers.has(s.id));
+      const order = [...runs.slice(k % runs.length), ...runs.slice(0, k % runs.length)];
       const results: Partial<Record<BenchServer['name'], Measurement>> = {};
       for (const t of order) {
         process.stderr.write(`${s.id}: ${t.server.name}...\n`);
         results[t.server.name] = await s.run(t);
       }
-      rows.push({ scenario: s, distribution: results.Distribution!, berth: results.Berth!, s3pg: results['Berth S3+PG'] });
+      rows.push({ scenario: s, distribution: results.Distribution!, berth: results.Berth!, s3pg: results['Berth S3+PG'], workers: WORKER_SCENARIOS.includes(s.id) ? results['Berth 2 workers'] : undefined });
     }
+    rows.push(...rows.filter((r) => PER_CPU_SCENARIOS.includes(r.scenario.id)).map(perCpuSecond));
     const rss = Object.fromEntries(servers.map((s) => [s.name, round(s.peakRssMiB(), 1)])) as Record<BenchServer['name'], number>;
     if (chosen.length) rows.push({
       scenario: { id: 'peak-rss', title: 'server peak RSS (VmHWM), whole run', unit: 'MiB', higherIsBetter: false, needs: [], run: async () => ({ value: 0 }) },
       distribution: { value: rss.Distribution },
       berth: { value: rss.Berth },
       s3pg: s3pg ? { value: rss['Berth S3+PG'] } : undefined,
+      workers: forWorkers.size ? { value: rss['Berth 2 workers'] } : undefined,
       absoluteLimit: 150,
     });
   } finally {
@@ -194,6 +225,7 @@ async function main(): Promise<void> {
       distribution: r.distribution,
       berth: r.berth,
       berthS3pg: r.s3pg,
+      berthWorkers: r.workers,
     })),
     metricsCost: cost,
   };
@@ -205,6 +237,21 @@ async function main(): Promise<void> {
   if (profile) process.stdout.write(`Berth CPU profile in ${profile} (summarise: node dist/bench/profile-top.js ${profile}/*.cpuprofile)\n`);
   if (proxy) await runProxyBench(opts);
   if (scan) await runScanBench(scan);
+}
+
+/**
+ * Requests per second of server CPU (user + system of every process of the
+ * server): what a core buys, whatever else the machine was doing.
+ */
+function perCpuSecond(r: Row): Row {
+  const per = (m: Measurement | undefined): Measurement | undefined => (m?.cpu ? { value: Math.round(m.value / m.cpu.server) } : undefined);
+  return {
+    scenario: { ...r.scenario, id: `${r.scenario.id}-per-cpu`, title: `${r.scenario.title}, per server CPU-second`, unit: 'req/CPU-s', target: undefined },
+    distribution: per(r.distribution)!,
+    berth: per(r.berth)!,
+    s3pg: per(r.s3pg),
+    workers: per(r.workers),
+  };
 }
 
 /** The pull-through cache against its own upstream: two berths, no Distribution column. */
