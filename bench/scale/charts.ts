@@ -25,7 +25,7 @@ export function lineChart(points: ChartPoint[], opts: { title: string; x: string
     y: { type: opts.logY ? 'log' : 'linear', label: opts.y, grid: true, ...(opts.logY ? {} : { zero: true }) },
     color: { scheme: 'tableau10' },
     marks: [
-      Plot.line(points, { x: 'x', y: 'y', stroke: 'line', marker: 'circle' }),
+      Plot.line(points, { x: 'x', y: 'y', z: 'line', stroke: 'line', marker: 'circle' }),
       Plot.text(points, Plot.selectLast({ x: 'x', y: 'y', z: 'line', text: 'line', fill: 'line', textAnchor: 'start', dx: 6 })),
     ],
   }) as unknown as Element;

@@ -6,7 +6,7 @@ import { BenchClient } from '../client.js';
 import { round } from '../measure.js';
 import { benchDir, startBerthWith, type BenchServer } from '../servers.js';
 import { lineChart, type ChartPoint } from './charts.js';
-import { JOB_OPS, measureJob, type JobFigures } from './jobs.js';
+import { JOB_OPS, measureJobRuns, type JobFigures } from './jobs.js';
 import { measureRequests, pushImages, REQUEST_OPS, type ScaleTarget } from './requests.js';
 import { seedDataDir } from './seed-data.js';
 import type { ScaleSize } from './sizes.js';
@@ -46,7 +46,7 @@ export async function scaleBench(sizes: ScaleSize[], opts: { keep: boolean; mach
       const figures = new Map<string, JobFigures>();
       for (const job of JOB_OPS) {
         process.stderr.write(`scale: ${t.size.name}: ${job.id}...\n`);
-        figures.set(job.id, await measureJob(t, dirs[k]!, job));
+        figures.set(job.id, await measureJobRuns(t, dirs[k]!, job));
       }
       jobs.set(t.size.name, figures);
     }
