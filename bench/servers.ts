@@ -103,8 +103,11 @@ export function procCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
+/** Long enough for `--workers 2` (a migration, then two processes starting) on a loaded machine. */
+const START_TIMEOUT_MS = 60_000;
+
 async function waitReady(origin: string, child: ChildProcess, stderr: () => string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (const deadline = Date.now() + START_TIMEOUT_MS; Date.now() < deadline; ) {
     if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}:\n${stderr()}`);
     try {
       const r = await request(`${origin}/v2/`);
