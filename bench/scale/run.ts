@@ -80,7 +80,7 @@ function writeCharts(rows: ScaleRow[]): void {
   const x = 'blobs in the registry (repositories: a tenth, tags in one repository: a hundredth)';
   const points = (pick: (r: ScaleRow) => { line: string; y: number }[]): ChartPoint[] => rows.flatMap((r) => pick(r).map((p) => ({ ...p, x: r.seeded.blobs })));
   const request = points((r) => REQUEST_OPS.map((o) => ({ line: o.id, y: r.requests.get(o.id)!.medianMs })));
-  writeFileSync(join(dir, 'scale-requests.svg'), lineChart(request, { title: 'Berth: one request, median ms, by registry size', x, y: 'median ms per request' }));
+  writeFileSync(join(dir, 'scale-requests.svg'), lineChart(request, { title: 'Berth: one request, median ms, by registry size', x, y: 'median ms per request', logY: true }));
   const jobs = points((r) => JOB_OPS.map((o) => ({ line: o.id, y: r.jobs.get(o.id)!.seconds })));
   writeFileSync(join(dir, 'scale-jobs.svg'), lineChart(jobs, { title: 'Berth: GC, usage and fsck, seconds, by registry size', x, y: 'seconds', logY: true }));
   const probe = points((r) => JOB_OPS.map((o) => ({ line: o.id, y: r.jobs.get(o.id)!.probeP99Ms })));
