@@ -68,7 +68,9 @@ describe('metrics: a real Prometheus reads them', { skip }, () => {
   });
 
   test('the registry figures: pushes, pulls, mounts, caches, storage totals, Node.js', async () => {
-    const text = await (await fetch(`${server.url}/metrics`)).text();
+    // The storage totals come from a worker thread; a scrape waits for them 2 s at most, which a loaded machine can exceed.
+    let text = '';
+    await until(async () => (text = await (await fetch(`${server.url}/metrics`)).text()).includes('\nberth_storage_repositories 3\n'), 'the storage totals');
     assert.equal(sample(text, 'berth_pushes_total{kind="manifest"}'), 3);
     assert.equal(sample(text, 'berth_pushes_total{kind="blob"}'), 6);
     assert.equal(sample(text, 'berth_pulls_total{kind="manifest"}'), 2);
@@ -77,6 +79,16 @@ describe('metrics: a real Prometheus reads them', { skip }, () => {
     assert.equal(sample(text, 'berth_http_requests_total{route="/v2/<name>/blobs/<digest>",method="HEAD",status="200"}'), 1);
     assert.ok(sample(text, 'berth_cache_lookups_total{cache="tags",result="hit"}')! >= 1, 'the second GET by tag was a cache hit');
     assert.ok(sample(text, 'berth_http_received_bytes_total{route="/v2/<name>/blobs/uploads/"}')! >= 6000, 'upload bodies counted');
+    // The manifest GETs: two by tag, one 404; a histogram's buckets add up to its count, never decreasing.
+    const latency = 'berth_http_request_duration_seconds';
+    const manifestGets = 'route="/v2/<name>/manifests/<reference>",method="GET"';
+    assert.equal(sample(text, `${latency}_count{${manifestGets}}`), 3);
+    const buckets = [...text.matchAll(new RegExp(`^${latency}_bucket\\{${manifestGets.replace(/[/<>]/g, '\\$&')},le="([^"]+)"\\} (\\d+)$`, 'gm'))].map((m) => Number(m[2]));
+    assert.equal(buckets.length, 16, 'fifteen bounds and +Inf');
+    assert.deepEqual([...buckets].sort((a, b) => a - b), buckets, 'cumulative');
+    assert.equal(buckets.at(-1), 3);
+    assert.ok(sample(text, `${latency}_sum{${manifestGets}}`)! > 0);
+    assert.equal(sample(text, 'berth_http_requests_in_flight'), 1, 'the scrape itself');
     assert.equal(sample(text, 'berth_storage_repositories'), 3);
     assert.equal(sample(text, 'berth_storage_stored_bytes'), stored);
     assert.equal(sample(text, 'berth_uploads_open'), 0);

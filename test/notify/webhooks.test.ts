@@ -257,6 +257,30 @@ describe('webhooks: pulls turned off', () => {
   });
 });
 
+describe('webhooks: pulls sampled', () => {
+  test('notifications.pulls: 0.25 tells about a quarter of the pulls, and every push', async () => {
+    const receiver = await Receiver.start();
+    const server = await startBerth({ config: `notifications:\n  pulls: 0.25\n  endpoints:\n    - { name: sampled, url: "${receiver.url}/events" }\n` });
+    try {
+      const api = new Raw(server.url);
+      const { layer } = await pushImage(api, 'sampled/app', 'v1');
+      const PULLS = 400;
+      for (let i = 0; i < PULLS; i++) assert.equal((await api.fetch(`/v2/sampled/app/blobs/${layer.digest}`, { method: 'HEAD' })).status, 200);
+      const second = await pushImage(api, 'sampled/app', 'v2');
+      // In order per endpoint: once the second image's manifest is in, every pull told before it is too.
+      await until('the second push', async () => receiver.events().find((e) => e.action === 'push' && e.target.digest === second.manifest.digest));
+      const events = receiver.events();
+      assert.equal(events.filter((e) => e.action === 'push').length, 6, 'every push');
+      const told = events.filter((e) => e.action === 'pull').length;
+      // Binomial(400, 0.25): mean 100, standard deviation 8.7; 50..150 is more than five deviations either way.
+      assert.ok(told >= 50 && told <= 150, `${told} of ${PULLS} pulls told`);
+    } finally {
+      await server.stop();
+      await receiver.close();
+    }
+  });
+});
+
 describe('webhooks: the outbox is bounded', () => {
   test('beyond notifications.maxPending new events are dropped, counted and logged, and pushes go on', async () => {
     const port = await freePort();

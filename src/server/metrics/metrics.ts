@@ -6,10 +6,9 @@ import type { NotifyObserver } from '../../notify/notifier.js';
 import type { WorkerPool } from '../../workers/pool.js';
 import type { TaskOutput } from '../../workers/tasks.js';
 import type { AuditEntry } from '../auth/audit.js';
+import { RequestTally } from './request-tally.js';
 import type { Operation } from './route-label.js';
 
-/** Latency buckets, seconds: a HEAD answers in a millisecond, a layer upload may take minutes. */
-const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 /** Job queue figures are read again at most this often, however often /metrics is scraped. */
 const QUEUES_INTERVAL_MS = 5000;
 /** A scrape waits this long at most for fresh figures from the worker; then it shows the last ones. */
@@ -19,20 +18,18 @@ type Figures = TaskOutput<'registryFigures'>;
 
 /**
  * Everything /metrics shows, in a registry of its own (nothing global). On
- * the hot path a request costs one lookup of its labels' child in a map and a
- * few additions; what costs what the registry holds (storage totals, job
- * queues) is computed in a worker thread, at most every
- * `metrics.storageInterval` (queues: every few seconds), when scraped.
+ * the hot path a request costs one map lookup and a few additions of plain
+ * numbers (request-tally.ts), read into metrics when scraped; what costs what
+ * the registry holds (storage totals, job queues) is computed in a worker
+ * thread, at most every `metrics.storageInterval` (queues: every few
+ * seconds), when scraped.
  */
 export class Metrics implements NotifyObserver {
   readonly registry = new Registry();
-  private readonly requests: Counter<'route' | 'method' | 'status'>;
-  private readonly duration: Histogram<'route' | 'method'>;
-  private readonly inFlight: Gauge;
-  private readonly received: Counter<'route'>;
-  private readonly sent: Counter<'route'>;
-  private readonly children = new Map<string, { requests: Counter.Internal; duration: Histogram.Internal<'route' | 'method'>; received: Counter.Internal; sent: Counter.Internal }>();
-  private readonly operations: { pushes: Counter<'kind'>; pulls: Counter<'kind'>; deletes: Counter<'kind'>; mounts: Counter };
+  private readonly tally = new RequestTally();
+  private inFlight = 0;
+  /** Plain counts on the hot path, like the tally: set into their counters when scraped. */
+  private readonly operations = { pushes: { manifest: 0, blob: 0 }, pulls: { manifest: 0, blob: 0 }, deletes: { manifest: 0, blob: 0 }, mounts: 0 };
   private readonly authFailures: Counter<'reason'>;
   private readonly loginsLimited: Counter;
   private readonly gcRuns: Counter<'result'>;
@@ -57,17 +54,10 @@ export class Metrics implements NotifyObserver {
     collectDefaultMetrics({ register: this.registry });
     // Gauges named like counters (promtool refuses them); the same counts are in nodejs_active_{handles,requests,resources} by type.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
-    this.requests = new Counter({ name: 'berth_http_requests_total', help: 'HTTP requests answered, by route template, method and status.', labelNames: ['route', 'method', 'status'], registers });
-    this.duration = new Histogram({ name: 'berth_http_request_duration_seconds', help: 'Time from request to the last byte of the answer.', labelNames: ['route', 'method'], buckets: LATENCY_BUCKETS, registers });
-    this.inFlight = new Gauge({ name: 'berth_http_requests_in_flight', help: 'Requests being answered now.', registers });
-    this.received = new Counter({ name: 'berth_http_received_bytes_total', help: 'Request body bytes read from clients, by route template.', labelNames: ['route'], registers });
-    this.sent = new Counter({ name: 'berth_http_sent_bytes_total', help: 'Bytes written to clients, headers and bodies, by route template.', labelNames: ['route'], registers });
-    this.operations = {
-      pushes: new Counter({ name: 'berth_pushes_total', help: 'Manifests and blobs pushed (blobs: uploads completed).', labelNames: ['kind'], registers }),
-      pulls: new Counter({ name: 'berth_pulls_total', help: 'Manifests and blobs served by GET (HEADs are in berth_http_requests_total).', labelNames: ['kind'], registers }),
-      deletes: new Counter({ name: 'berth_deletes_total', help: 'Manifests, tags and blob links deleted.', labelNames: ['kind'], registers }),
-      mounts: new Counter({ name: 'berth_blob_mounts_total', help: 'Blobs mounted from another repository instead of uploaded.', registers }),
-    };
+    for (const m of this.tally.metrics()) this.registry.registerMetric(m);
+    const inFlight = () => this.inFlight;
+    new Gauge({ name: 'berth_http_requests_in_flight', help: 'Requests being answered now.', registers, collect() { this.set(inFlight()); } });
+    this.registerOperations();
     const lookups = ctx.caches.lookups.bind(ctx.caches);
     new Counter({
       name: 'berth_cache_lookups_total',
@@ -96,28 +86,19 @@ export class Metrics implements NotifyObserver {
 
   /** One answered request. `op` when it pushed, pulled, deleted or mounted something. */
   request(route: string, method: string, status: number, seconds: number, bytesIn: number, bytesOut: number, op: Operation | undefined): void {
-    const key = `${route} ${method} ${status}`;
-    let c = this.children.get(key);
-    if (!c) {
-      c = { requests: this.requests.labels(route, method, String(status)), duration: this.duration.labels(route, method), received: this.received.labels(route), sent: this.sent.labels(route) };
-      this.children.set(key, c);
-    }
-    c.requests.inc();
-    c.duration.observe(seconds);
-    if (bytesIn > 0) c.received.inc(bytesIn);
-    if (bytesOut > 0) c.sent.inc(bytesOut);
+    this.tally.add(route, method, status, seconds, bytesIn, bytesOut);
     if (op) {
-      if (op.counter === 'mounts') this.operations.mounts.inc();
-      else this.operations[op.counter].labels(op.kind).inc();
+      if (op.counter === 'mounts') this.operations.mounts++;
+      else this.operations[op.counter][op.kind]++;
     }
   }
 
   started(): void {
-    this.inFlight.inc();
+    this.inFlight++;
   }
 
   finished(): void {
-    this.inFlight.dec();
+    this.inFlight--;
   }
 
   audit(entry: AuditEntry): void {
@@ -183,6 +164,34 @@ export class Metrics implements NotifyObserver {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.refreshing, new Promise((r) => (timer = setTimeout(r, FIGURES_WAIT_MS)))]);
     clearTimeout(timer);
+  }
+
+  private registerOperations(): void {
+    const registers = [this.registry];
+    const ops = this.operations;
+    const byKind = (name: string, help: string, counts: Record<'manifest' | 'blob', number>) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['kind'],
+        registers,
+        collect() {
+          this.reset();
+          for (const kind of ['manifest', 'blob'] as const) if (counts[kind] > 0) this.labels(kind).inc(counts[kind]);
+        },
+      });
+    byKind('berth_pushes_total', 'Manifests and blobs pushed (blobs: uploads completed).', ops.pushes);
+    byKind('berth_pulls_total', 'Manifests and blobs served by GET (HEADs are in berth_http_requests_total).', ops.pulls);
+    byKind('berth_deletes_total', 'Manifests, tags and blob links deleted.', ops.deletes);
+    new Counter({
+      name: 'berth_blob_mounts_total',
+      help: 'Blobs mounted from another repository instead of uploaded.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(ops.mounts);
+      },
+    });
   }
 
   /** Gauges set from the worker's last figures when scraped. */
