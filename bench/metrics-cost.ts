@@ -29,7 +29,7 @@ export async function metricsCost(work: Workload, all: Scenario[]): Promise<Metr
   const push = all.find((s) => s.id === 'small-images')!;
   const reads = all.filter((s) => s.id === 'manifest-get' || s.id === 'blob-head');
   const servers: BenchServer[] = [await startBerth(undefined, {}), await startBerth(undefined, { BERTH_METRICS_ENABLED: 'false' })];
-  const [on, off] = servers.map((server) => ({ server, client: new BenchClient(server.origin), work })) as [Target, Target];
+  const [on, off] = servers.map((server) => ({ server, client: new BenchClient(server.origin), work, round: 0 })) as [Target, Target];
   try {
     for (const t of [on, off]) await push.run(t);
     const out: MetricsCost[] = [];

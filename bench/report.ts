@@ -6,6 +6,8 @@ export interface Row {
   berth: Measurement;
   /** Berth on S3 + PostgreSQL, when that column runs. */
   s3pg?: Measurement;
+  /** The push ceiling server (bench/ceiling-server.ts), for the scenarios measured against it. */
+  ceiling?: Measurement;
   /** `berth serve --workers 2`, for the scenarios `--workers-rows` runs it on. */
   workers?: Measurement;
   /** For RSS: Berth's own ceiling instead of a ratio target. */
@@ -65,5 +67,24 @@ export function formatTable(rows: Row[]): string {
     '* the load generator was CPU-saturated: the figure may be the generator\'s limit.',
     'CPU used, in cores (server / load generator / whole machine):',
     ...cpuNotes,
+    ...ceilingLines(rows),
   ].join('\n');
 }
+
+/** Berth against the push ceiling (target >= 0.9x), and chunked against monolithic (>= 0.9x), with the server CPU each byte cost. */
+function ceilingLines(rows: Row[]): string[] {
+  const measured = rows.filter((r) => r.ceiling);
+  if (measured.length === 0) return [];
+  const met = (x: number) => `${x.toFixed(2)}x, ${x >= CEILING_TARGET ? 'met' : 'MISSED'} (>= ${CEILING_TARGET}x)`;
+  const perGiB = (m: Measurement) => (m.cpu && m.extra?.seconds ? `${((m.cpu.server * m.extra.seconds) / ((m.value * m.extra.seconds) / 1024)).toFixed(2)} CPU-s/GiB` : '-');
+  const spread = (m: Measurement) => (m.extra?.rounds ? ` (median of ${m.extra.rounds}: ${m.extra.min}-${m.extra.max})` : '');
+  const lines = measured.map(
+    (r) => `  ${r.scenario.id}: Berth ${r.berth.value}${spread(r.berth)}, ceiling ${r.ceiling!.value}${spread(r.ceiling!)} ${r.scenario.unit}: Berth/ceiling ${met(r.berth.value / r.ceiling!.value)}; server ${perGiB(r.berth)} vs ${perGiB(r.ceiling!)}`,
+  );
+  const mono = rows.find((r) => r.scenario.id === 'push-mono');
+  const chunked = rows.find((r) => r.scenario.id === 'push-chunked');
+  if (mono && chunked) lines.push(`  chunked/monolithic: Berth ${met(chunked.berth.value / mono.berth.value)}; ceiling ${(chunked.ceiling!.value / mono.ceiling!.value).toFixed(2)}x`);
+  return ['Against the push ceiling (a server that only hashes, writes and fsyncs: bench/ceiling-server.ts):', ...lines];
+}
+
+const CEILING_TARGET = 0.9;

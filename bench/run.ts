@@ -6,8 +6,8 @@ import { parseArgs } from 'node:util';
 import { BenchClient } from './client.js';
 import { round } from './measure.js';
 import { formatTable, type Row } from './report.js';
-import { scenarios, prepareWorkload, type BenchOptions, type Measurement, type Target } from './scenarios.js';
-import { ensureTools, startBerth, startBerthS3pg, startBerthWith, startDistribution, type BenchServer } from './servers.js';
+import { scenarios, prepareWorkload, type BenchOptions, type Measurement, type Scenario, type Target } from './scenarios.js';
+import { ensureTools, startBerth, startBerthS3pg, startBerthWith, startCeiling, startDistribution, type BenchServer, type ServerName } from './servers.js';
 import { formatProxyBench, proxyBench } from './proxy.js';
 import { formatMetricsCost, metricsCost, type MetricsCost } from './metrics-cost.js';
 import { scanBench } from './scan.js';
@@ -34,13 +34,14 @@ const USAGE = `npm run bench -- [--quick] [--only id,id] [--profile DIR] [--no-s
   --advisories N        advisories in the scan scenario's database (200000)   --packages N   packages in its image (500)
   --profile DIR         run Berth under node --cpu-prof, profiles written to DIR
   --blob-mib N          blob size for push/pull (64)      --blobs N   blobs per push scenario (8)
+  --rounds N            interleaved rounds of the pushes measured against the ceiling server (3; median)
   --pulls N             blob pulls (32)                   --chunk-mib N   PATCH size (8)
   --images N            small images (200)                --repos N   catalog repositories (500)
   --seconds N           wrk duration per server (10)      --connections N   wrk connections (32)
   --skopeo-layer-mib N  size of each of the 5 skopeo layers (8)`;
 
-const FULL: BenchOptions = { blobMiB: 64, blobs: 8, pulls: 32, chunkMiB: 8, images: 200, repos: 500, seconds: 10, connections: 32, skopeoLayers: 5, skopeoLayerMiB: 8 };
-const QUICK: BenchOptions = { blobMiB: 8, blobs: 4, pulls: 8, chunkMiB: 2, images: 40, repos: 150, seconds: 2, connections: 32, skopeoLayers: 5, skopeoLayerMiB: 1 };
+const FULL: BenchOptions = { rounds: 3, blobMiB: 64, blobs: 8, pulls: 32, chunkMiB: 8, images: 200, repos: 500, seconds: 10, connections: 32, skopeoLayers: 5, skopeoLayerMiB: 8 };
+const QUICK: BenchOptions = { rounds: 1, blobMiB: 8, blobs: 4, pulls: 8, chunkMiB: 2, images: 40, repos: 150, seconds: 2, connections: 32, skopeoLayers: 5, skopeoLayerMiB: 1 };
 
 function options() {
   const { values } = parseArgs({
@@ -56,6 +57,7 @@ function options() {
       help: { type: 'boolean', default: false },
       'blob-mib': { type: 'string' },
       blobs: { type: 'string' },
+      rounds: { type: 'string' },
       pulls: { type: 'string' },
       'chunk-mib': { type: 'string' },
       images: { type: 'string' },
@@ -81,6 +83,7 @@ function options() {
   };
   num('blob-mib', 'blobMiB');
   num('blobs', 'blobs');
+  num('rounds', 'rounds');
   num('pulls', 'pulls');
   num('chunk-mib', 'chunkMiB');
   num('images', 'images');
@@ -148,7 +151,7 @@ async function main(): Promise<void> {
     return;
   }
   if (!serverScenarios) {
-    if (proxy) await runProxyBench(opts);
+    if (proxy) await runProxyBench(opts, profile);
     if (scan) await runScanBench(scan);
     return;
   }
@@ -157,7 +160,7 @@ async function main(): Promise<void> {
   const niced = raisePriority();
   const started = new Date();
   const loadBefore = loadavg()[0]!;
-  process.stderr.write(`preparing workload (${opts.blobs * 2} x ${opts.blobMiB} MiB blobs, ${opts.images} small images)...\n`);
+  process.stderr.write(`preparing workload (${opts.blobs * 2 * opts.rounds} x ${opts.blobMiB} MiB blobs, ${opts.images} small images)...\n`);
   const work = prepareWorkload(opts, chosen.some((s) => s.id.startsWith('skopeo')));
   if (profile) mkdirSync(profile, { recursive: true });
 
@@ -167,19 +170,21 @@ async function main(): Promise<void> {
   const servers: BenchServer[] = chosen.length
     ? [await startDistribution(), await startBerth(profile), ...(s3pg ? [await startBerthS3pg()] : []), ...(forWorkers.size ? [await startBerthWith('Berth 2 workers', ['--workers', '2'])] : [])]
     : [];
-  const targets: Target[] = servers.map((server) => ({ server, client: new BenchClient(server.origin), work }));
+  if (chosen.some((s) => s.ceiling)) servers.push(await startCeiling());
+  const targets: Target[] = servers.map((server) => ({ server, client: new BenchClient(server.origin), work, round: 0 }));
   const rows: Row[] = [];
   try {
     for (const [k, s] of chosen.entries()) {
-      // Rotate who goes first, so no server always runs on a cooler machine or a warmer page cache.
-      const runs = targets.filter((t) => t.server.name !== 'Berth 2 workers' || forWorkers.has(s.id));
-      const order = [...runs.slice(k % runs.length), ...runs.slice(0, k % runs.length)];
-      const results: Partial<Record<BenchServer['name'], Measurement>> = {};
-      for (const t of order) {
-        process.stderr.write(`${s.id}: ${t.server.name}...\n`);
-        results[t.server.name] = await s.run(t);
-      }
-      rows.push({ scenario: s, distribution: results.Distribution!, berth: results.Berth!, s3pg: results['Berth S3+PG'], workers: WORKER_SCENARIOS.includes(s.id) ? results['Berth 2 workers'] : undefined });
+      const eligible = targets.filter((t) => t.server.name !== 'Berth 2 workers' || forWorkers.has(s.id));
+      const results = await measureScenario(s, k, eligible, s.ceiling ? opts.rounds : 1);
+      rows.push({
+        scenario: s,
+        distribution: results.Distribution!,
+        berth: results.Berth!,
+        s3pg: results['Berth S3+PG'],
+        ceiling: results.Ceiling,
+        workers: WORKER_SCENARIOS.includes(s.id) ? results['Berth 2 workers'] : undefined,
+      });
     }
     rows.push(...rows.filter((r) => PER_CPU_SCENARIOS.includes(r.scenario.id)).map(perCpuSecond));
     const rss = Object.fromEntries(servers.map((s) => [s.name, round(s.peakRssMiB(), 1)])) as Record<BenchServer['name'], number>;
@@ -225,6 +230,7 @@ async function main(): Promise<void> {
       distribution: r.distribution,
       berth: r.berth,
       berthS3pg: r.s3pg,
+      ceiling: r.ceiling,
       berthWorkers: r.workers,
     })),
     metricsCost: cost,
@@ -235,7 +241,7 @@ async function main(): Promise<void> {
   writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
   process.stdout.write(`\nload average ${report.loadAverage.start} at start, ${report.loadAverage.end} at end (${report.machine.cores} cores); written ${file}\n`);
   if (profile) process.stdout.write(`Berth CPU profile in ${profile} (summarise: node dist/bench/profile-top.js ${profile}/*.cpuprofile)\n`);
-  if (proxy) await runProxyBench(opts);
+  if (proxy) await runProxyBench(opts, profile);
   if (scan) await runScanBench(scan);
 }
 
@@ -254,10 +260,37 @@ function perCpuSecond(r: Row): Row {
   };
 }
 
+/**
+ * Runs one scenario against every target it applies to (the ceiling server
+ * only takes pushes), `rounds` times, rotating who goes first from one round
+ * (and one scenario) to the next, so no server always runs on a cooler
+ * machine or a warmer page cache; a server's median round counts.
+ */
+async function measureScenario(s: Scenario, k: number, all: Target[], rounds: number): Promise<Partial<Record<ServerName, Measurement>>> {
+  const targets = all.filter((t) => s.ceiling || t.server.name !== 'Ceiling');
+  const runs = new Map<ServerName, Measurement[]>();
+  for (let round = 0; round < rounds; round++) {
+    const first = (k + round) % targets.length;
+    for (const t of [...targets.slice(first), ...targets.slice(0, first)]) {
+      process.stderr.write(`${s.id}${rounds > 1 ? ` round ${round + 1}/${rounds}` : ''}: ${t.server.name}...\n`);
+      const m = await s.run({ ...t, round });
+      runs.set(t.server.name, [...(runs.get(t.server.name) ?? []), m]);
+    }
+  }
+  return Object.fromEntries([...runs].map(([name, ms]) => [name, median(ms)]));
+}
+
+function median(ms: Measurement[]): Measurement {
+  const sorted = [...ms].sort((a, b) => a.value - b.value);
+  const mid = sorted[Math.floor(sorted.length / 2)]!;
+  return ms.length === 1 ? mid : { ...mid, extra: { ...mid.extra, rounds: ms.length, min: sorted[0]!.value, max: sorted.at(-1)!.value } };
+}
+
 /** The pull-through cache against its own upstream: two berths, no Distribution column. */
-async function runProxyBench(opts: BenchOptions): Promise<void> {
+async function runProxyBench(opts: BenchOptions, profile: string | undefined): Promise<void> {
   process.stderr.write(`proxy: 4 x ${opts.blobMiB} MiB layers through a pull-through cache...\n`);
-  process.stdout.write(`\n${formatProxyBench(await proxyBench(4, opts.blobMiB))}\n`);
+  process.stdout.write(`\n${formatProxyBench(await proxyBench(4, opts.blobMiB, profile))}\n`);
+  if (profile) process.stdout.write(`CPU profiles of the upstream and the cache in ${profile} (summarise: node dist/bench/profile-top.js ${profile}/*.cpuprofile)\n`);
 }
 
 /** The client-side scan has no server to compare against: its own line, against the issue's 2 s. */

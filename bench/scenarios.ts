@@ -9,6 +9,8 @@ import { benchDir } from './servers.js';
 import { bigBlobs, catalogImage, OCI_MANIFEST, smallImages, umociImage, type SmallImage } from './workload.js';
 
 export interface BenchOptions {
+  /** Interleaved rounds of the ceiling scenarios (the median counts). */
+  rounds: number;
   blobMiB: number;
   blobs: number;
   pulls: number;
@@ -37,6 +39,8 @@ export interface Scenario {
   target?: number;
   /** Scenarios whose data this one reads. */
   needs: string[];
+  /** Also measured against the push ceiling (bench/ceiling-server.ts), in interleaved rounds. */
+  ceiling?: boolean;
   run(t: Target): Promise<Measurement>;
 }
 
@@ -46,6 +50,8 @@ export interface Target {
   client: BenchClient;
   work: Workload;
   catalogPages?: string[];
+  /** Which of the interleaved rounds of a ceiling scenario runs: each round pushes blobs no server has seen. */
+  round: number;
 }
 
 export interface Workload {
@@ -65,8 +71,8 @@ export function prepareWorkload(opts: BenchOptions, withSkopeo: boolean): Worklo
   return {
     opts,
     dir,
-    // The first `blobs` go monolithic, the next `blobs` chunked: every push is of bytes the server has not seen.
-    big: bigBlobs(opts.blobs * 2, opts.blobMiB * MiB),
+    // Per round, `blobs` go monolithic, the next `blobs` chunked: every push is of bytes the server has not seen.
+    big: bigBlobs(opts.blobs * 2 * opts.rounds, opts.blobMiB * MiB),
     small: smallImages(opts.images, 256 << 10, 16 << 10),
     layout: withSkopeo ? umociImage(dir, opts.skopeoLayers, opts.skopeoLayerMiB * MiB) : undefined,
   };
@@ -141,9 +147,10 @@ export function scenarios(): Scenario[] {
       higherIsBetter: true,
       target: 1.5,
       needs: [],
+      ceiling: true,
       run: (t) =>
         throughput(t, t.work.opts.blobs, 4, async (i) => {
-          const b = t.work.big.blob(i);
+          const b = t.work.big.blob(2 * t.round * t.work.opts.blobs + i);
           await t.client.pushMonolithic('bench/big', b.digest, b.bytes);
           return b.bytes.length;
         }),
@@ -155,9 +162,10 @@ export function scenarios(): Scenario[] {
       higherIsBetter: true,
       target: 1.5,
       needs: [],
+      ceiling: true,
       run: (t) =>
         throughput(t, t.work.opts.blobs, 4, async (i) => {
-          const b = t.work.big.blob(t.work.opts.blobs + i);
+          const b = t.work.big.blob((2 * t.round + 1) * t.work.opts.blobs + i);
           await t.client.pushChunked('bench/big', b.digest, b.bytes, t.work.opts.chunkMiB * MiB);
           return b.bytes.length;
         }),

@@ -9,7 +9,7 @@ import { binNodeFlags } from '../test/helpers/berth.js';
 import { startPostgres } from '../test/helpers/postgres.js';
 import { startS3 } from '../test/helpers/s3.js';
 
-export type ServerName = 'Distribution' | 'Berth' | 'Berth S3+PG' | 'Berth 2 workers';
+export type ServerName = 'Distribution' | 'Berth' | 'Berth S3+PG' | 'Ceiling' | 'Berth 2 workers';
 
 /** One registry under test: a child process on a loopback port with its own data directory. */
 export interface BenchServer {
@@ -103,11 +103,11 @@ export function procCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
-/** Long enough for `--workers 2` (a migration, then two processes starting) on a loaded machine. */
-const START_TIMEOUT_MS = 60_000;
+/** How long a server may take to answer `/v2/`: on a loaded machine a Node server's start alone takes tens of seconds. */
+const START_MS = 120_000;
 
 async function waitReady(origin: string, child: ChildProcess, stderr: () => string): Promise<void> {
-  for (const deadline = Date.now() + START_TIMEOUT_MS; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + START_MS; Date.now() < deadline; ) {
     if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}:\n${stderr()}`);
     try {
       const r = await request(`${origin}/v2/`);
@@ -129,7 +129,12 @@ async function launch(name: ServerName, cmd: string, args: string[], port: numbe
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
   const origin = `http://127.0.0.1:${port}`;
-  await waitReady(origin, child, () => err);
+  try {
+    await waitReady(origin, child, () => err);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
   const pid = child.pid!;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
@@ -212,3 +217,9 @@ export async function startDistribution(): Promise<BenchServer> {
   return launch('Distribution', 'docker-registry', ['serve', config], port);
 }
 
+
+/** The push ceiling (bench/ceiling-server.ts): hashes and writes bodies, fsyncs as Berth does, nothing else. */
+export async function startCeiling(): Promise<BenchServer> {
+  const port = await freePort();
+  return launch('Ceiling', process.execPath, [join(REPO_ROOT, 'dist/bench/ceiling-server.js'), String(port), benchDir('ceiling-bench-')], port);
+}

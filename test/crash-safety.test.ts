@@ -9,6 +9,7 @@ import { after, describe, test } from 'node:test';
 import { TEST_BACKEND } from './helpers/backends.js';
 import { startBerth, type BerthServer } from './helpers/berth.js';
 import { blob, imageConfig, imageManifest, randomBlob, type Blob } from './helpers/oci.js';
+import { syncsOf, traceFile, traceSyscalls, type Syscall } from './helpers/syscall-trace.js';
 
 /**
  * Invariant 2 under a real crash: `kill -9` while eight pushes run at once.
@@ -194,3 +195,66 @@ describe('kill -9 during concurrent pushes', () => {
     }
   });
 });
+
+/**
+ * Group commit shares fsyncs between concurrent commits; it must never let a
+ * 201 out before the syncs that make it durable. A kill -9 cannot tell (the
+ * page cache survives the process), so the server's own system calls do:
+ * for every digest acknowledged, the 201 is written only after the fsync of
+ * its bytes (before they were renamed under the digest), of the directory the
+ * rename went into, and of the metadata log (the WAL), each ended after the
+ * rename. Then kill -9 right after the last 201, and every acknowledged blob
+ * and manifest is served whole by a restarted server.
+ */
+describe('group commit: acknowledged means synced', () => {
+  let server: BerthServer | undefined;
+  after(() => server?.stop('SIGKILL'));
+
+  test('each 201 follows the fsyncs of its data, its directory and the WAL; all survive a kill -9 that follows', { skip: TEST_BACKEND !== 'embedded' && 'the filesystem store and SQLite only' }, async () => {
+    server = await startBerth();
+    const { dataDir } = server;
+    const trace = await traceSyscalls(server.process.pid!, traceFile(dataDir), ['fsync', 'fdatasync', 'rename', 'renameat', 'renameat2', 'write', 'writev']);
+    const pushes = makePushes(8).map((p) => ({ ...p, stall: false }));
+    await Promise.all(pushes.map((p) => runPush(server!.url, p, () => {}, () => {})));
+    await server.stop('SIGKILL');
+    const calls = await trace.stop();
+    assert.ok(pushes.every((p) => p.acked), 'every push was acknowledged');
+
+    const digests = new Set(pushes.flatMap((p) => [...p.blobs, p.manifest].map((b) => b.digest)));
+    for (const digest of digests) assertSyncedBeforeAck(calls, dataDir, digest);
+
+    const restarted = await startBerth({ dataDir });
+    server = restarted;
+    for (const p of pushes) {
+      const m = await fetch(`${restarted.url}/v2/${p.repo}/manifests/${p.tag}`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+      assert.deepEqual(Buffer.from(await m.arrayBuffer()), p.manifest.bytes, `${p.repo}:${p.tag} was acknowledged`);
+      for (const b of p.blobs) {
+        const r = await fetch(`${restarted.url}/v2/${p.repo}/blobs/${b.digest}`);
+        assert.equal(r.status, 200, `${p.repo} ${b.digest}`);
+        assert.equal(sha256Of(await r.arrayBuffer()), b.digest);
+      }
+    }
+  });
+});
+
+function assertSyncedBeforeAck(calls: Syscall[], dataDir: string, digest: string): void {
+  const hex = digest.slice('sha256:'.length);
+  const dir = join(dataDir, 'blobs', 'sha256', hex.slice(0, 2));
+  const acks = calls.filter((c) => (c.name === 'write' || c.name === 'writev') && c.args.includes('201 Created') && c.args.toLowerCase().includes(`docker-content-digest: ${digest}`));
+  assert.ok(acks.length > 0, `the 201 for ${digest} is in the trace`);
+  const ack = Math.min(...acks.map((c) => c.started));
+  // Concurrent pushes of one digest each rename theirs: one of the renames before the 201 must be the acknowledged commit's.
+  const renames = calls.filter((c) => c.name.startsWith('rename') && c.args.includes(`"${join(dir, hex)}"`) && c.ended < ack);
+  assert.ok(renames.length > 0, `${digest} was renamed into place before its 201`);
+  const between = (syncs: Syscall[], after: number) => syncs.some((s) => s.started > after && s.ended < ack);
+  const missing = (rename: Syscall) => {
+    const source = /"([^"]+)"/.exec(rename.args)![1]!;
+    return [
+      syncsOf(calls, source).some((s) => s.ended < rename.started) ? '' : `its bytes (${source}) before the rename`,
+      between(syncsOf(calls, dir), rename.ended) ? '' : 'its directory after the rename',
+      between(syncsOf(calls, join(dataDir, 'berth.db-wal')), rename.ended) ? '' : 'the WAL after the rename',
+    ].filter(Boolean);
+  };
+  const gaps = renames.map(missing);
+  assert.ok(gaps.some((g) => g.length === 0), `${digest} was acknowledged without an fsync of ${gaps.at(-1)!.join(', ')}`);
+}

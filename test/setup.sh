@@ -3,7 +3,7 @@
 # Runs as root in CI; elsewhere it prints what to install and carries on.
 set -euo pipefail
 need=()
-for pair in skopeo:skopeo podman:podman buildah:buildah umoci:umoci ctr:containerd containerd:containerd \
+for pair in strace:strace skopeo:skopeo podman:podman buildah:buildah umoci:umoci ctr:containerd containerd:containerd \
             docker-registry:docker-registry htpasswd:apache2-utils wrk:wrk pg_ctlcluster:postgresql-common \
             initdb:postgresql gpg:gnupg openssl:openssl go:golang-go zstd:zstd python3:python3 prometheus:prometheus promtool:prometheus script:bsdutils chromium:chromium tmux:tmux; do
   bin=${pair%%:*}; pkg=${pair##*:}

@@ -65,7 +65,9 @@ async function checkSqliteFiles(path: string): Promise<void> {
 /** The registry's use cases over opened backends, with the limits and storage policy the config sets. */
 export function registryContext(config: Config, backends: Pick<Backends, 'store' | 'metaDb'>): RegistryContext {
   const { store, metaDb } = backends;
-  const ctx = new RegistryContext(store, new Metadata(metaDb.db, metaDb.reader), {
+  // `fsync: false` gives up durability for speed: the metadata's too, then.
+  const durable = metaDb.dialect === 'sqlite' && config.storage.filesystem.fsync ? () => metaDb.durable() : undefined;
+  const ctx = new RegistryContext(store, new Metadata(metaDb.db, metaDb.reader, durable), {
     maxManifestBytes: config.limits.maxManifestSize,
     maxListEntries: config.limits.maxListEntries,
     uploadExpiryMs: config.uploads.expiry,

@@ -24,6 +24,12 @@ const RemoteSchema = z
   })
   .strict();
 
+/** Repository names are these path components ending in `/` (e.g. `mirror/`), or nothing. */
+const prefix = z.string().regex(/^([a-z0-9]+([._-][a-z0-9]+)*\/)*$/, 'path components ending in /').default('');
+
+/** A push rule's target: where images land, under `prefix` (Harbor's destination namespace: `team/app` as `mirror/team/app`). */
+const TargetSchema = RemoteSchema.extend({ prefix }).strict();
+
 const RetrySchema = {
   /** Runs after which a failing copy is given up and kept as dead (shown by `berth replication status`). */
   attempts: z.number().int().positive().default(20),
@@ -38,8 +44,8 @@ const PushRuleSchema = z
     repos: globs,
     /** Tags whose pushes and moves are copied (default: every tag). */
     tags: globs.default(['**']),
-    to: RemoteSchema,
-    /** Tags deleted here are deleted there too. */
+    to: TargetSchema,
+    /** Tags deleted here, and manifests deleted by digest, are deleted there too. */
     deletes: z.boolean().default(false),
     ...RetrySchema,
   })
@@ -53,7 +59,7 @@ const SyncRuleSchema = z
     tags: globs.default(['**']),
     from: RemoteSchema,
     /** Local repositories are the upstream's names under this prefix (e.g. `mirror/`), or the same names. */
-    prefix: z.string().regex(/^([a-z0-9]+([._-][a-z0-9]+)*\/)*$/, 'path components ending in /').default(''),
+    prefix,
     /** How often the upstream's tags are looked at. */
     interval: duration.default(900_000),
     ...RetrySchema,

@@ -2,6 +2,7 @@ import { Kysely, Migrator, SqliteDialect, type SqliteDatabase } from 'kysely';
 import SQLite from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { FsyncGroup } from '../util/fsync-group.js';
 import type { Dialect } from './dialect.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
@@ -24,6 +25,14 @@ export interface MetaDb {
 export interface SqliteMetaDb extends MetaDb {
   dialect: 'sqlite';
   sqlite: SQLite.Database;
+  /**
+   * Makes every transaction committed so far durable: synchronous=NORMAL
+   * writes a commit into the WAL without an fsync, so a push would survive
+   * a crash of the process but not of the machine. One fdatasync of the WAL,
+   * shared by every commit waiting for it, closes that before a push is
+   * acknowledged, without holding the writer connection while it runs.
+   */
+  durable(): Promise<void>;
 }
 
 export function openSqlite(path: string): SqliteMetaDb {
@@ -34,11 +43,12 @@ export function openSqlite(path: string): SqliteMetaDb {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
-  if (path === ':memory:') return { db, reader: db, dialect: 'sqlite', sqlite, close: () => db.destroy() };
+  if (path === ':memory:') return { db, reader: db, dialect: 'sqlite', sqlite, durable: async () => {}, close: () => db.destroy() };
   const readConnection = connect(path);
   readConnection.pragma('query_only = ON');
   const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(readConnection) }) });
-  return { db, reader, dialect: 'sqlite', sqlite, close: async () => void (await Promise.all([reader.destroy(), db.destroy()])) };
+  const wal = new FsyncGroup('data');
+  return { db, reader, dialect: 'sqlite', sqlite, durable: () => wal.sync(`${path}-wal`), close: async () => void (await Promise.all([reader.destroy(), db.destroy()])) };
 }
 
 function connect(path: string): SQLite.Database {

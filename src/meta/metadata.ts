@@ -59,7 +59,7 @@ export interface BlobLink {
 
 /** Options for a manifest push that are policy, not facts. */
 export interface PutManifestOptions {
-  /** Called inside the transaction once the manifest's `blobs` row is claimed: stores the bytes (see GC's race notes in src/meta/gc-queries.ts). */
+  /** Called once the manifest's `blobs` row is claimed, before the transaction: stores the bytes durably (see GC's race notes in src/meta/gc-queries.ts). */
   storeBytes: () => Promise<void>;
   /** Tags that may be created but never moved to another digest. */
   isImmutable?: (tag: string) => boolean;
@@ -92,6 +92,13 @@ export class ImmutableTagMove extends Error {
   }
 }
 
+/** GC swept a blob's row between its claim and its link (a store step longer than the grace period): nothing was linked. */
+export class ClaimLost extends Error {
+  constructor(readonly digest: Digest) {
+    super(`blob ${digest} was collected while it was being committed`);
+  }
+}
+
 /** Thrown inside a transaction to roll it back and report what a manifest lacks. */
 export class MissingReferences extends Error {
   constructor(readonly blobs: Digest[], readonly manifests: Digest[]) {
@@ -107,6 +114,13 @@ export class Metadata {
   constructor(
     readonly db: Kysely<Database>,
     readonly reader: Kysely<Database> = db,
+    /**
+     * Resolves once every commit made so far is durable on disk: with SQLite
+     * (synchronous=NORMAL, no fsync at commit) a grouped fsync of the WAL,
+     * so concurrent pushes share one before any of them is acknowledged;
+     * PostgreSQL's commit is durable by itself.
+     */
+    readonly durable: () => Promise<void> = async () => {},
   ) {}
 
   // Repositories
@@ -214,25 +228,32 @@ export class Metadata {
   // Blobs
 
   /**
-   * Records a verified blob, links it to the repository and ends the upload,
-   * in one transaction. `storeBytes` makes the bytes visible in the store
-   * after the `blobs` row is claimed, so a concurrent GC sweep of the same
-   * digest either finished (bytes deleted) before we write them, or sees our
-   * fresh claim and spares the row (src/meta/gc-queries.ts).
+   * Records a verified blob, links it to the repository and ends the upload.
+   * The claim on the `blobs` row commits first, on its own; `storeBytes`
+   * then makes the bytes visible and durable in the store outside any
+   * transaction (with SQLite a transaction holds the one writer connection,
+   * and every commit would wait on the fsyncs of the one before); the link
+   * commits last. A GC sweep of the same digest either finished (bytes
+   * deleted) before the claim, or spares the freshly claimed row until the
+   * link holds it (src/meta/gc-queries.ts). Only a store step longer than the
+   * grace period could lose the claim: then the row is gone at link time and
+   * ClaimLost says so, with nothing linked.
    */
   async commitBlob(repositoryId: RepoId, digest: Digest, size: number, now: number, uploadId?: UploadId, storeBytes?: () => Promise<void>, inTransaction?: TransactionHook): Promise<void> {
+    await claimBlob(this.db, digest, size, now);
+    if (storeBytes) await storeBytes();
     await this.db.transaction().execute(async (trx) => {
-      await claimBlob(trx, digest, size, now);
-      if (storeBytes) await storeBytes();
+      await holdClaim(trx, digest, now);
       await link(trx, repositoryId, digest, now);
       if (uploadId) await trx.deleteFrom('uploads').where('id', '=', uploadId).execute();
       await inTransaction?.(trx);
     });
+    await this.durable();
   }
 
   /** Cross-repository mount: links a blob the store already holds. Resolves to its size, or undefined. */
   async mountBlob(repositoryId: RepoId, digest: Digest, now: number, inTransaction?: TransactionHook<[size: number]>): Promise<number | undefined> {
-    return this.db.transaction().execute(async (trx) => {
+    const size = await this.db.transaction().execute(async (trx) => {
       // UPDATE first: it takes the row lock GC's sweep needs, so the row (and its bytes) cannot go while we link.
       const claimed = await trx.updateTable('blobs').set({ linked_at: now }).where('digest', '=', digest).executeTakeFirst();
       if (Number(claimed.numUpdatedRows) === 0) return undefined;
@@ -241,6 +262,9 @@ export class Metadata {
       await inTransaction?.(trx, Number(blob.size));
       return Number(blob.size);
     });
+    // A mount is acknowledged (201) like an upload: its link durable first.
+    if (size !== undefined) await this.durable();
+    return size;
   }
 
   async blobLink(repositoryId: RepoId, digest: Digest): Promise<BlobLink | undefined> {
@@ -308,6 +332,9 @@ export class Metadata {
    * write lock at once (no lock upgrade that could fail under a second process).
    */
   async putManifest(repositoryId: RepoId, m: NewManifest, tags: string[], now: number, actor: string | null, opts: PutManifestOptions): Promise<void> {
+    // The manifest's bytes are a blob: claimed, stored and durable before the transaction, as in commitBlob.
+    await claimBlob(this.db, m.digest, m.size, now);
+    await opts.storeBytes();
     await this.db.transaction().execute(async (trx) => {
       await trx
         .insertInto('manifests')
@@ -332,8 +359,7 @@ export class Metadata {
           .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
           .execute();
       }
-      await claimBlob(trx, m.digest, m.size, now);
-      await opts.storeBytes();
+      await holdClaim(trx, m.digest, now);
       // Touching (UPDATE) rather than reading what the manifest needs closes the race with GC: see src/meta/gc-queries.ts.
       const missingBlobs = await touchMissing(trx, 'repository_blobs', repositoryId, m.blobs, now);
       const missingManifests = await touchMissing(trx, 'manifests', repositoryId, m.children, now);
@@ -352,6 +378,7 @@ export class Metadata {
       for (const tag of tags) await setTag(trx, repositoryId, tag, m.digest, now, actor, opts.isImmutable);
       await opts.inTransaction?.(trx);
     });
+    await this.durable();
   }
 
   async manifest(repositoryId: RepoId, digest: Digest): Promise<ManifestRow | undefined> {
@@ -464,6 +491,12 @@ async function claimBlob(trx: Db, digest: Digest, size: number, now: number): Pr
     .values({ digest, size, created_at: now, linked_at: now })
     .onConflict((oc) => oc.column('digest').doUpdateSet({ linked_at: now }))
     .execute();
+}
+
+/** Renews a claim made before the store step, inside the transaction that links the blob; the row lock keeps GC off it from here on. */
+async function holdClaim(trx: Db, digest: Digest, now: number): Promise<void> {
+  const held = await trx.updateTable('blobs').set({ linked_at: now }).where('digest', '=', digest).executeTakeFirst();
+  if (Number(held.numUpdatedRows) === 0) throw new ClaimLost(digest);
 }
 
 /**

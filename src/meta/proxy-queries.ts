@@ -19,7 +19,7 @@ export interface ProxyCounts {
   upstreamBytes: number;
 }
 
-/** The pull-through cache's queries (migration 011): fetch claims, tag confirmations, counters. Same SQL on both dialects. */
+/** The pull-through cache's queries (migrations 011, 012): its name in `Via`, fetch claims, tag confirmations, counters. Same SQL on both dialects. */
 export class ProxyQueries {
   /** `reader` serves the lookups every cached pull makes (see Metadata). */
   constructor(
@@ -48,6 +48,11 @@ export class ProxyQueries {
 
   async release(key: string, holder: string): Promise<void> {
     await this.db.deleteFrom('proxy_claims').where('key', '=', key).where('holder', '=', holder).execute();
+  }
+
+  /** This registry's name in `Via` headers, the same for every process and replica (migration 012). */
+  async hop(): Promise<string> {
+    return (await this.db.selectFrom('registry_id').select('hop').executeTakeFirstOrThrow()).hop;
   }
 
   /** A manifest of the repository that names the blob, if any: a cache fetches only blobs its manifests name. */

@@ -28,6 +28,8 @@ export interface Database {
   proxy_claims: ProxyClaimTable;
   proxy_tags: ProxyTagTable;
   proxy_stats: ProxyStatsTable;
+  /** One row: this registry's name to itself, the same in every process and replica (migration 012). */
+  registry_id: RegistryIdTable;
   schedules: ScheduleTable;
 }
 
@@ -229,6 +231,10 @@ export interface ProxyTagTable {
   repository_id: number;
   tag: string;
   checked_at: number;
+}
+
+export interface RegistryIdTable {
+  hop: string;
 }
 
 /** What the cache saved, per upstream namespace. */

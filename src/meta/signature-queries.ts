@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Digest } from '../oci/digest.js';
 import type { RepoId } from './metadata.js';
 import type { Database } from './schema.js';
@@ -45,7 +45,14 @@ export class SignatureQueries {
    * already has `max`. The count and the insert share a transaction; the
    * foreign key refuses the insert when the manifest is gone.
    */
-  async add(repo: RepoId, digest: Digest, sig: { name: string; content: Buffer; contentDigest: string; now: number; actor: string | null }, max: number): Promise<AddResult> {
+  /** `added` runs in the transaction once the signature is in (to record work that must not be lost, such as its replication). */
+  async add(
+    repo: RepoId,
+    digest: Digest,
+    sig: { name: string; content: Buffer; contentDigest: string; now: number; actor: string | null },
+    max: number,
+    added?: (trx: Transaction<Database>) => Promise<void>,
+  ): Promise<AddResult> {
     return this.db.transaction().execute(async (trx) => {
       const m = await trx.selectFrom('manifests').select('digest').where('repository_id', '=', repo).where('digest', '=', digest).executeTakeFirst();
       if (!m) return 'no-manifest';
@@ -62,12 +69,14 @@ export class SignatureQueries {
           .values({ repository_id: repo, manifest_digest: digest, content_digest: sig.contentDigest, name: sig.name, content: sig.content, created_at: sig.now, actor: sig.actor })
           .onConflict((oc) => oc.columns(['repository_id', 'manifest_digest', 'content_digest']).doNothing())
           .executeTakeFirst();
-        return Number(r.numInsertedOrUpdatedRows ?? 0) === 1 ? 'added' : 'exists';
+        if (Number(r.numInsertedOrUpdatedRows ?? 0) !== 1) return 'exists';
       } catch (e) {
         // A delete of the manifest committed between our read and the insert (PostgreSQL: the key lock made us wait for it).
         if (isForeignKeyViolation(e)) return 'no-manifest';
         throw e;
       }
+      await added?.(trx);
+      return 'added';
     });
   }
 

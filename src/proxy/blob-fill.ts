@@ -21,16 +21,23 @@ export interface BlobFill {
  * Stores a blob from an upstream through the upload path (hashed while
  * written, committed only under the digest it proved) while the same bytes
  * stream to the client. The client's last chunk is held back until the
- * commit: bytes that fail verification end its response with an error,
- * never as a complete body. A client that hangs up does not stop the fill
- * (others wait for it); a slow one slows it, within BUFFER_BYTES.
+ * bytes proved their digest: bytes that fail verification end its response
+ * with an error, never as a complete body. It is not held for the fsync and
+ * commit after that (for a layer, most of what a cold pull costs more than a
+ * direct one): the client has the right bytes whether or not they are kept,
+ * and a blob not kept is fetched again by the next pull. A client that hangs
+ * up does not stop the fill (others wait for it); a slow one slows it,
+ * within BUFFER_BYTES.
  */
 export function fillBlob(ctx: RegistryContext, repo: RepoName, desc: Descriptor, source: AsyncIterable<Buffer>, origin: UploadOrigin): BlobFill {
   const toStore = new PassThrough({ highWaterMark: BUFFER_BYTES });
   const body = new PassThrough({ highWaterMark: BUFFER_BYTES });
   let clientGone = false;
+  let delivered = false;
   body.on('close', () => (clientGone = true));
-  const upload = uploadWhole(ctx, repo, desc.digest, toStore, desc.size, origin, NO_ORIGIN);
+  let verified!: () => void;
+  const proven = new Promise<void>((r) => (verified = r));
+  const upload = uploadWhole(ctx, repo, desc.digest, toStore, desc.size, origin, NO_ORIGIN, verified);
   // The upload may fail before the source ends (a full disk): stop reading the upstream then.
   let failed: unknown;
   upload.catch((e: unknown) => {
@@ -47,12 +54,15 @@ export function fillBlob(ctx: RegistryContext, repo: RepoName, desc: Descriptor,
       if (!toStore.write(chunk)) await drained(toStore);
     }
     if (!failed) toStore.end();
-    await upload;
+    await Promise.race([proven, upload]);
     if (!clientGone) body.end(held);
+    delivered = true;
+    await upload;
   })();
   stored.catch((e: unknown) => {
     toStore.destroy(e as Error);
-    body.destroy(e as Error);
+    // A commit failing after the client had its verified bytes must not cut them off mid-flush.
+    if (!delivered) body.destroy(e as Error);
   });
   return { body, stored };
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ProxyConfig } from '../config/proxy.js';
 import type { Digest } from '../oci/digest.js';
@@ -24,20 +23,29 @@ const FLUSH_MS = 10_000;
 export class PullThroughCache {
   readonly names: CacheNames;
   readonly upstreams: Upstream[];
-  /** This process's name in `Via` headers: a request carrying it came back to us. */
-  readonly hop = `berth-${randomBytes(6).toString('hex')}`;
   private readonly counters: ProxyCounters;
   private readonly deps;
   private readonly flush: NodeJS.Timeout;
 
-  constructor(
+  /**
+   * `hop` is this registry's name in `Via` headers (ProxyQueries.hop): the
+   * same in every process and replica, so a request that an upstream url
+   * leads back to any of them is recognised wherever it lands.
+   */
+  static async open(ctx: RegistryContext, config: ProxyConfig, logger: Logger): Promise<PullThroughCache> {
+    const q = new ProxyQueries(ctx.meta.db, ctx.meta.reader);
+    return new PullThroughCache(ctx, q, await q.hop(), config, logger);
+  }
+
+  private constructor(
     private readonly ctx: RegistryContext,
+    q: ProxyQueries,
+    private readonly hop: string,
     config: ProxyConfig,
     logger: Logger,
   ) {
-    const q = new ProxyQueries(ctx.meta.db, ctx.meta.reader);
     this.counters = new ProxyCounters(q);
-    this.upstreams = config.upstreams.map((u) => new Upstream(u, this.hop, this.counters));
+    this.upstreams = config.upstreams.map((u) => new Upstream(u, hop, this.counters));
     this.names = new CacheNames(this.upstreams, this.upstreams.find((u) => u.namespace === config.mirror));
     this.deps = { ctx, q, claims: new FetchClaims(q, config.waitTimeout), counters: this.counters, logger };
     this.flush = setInterval(() => void this.counters.flush().catch((err: unknown) => logger.warn({ err }, 'proxy counters not saved; they are added next time')), FLUSH_MS);
@@ -52,7 +60,7 @@ export class PullThroughCache {
     return cachedBlob(this.deps, target, digest, r);
   }
 
-  /** Whether a request's `Via` shows it was sent by this process: an upstream URL that leads back here. */
+  /** Whether a request's `Via` shows this registry sent it: an upstream url that leads back here. */
   cameBack(via: string | undefined): boolean {
     return viaIncludes(via, this.hop);
   }

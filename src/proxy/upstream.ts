@@ -38,7 +38,7 @@ const MAX_RESUMES = 3;
  * tokens, the configured credential and TLS). Nothing is retried here: a
  * client waiting on the cache gets the upstream's answer, translated, at
  * once, and retries as it would against any registry. Every request carries
- * `Via` with this process's hop name, so a chain that comes back here is
+ * `Via` with this registry's hop name, so a chain that comes back here is
  * refused instead of looping.
  */
 export class Upstream {
@@ -178,5 +178,5 @@ export class Upstream {
 /** Hops kept from an incoming `Via`: enough for caches in front of caches, too few to grow without bound. */
 const MAX_HOPS = 8;
 
-/** Whether a `Via` chain already passed through `hop`: the request came back to the process that sent it. */
+/** Whether a `Via` chain already passed through `hop`: the request came back to the registry that sent it. */
 export const viaIncludes = (via: string | undefined, hop: string): boolean => (via ?? '').split(',').some((h) => h.trim().split(/\s+/)[1] === hop);

@@ -63,6 +63,13 @@ export interface RegistryEvent {
 /** Runs inside the metadata transaction of the change: whatever it writes (a job, an outbox row) commits with it or not at all. */
 export type EventListener = (event: RegistryEvent, trx: Transaction<Database>) => Promise<void>;
 
+/**
+ * A simple signature added to a manifest through the signature extension: not
+ * a manifest, so no notification tells it, but replication copies it. Runs
+ * inside the transaction that stores the signature, like an EventListener.
+ */
+export type SignatureListener = (signed: { repository: RepoName; digest: Digest }, trx: Transaction<Database>) => Promise<void>;
+
 /** Pulls change nothing, so they are told after the fact, outside any transaction; a listener must not throw. */
 export type PullListener = (event: RegistryEvent) => void;
 
@@ -80,6 +87,7 @@ export class RegistryEvents {
   private readonly manifestListeners: EventListener[] = [];
   private readonly blobListeners: EventListener[] = [];
   private readonly pullListeners: PullListener[] = [];
+  private readonly signatureListeners: SignatureListener[] = [];
 
   listen(listener: EventListener, opts: ListenOptions = {}): void {
     this.manifestListeners.push(listener);
@@ -88,6 +96,18 @@ export class RegistryEvents {
 
   listenPulls(listener: PullListener): void {
     this.pullListeners.push(listener);
+  }
+
+  listenSignatures(listener: SignatureListener): void {
+    this.signatureListeners.push(listener);
+  }
+
+  /** What the signature store calls in its transaction once it added a signature of `digest`; undefined when nobody listens. */
+  signatureHook(repository: RepoName, digest: Digest): ((trx: Transaction<Database>) => Promise<void>) | undefined {
+    if (this.signatureListeners.length === 0) return undefined;
+    return async (trx) => {
+      for (const l of this.signatureListeners) await l({ repository, digest }, trx);
+    };
   }
 
   /** Whether anyone listens to pulls: a pull builds no event otherwise. */

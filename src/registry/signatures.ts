@@ -39,6 +39,7 @@ export async function addSignature(ctx: RegistryContext, repo: RepoName, digest:
     digest,
     { name: sig.name, content: sig.content, contentDigest: createHash('sha256').update(sig.content).digest('hex'), now: ctx.now(), actor },
     MAX_SIGNATURES_PER_MANIFEST,
+    ctx.events.signatureHook(repo, digest),
   );
   if (result === 'no-manifest') throw unknown(digest);
   if (result === 'full') throw new RegistryError('DENIED', `${repo}@${digest} already has ${MAX_SIGNATURES_PER_MANIFEST} signatures, the most one manifest may have`, { status: 403 });

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { algorithmOf, hexOf, type Algorithm, type Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepoName } from '../oci/name.js';
-import type { UploadOrigin, UploadRow } from '../meta/metadata.js';
+import { ClaimLost, type UploadOrigin, type UploadRow } from '../meta/metadata.js';
 import type { UploadId } from '../store/blob-store.js';
 import type { RegistryContext } from './context.js';
 import { HashStates } from './hash-states.js';
@@ -95,6 +95,8 @@ export async function completeUpload(
   range: ChunkRange | undefined,
   declaredLength: number | undefined,
   origin: Origin,
+  /** Called once the bytes proved their digest, before they are made durable (a pull-through cache lets its client finish then). */
+  verified?: () => void,
 ): Promise<{ digest: Digest; size: number }> {
   return ctx.uploadLocks.run(id, async () => {
     const row = await uploadStatus(ctx, repo, id);
@@ -110,10 +112,16 @@ export async function completeUpload(
       await cancelUpload(ctx, id);
       throw e;
     });
+    verified?.();
     await ctx.store.sealUpload(id, size);
-    // The rename happens inside the transaction that claims the blob's row: see src/meta/gc-queries.ts.
+    // The bytes move into place after the blob's row is claimed: see commitBlob and src/meta/gc-queries.ts.
     const hook = ctx.events.hook('blob', () => [blobEvent('push', repo, { digest, size }, origin, ctx.now())]);
-    await ctx.meta.commitBlob(row.repositoryId, digest, size, ctx.now(), id, () => ctx.store.commitUpload(id, size, digest), hook);
+    await ctx.meta.commitBlob(row.repositoryId, digest, size, ctx.now(), id, () => ctx.store.commitUpload(id, size, digest), hook).catch(async (e: unknown) => {
+      // The session's bytes may have moved under the digest already: it cannot be completed twice.
+      await cancelUpload(ctx, id);
+      if (e instanceof ClaimLost) throw new RegistryError('BLOB_UPLOAD_INVALID', `${e.message}; push it again`, { detail: { digest } });
+      throw e;
+    });
     return { digest, size };
   });
 }
@@ -127,6 +135,7 @@ export async function uploadWhole(
   declaredLength: number | undefined,
   owner: UploadOrigin,
   origin: Origin,
+  verified?: () => void,
 ): Promise<{ digest: Digest; size: number }> {
   if (declaredLength !== undefined) {
     // Refused before a byte is stored; the check at commit still covers chunked bodies.
@@ -137,7 +146,7 @@ export async function uploadWhole(
   }
   const { id } = await startUpload(ctx, repo, owner);
   try {
-    return await completeUpload(ctx, repo, id, digest, body, undefined, declaredLength, origin);
+    return await completeUpload(ctx, repo, id, digest, body, undefined, declaredLength, origin, verified);
   } catch (e) {
     await cancelUpload(ctx, id).catch(() => {});
     throw e;

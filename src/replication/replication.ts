@@ -4,7 +4,7 @@ import type { JobQueue, QueueStatus } from '../jobs/queue.js';
 import type { JobHandler } from '../jobs/runner.js';
 import type { Leases } from '../meta/lease.js';
 import type { RegistryContext } from '../registry/context.js';
-import { pushHandler, pushListener } from './push.js';
+import { pushHandler, pushListener, pushSignatureListener } from './push.js';
 import type { PushRule, SyncRule } from './rules.js';
 import { scheduleSync, syncHandler } from './sync.js';
 
@@ -16,6 +16,8 @@ export interface RuleStatus {
   tags: string[];
   /** The target (push) or upstream (sync). */
   remote: string;
+  /** What repository names get there (push) or here (sync) in front of their own; '' for none. */
+  prefix: string;
   deletes?: boolean;
   intervalMs?: number;
   /** Jobs waiting (or waiting out a backoff), running, and given up. */
@@ -62,7 +64,10 @@ export function openReplication(config: ReplicationConfig, deps: ReplicationDeps
     if (isPushRule(c)) push.push({ name, queue: `replication:${name}`, config: c });
     else sync.push({ name, queue: `sync:${name}`, config: c });
   });
-  if (push.length > 0) deps.ctx.events.listen(pushListener(push, deps.jobs));
+  if (push.length > 0) {
+    deps.ctx.events.listen(pushListener(push, deps.jobs));
+    deps.ctx.events.listenSignatures(pushSignatureListener(push, deps.jobs));
+  }
   const handlers = [...push.map((r) => pushHandler(r, deps.ctx, deps.logger)), ...sync.map((r) => syncHandler(r, deps.ctx, deps.jobs, deps.logger))];
   let stops: (() => void)[] = [];
   return {
@@ -77,8 +82,8 @@ export function openReplication(config: ReplicationConfig, deps: ReplicationDeps
       const queues = new Map(all.map((q) => [q.queue, q]));
       const now = (deps.now ?? Date.now)();
       return [
-        ...push.map((r) => ({ ...describe(r, 'push'), remote: r.config.to.url, deletes: r.config.deletes, ...figures(queues.get(r.queue), now) })),
-        ...sync.map((r) => ({ ...describe(r, 'sync'), remote: r.config.from.url, intervalMs: r.config.interval, ...figures(queues.get(r.queue), now) })),
+        ...push.map((r) => ({ ...describe(r, 'push'), remote: r.config.to.url, prefix: r.config.to.prefix, deletes: r.config.deletes, ...figures(queues.get(r.queue), now) })),
+        ...sync.map((r) => ({ ...describe(r, 'sync'), remote: r.config.from.url, prefix: r.config.prefix, intervalMs: r.config.interval, ...figures(queues.get(r.queue), now) })),
       ];
     },
   };

@@ -100,7 +100,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   let ready = false;
   let draining = false;
   const ui = config.ui.enabled ? uiOptions(config, metaDb, auth, tls !== undefined) : undefined;
-  const proxy = config.proxy && new PullThroughCache(ctx, config.proxy, logger);
+  const proxy = config.proxy && (await PullThroughCache.open(ctx, config.proxy, logger));
   const app = buildApp({
     ctx,
     auth: auth?.authorizer ?? openAccess,

@@ -83,7 +83,12 @@ export interface BlobStore {
    * holds the database (with SQLite: every other query waits for it).
    */
   sealUpload(id: UploadId, size: number): Promise<void>;
-  /** Makes the first `size` bytes of a sealed upload visible as `digest`, atomically. */
+  /**
+   * Makes the first `size` bytes of a sealed upload visible as `digest`,
+   * atomically, and durably before it resolves (filesystem: the directory
+   * entry synced too). Called after the blob's row is claimed and outside any
+   * transaction (see Metadata.commitBlob); the upload is gone afterwards.
+   */
   commitUpload(id: UploadId, size: number, digest: Digest): Promise<void>;
   abortUpload(id: UploadId): Promise<void>;
   /** Everything in the uploads area, to find what crashes left behind (sessions without a row, temporary files). */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isDigest, type Digest } from '../oci/digest.js';
+import { FsyncGroup } from '../util/fsync-group.js';
 import { FileBody } from './file-body.js';
 import { BlobNotFoundError, BlobSizeMismatchError, type BlobStore, type ByteRange, type StoredBlob, type UploadEntry, type UploadId } from './blob-store.js';
 
@@ -19,6 +20,8 @@ export interface FilesystemStoreOptions {
 export class FilesystemStore implements BlobStore {
   private readonly blobsDir: string;
   private readonly uploadsDir: string;
+  /** Commits into the same directory at once share its fsync. */
+  private readonly directorySyncs = new FsyncGroup();
 
   constructor(private readonly opts: FilesystemStoreOptions) {
     this.blobsDir = join(opts.root, 'blobs');
@@ -72,7 +75,8 @@ export class FilesystemStore implements BlobStore {
 
   async put(digest: Digest, bytes: Buffer): Promise<void> {
     const path = this.blobPath(digest);
-    const tmp = join(this.uploadsDir, `put-${digest.replace(':', '-')}-${process.pid}-${Date.now()}`);
+    // Unique per call: puts of the same manifest may run at once, and each renames its own file.
+    const tmp = join(this.uploadsDir, `put-${digest.replace(':', '-')}-${process.pid}-${putSequence++}`);
     try {
       await writeFile(tmp, bytes, { flush: this.opts.fsync });
       await this.moveIntoPlace(tmp, path);
@@ -164,18 +168,14 @@ export class FilesystemStore implements BlobStore {
     const dir = dest.slice(0, dest.lastIndexOf('/'));
     await mkdir(dir, { recursive: true });
     await rename(src, dest);
-    if (this.opts.fsync) {
-      const d = await open(dir, 'r');
-      try {
-        await d.sync();
-      } finally {
-        await d.close();
-      }
-    }
+    if (this.opts.fsync) await this.directorySyncs.sync(dir);
   }
 }
 
-/** Session files (`<uuid>`) and the temporary files of `put` (`put-<alg>-<hex>-<pid>-<ms>`): nothing else is ours to list or remove. */
+/** Numbers the temporary files of `put`; starting at the clock keeps a restarted process (same pid) off its predecessor's names. */
+let putSequence = Date.now();
+
+/** Session files (`<uuid>`) and the temporary files of `put` (`put-<alg>-<hex>-<pid>-<sequence>`): nothing else is ours to list or remove. */
 const UPLOAD_ENTRY = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|put-(?:sha256|sha512)-[0-9a-f]+-\d+-\d+)$/;
 
 function isNotFound(e: unknown): boolean {

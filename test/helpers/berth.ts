@@ -66,7 +66,11 @@ export async function startBerth(opts: StartOptions = {}): Promise<BerthServer> 
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const address = await new Promise<string>((resolveAddr, reject) => {
-    const timer = setTimeout(() => reject(new Error(`berth serve did not start in time:\n${stderr}`)), 60_000);
+    const timer = setTimeout(() => {
+      // Its workers go with the supervisor: nothing is left running for the rest of the test run.
+      child.kill('SIGKILL');
+      reject(new Error(`berth serve did not start in time:\n${stderr}`));
+    }, 60_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
         const entry = JSON.parse(line) as Record<string, unknown>;

@@ -9,6 +9,8 @@ export type Fault =
   | { kind: 'drop-mid-body' }
   /** Passes the answer on with one byte of the body changed: the length is right, the digest is not. */
   | { kind: 'corrupt-body' }
+  /** Passes a manifest on as valid JSON with an annotation added (Content-Length fixed, the upstream's `Docker-Content-Digest` kept): well formed, but not the bytes of its digest. */
+  | { kind: 'tamper-manifest' }
   /** Answers with a redirect to the same URL, forever. */
   | { kind: 'redirect-loop' }
   /** Passes the answer on after this long (so concurrent requests overlap). */
@@ -118,6 +120,7 @@ export class FaultProxy {
     const upstream = http.request(
       { host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
+        if (fault?.kind === 'tamper-manifest') return tamper(up, res);
         res.writeHead(up.statusCode!, up.headers);
         if (fault?.kind === 'drop-mid-body') return dropHalfway(up, res);
         if (fault?.kind === 'corrupt-body') return corrupt(up, res);
@@ -153,4 +156,15 @@ function corrupt(up: http.IncomingMessage, res: http.ServerResponse): void {
     res.write(chunk);
   });
   up.on('end', () => res.end());
+}
+
+function tamper(up: http.IncomingMessage, res: http.ServerResponse): void {
+  const chunks: Buffer[] = [];
+  up.on('data', (c: Buffer) => chunks.push(c));
+  up.on('end', () => {
+    const manifest = JSON.parse(Buffer.concat(chunks).toString()) as { annotations?: Record<string, string> };
+    const body = Buffer.from(JSON.stringify({ ...manifest, annotations: { ...manifest.annotations, 'org.example.tampered': 'yes' } }));
+    res.writeHead(up.statusCode!, { ...up.headers, 'content-length': String(body.length) });
+    res.end(body);
+  });
 }

@@ -43,11 +43,11 @@ describe('pull-through cache in front of CNCF Distribution with htpasswd: real c
   before(async () => {
     dist = await startDistribution({ users: { [UP_USER]: UP_PASSWORD } });
     fault = await FaultProxy.start(dist.url);
-    // The cache's own address is chosen up front, so one upstream can point at it.
+    // The cache's own address is chosen up front, so one upstream can point at it. Two processes serve it: loop detection must hold for the registry, not one process.
     const port = await freePort();
     const entry = (namespace: string, url: string) => `    - { namespace: ${namespace}, url: "${url}", credentials: { username: ${UP_USER}, password: ${UP_PASSWORD} } }`;
     cache = await startBerth({
-      args: ['--addr', `127.0.0.1:${port}`],
+      args: ['--addr', `127.0.0.1:${port}`, '--workers', '2'],
       config: [
         'limits: { maxManifestSize: 64KiB }',
         'proxy:',
@@ -55,6 +55,7 @@ describe('pull-through cache in front of CNCF Distribution with htpasswd: real c
         entry('docker.io', fault.url),
         entry('quay.io', fault.url),
         entry('self.test', `http://127.0.0.1:${port}`),
+        '    - { namespace: nowhere.invalid, url: "http://registry.nowhere.invalid" }',
         '',
       ].join('\n'),
     });
@@ -62,6 +63,7 @@ describe('pull-through cache in front of CNCF Distribution with htpasswd: real c
     images.app = await publish('app', 'library/app:v1', [{ 'etc/os-release': 'ID=app\n' }, { 'usr/lib/big': randomBlob(400_000, 0.6).bytes }]);
     images.faulty = await publish('faulty', 'org/faulty:v1', [{ 'f': randomBlob(200_000, 0.7).bytes }]);
     images.cut = await publish('cut', 'org/cut:v1', [{ 'c': randomBlob(300_000, 0.8).bytes }]);
+    images.tampered = await publish('tampered', 'org/tampered:v1', [{ 't': 'tampered\n' }]);
     // A manifest over the cache's 64 KiB limit (Distribution takes up to 4 MiB): the app image with a long annotation.
     const big = { ...(JSON.parse(images.app.manifest.toString()) as object), annotations: { 'org.example.notes': 'x'.repeat(100_000) } };
     const put = await fetch(`${dist.url}/v2/library/app/manifests/big`, {
@@ -143,6 +145,34 @@ describe('pull-through cache in front of CNCF Distribution with htpasswd: real c
     assert.equal(fault.requests().length, 0, 'and then it is cached');
   });
 
+  test('a manifest whose bytes do not match its digest: 502 naming the upstream, nothing cached, the next pull fetches it again', async () => {
+    const img = images.tampered!;
+    const byDigest = `/v2/docker.io/org/tampered/manifests/${img.manifestDigest}`;
+    fault.inject(/^GET \/v2\/org\/tampered\/manifests\//, { kind: 'tamper-manifest' }, 2);
+    fault.reset();
+    // By tag the upstream names the digest in Docker-Content-Digest; by digest the request does.
+    for (const path of ['/v2/docker.io/org/tampered/manifests/v1', byDigest]) {
+      const r = await fetch(`${cache.url}${path}`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+      assert.equal(r.status, 502, path);
+      const e = await errorOf(r);
+      assert.equal(e.code, 'DIGEST_INVALID');
+      assert.match(e.message, new RegExp(`^upstream docker\\.io \\(http://127\\.0\\.0\\.1:\\d+\\) served manifest org/tampered[:@]\\S+ as bytes that hash to sha256:[0-9a-f]{64}, not ${img.manifestDigest}; nothing was cached$`));
+    }
+    const good = await fetch(`${cache.url}${byDigest}`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    assert.equal(good.status, 200);
+    assert.deepEqual(Buffer.from(await good.arrayBuffer()), img.manifest, 'the bytes the upstream holds');
+    assert.equal(fault.count(new RegExp(`^GET /v2/org/tampered/manifests/${img.manifestDigest}$`)), 2, 'fetched again, since the tampered bytes were not kept');
+    assert.equal((await rawPull(cache.url, 'docker.io/org/tampered', 'v1')).digest, img.manifestDigest, 'and the tag then pulls');
+  });
+
+  test('an upstream whose host name does not resolve: 503 saying so, naming the upstream', async () => {
+    const r = await fetch(`${cache.url}/v2/nowhere.invalid/library/app/manifests/v1`);
+    assert.equal(r.status, 503);
+    const e = await errorOf(r);
+    assert.equal(e.code, 'UNAVAILABLE');
+    assert.match(e.message, /^upstream nowhere\.invalid \(http:\/\/registry\.nowhere\.invalid\) cannot be reached for fetch manifest library\/app:v1: .*the host name registry\.nowhere\.invalid does not resolve/);
+  });
+
   test('a manifest over limits.maxManifestSize is refused with the limit named, and not cached', async () => {
     for (let i = 0; i < 2; i++) {
       const r = await fetch(`${cache.url}/v2/docker.io/library/app/manifests/big`);
@@ -163,11 +193,17 @@ describe('pull-through cache in front of CNCF Distribution with htpasswd: real c
     fault.clearFaults();
   });
 
-  test('an upstream url that leads back to the cache itself is refused at once, naming the config to fix', async () => {
-    const r = await fetch(`${cache.url}/v2/self.test/library/app/manifests/v1`);
-    assert.equal(r.status, 502);
-    assert.match((await errorOf(r)).message, /upstream self\.test \(http:\/\/127\.0\.0\.1:\d+\) leads back to this registry \(a proxy loop\): fix its url in proxy\.upstreams/);
-    await until(() => cache.logs.some((l) => l.path === '/v2/library/app/manifests/v1' && l.status === 508), 'the hop that came back, in the log');
-    assert.equal(cache.logs.filter((l) => l.path === '/v2/library/app/manifests/v1' && l.status === 508).length, 1, 'one hop came back, and stopped there');
+  test('an upstream url that leads back to the cache itself is refused at once, naming the config to fix, whichever worker process it reaches', async () => {
+    const tags = ['v1', 'v2', 'v3', 'v4'];
+    for (const tag of tags) {
+      // A connection of its own each time, so the requests (and the ones sent back) spread over both processes.
+      const r = await fetch(`${cache.url}/v2/self.test/library/app/manifests/${tag}`, { headers: { Connection: 'close' } });
+      assert.equal(r.status, 502, tag);
+      assert.match((await errorOf(r)).message, /upstream self\.test \(http:\/\/127\.0\.0\.1:\d+\) leads back to this registry \(a proxy loop\): fix its url in proxy\.upstreams/);
+    }
+    // After the first, a process leaves the upstream alone for a moment (as after any failure): fewer requests may go round.
+    const cameBack = () => cache.logs.filter((l) => /^\/v2\/library\/app\/manifests\/v\d$/.test(String(l.path)) && l.status === 508);
+    await until(() => cameBack().length > 0, 'a hop that came back, in the log');
+    assert.ok(cameBack().length <= tags.length, 'each came back at most once, and stopped there');
   });
 });

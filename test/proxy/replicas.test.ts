@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { s3pgEnv } from '../helpers/backends.js';
 import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
+import { freePort } from '../helpers/distribution-auth.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 import { writeLayoutImage, type BuiltImage } from '../helpers/layout-image.js';
 import { randomBlob } from '../helpers/oci.js';
@@ -9,6 +10,7 @@ import { startPostgres, type Postgres } from '../helpers/postgres.js';
 import { rawPull } from '../helpers/pull.js';
 import { startS3, type S3Server } from '../helpers/s3.js';
 import { missingTools, Tools } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
 
 const skip = missingTools('skopeo', 'pg_ctlcluster');
 
@@ -25,8 +27,10 @@ describe('pull-through cache on two replicas sharing S3 + PostgreSQL', { skip },
     const env = s3pgEnv(s3, await postgres.createDatabase());
     upstream = await startBerth();
     fault = await FaultProxy.start(upstream.url);
-    const config = `proxy:\n  upstreams:\n    - { namespace: docker.io, url: "${fault.url}" }\n`;
-    replicas.push(...(await Promise.all([startBerth({ env, config }), startBerth({ env, config })])));
+    // Each replica's `self.test` upstream is the other replica: the same registry, as a load balancer in front of both would make it.
+    const ports = await Promise.all([freePort(), freePort()]);
+    const config = (other: number) => `proxy:\n  upstreams:\n    - { namespace: docker.io, url: "${fault.url}" }\n    - { namespace: self.test, url: "http://127.0.0.1:${other}" }\n`;
+    replicas.push(...(await Promise.all(ports.map((port, i) => startBerth({ env, config: config(ports[1 - i]!), args: ['--addr', `127.0.0.1:${port}`] })))));
     const src = tempDir('berth-proxy-src-');
     image = await writeLayoutImage(src, 'v1', [{ a: randomBlob(500_000, 0.11).bytes }, { b: randomBlob(300_000, 0.12).bytes }]);
     await new Tools().skopeo('copy', '--dest-tls-verify=false', `oci:${src}:v1`, `docker://${upstream.host}/library/shared:v1`);
@@ -47,5 +51,14 @@ describe('pull-through cache on two replicas sharing S3 + PostgreSQL', { skip },
       fault.requests().filter((r) => r.startsWith('GET')).sort(),
       ['GET /v2/library/shared/manifests/v1', ...[image.configDigest, ...image.layers.map((l) => l.digest)].map((d) => `GET /v2/library/shared/blobs/${d}`)].sort(),
     );
+  });
+
+  test('an upstream url that leads to another replica of the same registry is a proxy loop, refused with the clear error', async () => {
+    const r = await fetch(`${replicas[0]!.url}/v2/self.test/library/shared/manifests/v1`);
+    assert.equal(r.status, 502);
+    const e = ((await r.json()) as { errors: { code: string; message: string }[] }).errors[0]!;
+    assert.equal(e.code, 'UNAVAILABLE');
+    assert.match(e.message, /^upstream self\.test \(http:\/\/127\.0\.0\.1:\d+\) leads back to this registry \(a proxy loop\): fix its url in proxy\.upstreams$/);
+    await until(() => replicas[1]!.logs.some((l) => l.path === '/v2/library/shared/manifests/v1' && l.status === 508), 'the other replica recognising the registry it belongs to');
   });
 });

@@ -20,18 +20,19 @@ describe('replication: configuration', () => {
     repos: [library/alpine]
 `)();
     assert.deepEqual(c.replication, [
-      { repos: ['team/**'], tags: ['**'], to: { url: 'https://registry-b.example.com', credentials: { helper: 'ecr-login' } }, deletes: false, attempts: 20, maxBackoff: 600_000 },
+      { repos: ['team/**'], tags: ['**'], to: { url: 'https://registry-b.example.com', credentials: { helper: 'ecr-login' }, prefix: '' }, deletes: false, attempts: 20, maxBackoff: 600_000 },
       { repos: ['library/alpine'], tags: ['**'], from: { url: 'http://127.0.0.1:5001' }, prefix: '', interval: 900_000, attempts: 20, maxBackoff: 600_000 },
     ]);
   });
 
-  test('bad rules stop the start with the key named: a URL carrying a password, a path, two rules of one name', () => {
+  test('bad rules stop the start with the key named: a URL carrying a password, a path, a target prefix that is no path, two rules of one name', () => {
     assert.throws(load('replication:\n  - { repos: "a/**", to: { url: "https://robot:secret@registry.example.com" } }\n'), (e: Error) => {
       assert.match(e.message, /replication\.0\.to\.url: a registry URL such as https:\/\/registry\.example\.com \(no path; a login goes under credentials:\)/);
       assert.doesNotMatch(e.message, /secret/);
       return true;
     });
     assert.throws(load('replication:\n  - { repos: "a/**", to: { url: "https://registry.example.com/v2/" } }\n'), /no path/);
+    assert.throws(load('replication:\n  - { repos: "a/**", to: { url: "https://registry.example.com", prefix: "Mirror" } }\n'), /replication\.0\.to\.prefix: path components ending in \//);
     assert.throws(
       load('replication:\n  - { name: copy, repos: "a/**", to: { url: "https://b.example.com" } }\n  - { name: copy, repos: "b/**", to: { url: "https://c.example.com" } }\n'),
       /replication\.1\.name: two rules are named copy/,

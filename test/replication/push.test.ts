@@ -5,7 +5,7 @@ import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
 import { berth } from '../helpers/cli.js';
 import { freePort, startDistribution, type Distribution } from '../helpers/distribution-auth.js';
 import { dockerLogin, ruleStatus, tagDigest, TargetFront } from '../helpers/replication.js';
-import { berthEnv, cosignKeys, output, pushImage } from '../helpers/signing.js';
+import { berthEnv, cosignKeys, gpgKey, output, pushImage, type GpgKey } from '../helpers/signing.js';
 import { missingTools } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
@@ -22,6 +22,7 @@ describe('replication, push mode: Berth A copies team/** v* tags to Berth B and 
   let distribution: Distribution;
   let failing: TargetFront;
   let keys: Awaited<ReturnType<typeof cosignKeys>>;
+  let gpg: GpgKey;
   const env = berthEnv();
 
   const startB = () => startBerth({ dataDir: bData, args: ['--addr', `127.0.0.1:${bPort}`] });
@@ -31,7 +32,13 @@ describe('replication, push mode: Berth A copies team/** v* tags to Berth B and 
     bData = tempDir('berth-repl-b-');
     failing = new TargetFront('http://127.0.0.1:9');
     failing.mode = 'fail';
-    [b, distribution, keys] = await Promise.all([startB(), startDistribution({ users: { [D_USER.user]: D_USER.password } }), cosignKeys(join(tempDir('berth-repl-keys-'), 'k')), failing.start()]);
+    [b, distribution, keys, gpg] = await Promise.all([
+      startB(),
+      startDistribution({ users: { [D_USER.user]: D_USER.password } }),
+      cosignKeys(join(tempDir('berth-repl-keys-'), 'k')),
+      gpgKey(),
+      failing.start(),
+    ]);
     const retry = 'maxBackoff: 1s';
     a = await startBerth({
       config: `replication:
@@ -40,6 +47,10 @@ describe('replication, push mode: Berth A copies team/** v* tags to Berth B and 
     tags: ["v*"]
     to: { url: "${b.url}" }
     deletes: true
+    ${retry}
+  - name: to-mirror
+    repos: "team/prefixed"
+    to: { url: "${b.url}", prefix: "mirror/" }
     ${retry}
   - name: to-distribution
     repos: ["team/**"]
@@ -65,6 +76,7 @@ describe('replication, push mode: Berth A copies team/** v* tags to Berth B and 
     await b?.stop();
     await distribution?.stop();
     await failing?.stop();
+    await gpg?.close();
   });
 
   test('a pushed and signed image appears on B and on Distribution, verifiable there; other tags and repositories stay here', async () => {
@@ -82,6 +94,34 @@ describe('replication, push mode: Berth A copies team/** v* tags to Berth B and 
     assert.equal(await tagDigest(b, 'other/app', 'v1'), undefined, 'other/app is not under team/');
     const status = await ruleStatus(a, 'to-berth');
     assert.ok(status.succeeded >= 1 && status.lastSuccessAt, JSON.stringify(status));
+  });
+
+  test('signatures attached after the image was replicated follow it: the cosign tag, the bundle referrer, the simple signature', async () => {
+    const digest = await pushImage(a, 'team/late:v1', 'signed later');
+    await until(async () => (await tagDigest(b, 'team/late', 'v1')) === digest, 'team/late:v1 on B', LANDS);
+    const sign = await berth(['sign', '--key', keys.key, '--gpg-key', gpg.privateKey, `${a.host}/team/late:v1`], { ...env, BERTH_KEY_PASSWORD: keys.password });
+    assert.equal(sign.code, 0, output(sign));
+    const sigTag = `sha256-${digest.slice(7)}.sig`;
+    const referrers = async (server: BerthServer) => ((await (await fetch(`${server.url}/v2/team/late/referrers/${digest}`)).json()) as { manifests: { digest: string }[] }).manifests.map((m) => m.digest).sort();
+    const simple = async (server: BerthServer) => ((await (await fetch(`${server.url}/extensions/v2/team/late/signatures/${digest}`)).json()) as { signatures: { content: string }[] }).signatures.map((x) => x.content).sort();
+    const sigOnA = await tagDigest(a, 'team/late', sigTag);
+    assert.ok(sigOnA, 'berth sign wrote the cosign tag');
+    assert.equal((await referrers(a)).length, 1, 'and the bundle referrer');
+    assert.equal((await simple(a)).length, 1, 'and the simple signature');
+    await until(async () => (await tagDigest(b, 'team/late', sigTag)) === sigOnA, 'the cosign tag on B', LANDS);
+    await until(async () => (await referrers(b)).join() === (await referrers(a)).join(), 'the bundle referrer on B', LANDS);
+    await until(async () => (await simple(b)).join() === (await simple(a)).join(), 'the simple signature on B', LANDS);
+    for (const key of [['--key', keys.pub], ['--gpg-key', gpg.publicKey]]) {
+      const verify = await berth(['verify', ...key, `${b.host}/team/late:v1`], env);
+      assert.equal(verify.code, 0, `${key[0]}: ${output(verify)}`);
+    }
+  });
+
+  test('a target prefix: team/prefixed lands on B as mirror/team/prefixed', async () => {
+    const digest = await pushImage(a, 'team/prefixed:v1', 'under a prefix');
+    await until(async () => (await tagDigest(b, 'mirror/team/prefixed', 'v1')) === digest, 'mirror/team/prefixed:v1 on B', LANDS);
+    const status = await ruleStatus(a, 'to-mirror');
+    assert.equal(status.prefix, 'mirror/');
   });
 
   test('a target that is down for a while catches up, in order, once it is back', async () => {
@@ -108,6 +148,22 @@ describe('replication, push mode: Berth A copies team/** v* tags to Berth B and 
     const later = await pushImage(a, 'team/gone:v2', 'after the delete');
     await until(async () => (await tagDigest(distribution, 'team/gone', 'v2', dAuth)) === later, 'team/gone:v2 on Distribution', LANDS);
     assert.equal(await tagDigest(distribution, 'team/gone', 'v1', dAuth), digest, 'deletes: false keeps the copy');
+  });
+
+  test('a manifest left untagged by a move, then deleted by digest here, is deleted there where deletes propagate', async () => {
+    const old = await pushImage(a, 'team/moved:v1', 'first build');
+    await until(async () => (await tagDigest(b, 'team/moved', 'v1')) === old, 'team/moved:v1 on B', LANDS);
+    const rebuilt = await pushImage(a, 'team/moved:v1', 'second build');
+    await until(async () => (await tagDigest(b, 'team/moved', 'v1')) === rebuilt, 'the moved tag on B', LANDS);
+    await until(async () => (await tagDigest(distribution, 'team/moved', 'v1', dAuth)) === rebuilt, 'the moved tag on Distribution', LANDS);
+    assert.equal(await tagDigest(b, 'team/moved', old), old, 'the first build stays on B, untagged');
+    assert.equal((await fetch(`${a.url}/v2/team/moved/manifests/${old}`, { method: 'DELETE' })).status, 202);
+    await until(async () => (await tagDigest(b, 'team/moved', old)) === undefined, 'the untagged manifest deleted on B', LANDS);
+    assert.equal(await tagDigest(b, 'team/moved', 'v1'), rebuilt, 'the tag and its image untouched');
+    // The copy of a later push to Distribution finishing shows its queue got past the delete.
+    const later = await pushImage(a, 'team/moved:v2', 'after the delete');
+    await until(async () => (await tagDigest(distribution, 'team/moved', 'v2', dAuth)) === later, 'team/moved:v2 on Distribution', LANDS);
+    assert.equal(await tagDigest(distribution, 'team/moved', old, dAuth), old, 'deletes: false keeps it');
   });
 
   test('a target refusing the credentials, and one answering 503 forever: dead jobs, the reason in status, nothing else held up', async () => {

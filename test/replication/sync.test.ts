@@ -10,6 +10,7 @@ import { missingTools } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
 const USER = { user: 'reader', password: 'reader-Password-1' };
+const auth = { Authorization: `Basic ${Buffer.from(`${USER.user}:${USER.password}`).toString('base64')}` };
 
 describe('replication, pull mode: a sync rule mirrors selected tags of an upstream on schedule', { skip: missingTools('docker-registry', 'htpasswd') }, () => {
   let upstream: Distribution;
@@ -44,7 +45,7 @@ describe('replication, pull mode: a sync rule mirrors selected tags of an upstre
     await upstream?.stop();
   });
 
-  test('v1 and v2 arrive under mirror/ with v1\'s signature (naming the upstream); latest does not; a tag moved upstream follows on the next round', async () => {
+  test('v1 and v2 arrive under mirror/ with v1\'s signature (naming the upstream); latest does not; a tag moved upstream follows on the next round, and a signature added to it later', async () => {
     for (const tag of ['v1', 'v2']) await until(async () => (await tagDigest(a, 'mirror/library/app', tag)) === digests[tag], `mirror/library/app:${tag}`, 60_000);
     assert.equal(await tagDigest(a, 'mirror/library/app', 'latest'), undefined, 'latest does not match v*');
     // The signature came along intact (a trusted key signed this digest); it names the upstream repository, not the mirror's.
@@ -53,6 +54,13 @@ describe('replication, pull mode: a sync rule mirrors selected tags of an upstre
     assert.match(verify.stdout + verify.stderr, /signed with a trusted key, but not for this image as named \(signed as "127\.0\.0\.1:\d+\/library\/app"/);
     const moved = await copyImageIn(upstream, 'library/app:v2', 'upstream v2, rebuilt', env);
     await until(async () => (await tagDigest(a, 'mirror/library/app', 'v2')) === moved, 'the moved v2 mirrored', 60_000);
+    // Signed upstream after it was mirrored: the tag did not move, the signature still follows.
+    const sign = await berth(['sign', '--key', keys.key, `${upstream.host}/library/app:v2`], { ...env, BERTH_KEY_PASSWORD: keys.password });
+    assert.equal(sign.code, 0, output(sign));
+    const sigTag = `sha256-${moved.slice(7)}.sig`;
+    const signed = await tagDigest(upstream, 'library/app', sigTag, auth);
+    assert.ok(signed, 'berth sign wrote the cosign tag upstream');
+    await until(async () => (await tagDigest(a, 'mirror/library/app', sigTag)) === signed, "v2's later signature mirrored", 60_000);
     const status = await ruleStatus(a, 'mirror-app');
     assert.equal(status.mode, 'sync');
     assert.equal(status.dead, 0);

@@ -10,6 +10,7 @@ import * as scans from './007-scans.js';
 import * as notifications from './009-notifications.js';
 import * as ui from './010-ui.js';
 import * as proxy from './011-proxy.js';
+import * as registryId from './012-registry-id.js';
 import * as refLookup from './013-ref-lookup.js';
 import * as schedules from './014-schedules.js';
 
@@ -26,6 +27,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '009-notifications': { up: (db: Kysely<any>) => notifications.up(db) },
     '010-ui': { up: (db: Kysely<any>) => ui.up(db, dialect) },
     '011-proxy': { up: (db: Kysely<any>) => proxy.up(db) },
+    '012-registry-id': { up: (db: Kysely<any>) => registryId.up(db) },
     '013-ref-lookup': { up: (db: Kysely<any>) => refLookup.up(db) },
     '014-schedules': { up: (db: Kysely<any>) => schedules.up(db) },
   };

@@ -42,7 +42,7 @@ export async function cachedRepoOf(cache: PullThroughCache, route: Route & { nam
   return mirrored;
 }
 
-/** A request that came back to the process that sent it upstream: answered at once, so the loop ends here. */
+/** A request that came back to the registry that sent it upstream (whichever of its processes or replicas it reaches): answered at once, so the loop ends here. */
 export function refuseLoop(cache: PullThroughCache, req: Req): void {
   if (!cache.cameBack(header(req, 'via'))) return;
   throw new RegistryError('UNAVAILABLE', 'this request was sent by this registry to one of its upstreams and came back: an upstream url in proxy.upstreams leads to this registry', {
