@@ -130,7 +130,11 @@ async function launch(name: ServerName, cmd: string, args: string[], port: numbe
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
   const origin = `http://127.0.0.1:${port}`;
   try {
-    await waitReady(origin, child, () => err);
+    // A server that never answered would outlive the bench, holding its port and data directory.
+  await waitReady(origin, child, () => err).catch((e: unknown) => {
+    child.kill('SIGKILL');
+    throw e;
+  });
   } catch (e) {
     child.kill('SIGKILL');
     throw e;
