@@ -10,6 +10,8 @@ export interface Row {
   rgwpg?: Measurement;
   /** The push ceiling server (bench/ceiling-server.ts), for the scenarios measured against it. */
   ceiling?: Measurement;
+  /** `berth serve --workers 2`, for the scenarios `--workers-rows` runs it on. */
+  workers?: Measurement;
   /** For RSS: Berth's own ceiling instead of a ratio target. */
   absoluteLimit?: number;
 }
@@ -33,10 +35,11 @@ function cell(m: Measurement): string {
   return `${m.value}${lat}${walk}${sat}`;
 }
 
-/** The optional columns after the target, each Berth on other backends. */
+/** The optional columns after the target: Berth on other backends, or with more processes. */
 const BACKEND_COLUMNS = [
   ['Berth S3+PG', (r: Row) => r.s3pg],
   ['Berth RGW+PG', (r: Row) => r.rgwpg],
+  ['Berth 2 workers', (r: Row) => r.workers],
 ] as const;
 
 /** A Markdown table, readable on a terminal too. */

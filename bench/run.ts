@@ -7,16 +7,30 @@ import { BenchClient } from './client.js';
 import { round } from './measure.js';
 import { formatTable, type Row } from './report.js';
 import { scenarios, prepareWorkload, type BenchOptions, type Measurement, type Scenario, type Target } from './scenarios.js';
-import { ensureTools, startBerth, startBerthRgwPg, startBerthS3pg, startCeiling, startDistribution, type BenchServer, type ServerName } from './servers.js';
+import { ensureTools, startBerth, startBerthRgwPg, startBerthS3pg, startBerthWith, startCeiling, startDistribution, type BenchServer, type ServerName } from './servers.js';
 import { formatProxyBench, proxyBench } from './proxy.js';
 import { formatMetricsCost, metricsCost, type MetricsCost } from './metrics-cost.js';
 import { scanBench } from './scan.js';
+import { scaleBench } from './scale/run.js';
+import { chooseSizes } from './scale/sizes.js';
 import { RGW_TOOLS } from '../test/helpers/rgw.js';
 
-const USAGE = `npm run bench -- [--quick] [--only id,id] [--profile DIR] [--no-s3pg] [--rgw] [size options]
+/** The read scenarios `--workers-rows` measures on `berth serve --workers 2`. */
+const WORKER_SCENARIOS = ['pull', 'manifest-get', 'blob-head', 'tags-list'];
+/** Request-rate scenarios that also get a row of requests per server CPU-second. */
+const PER_CPU_SCENARIOS = ['manifest-get', 'blob-head', 'tags-list'];
+
+const USAGE = `npm run bench -- [--quick] [--only id,id] [--profile DIR] [--no-s3pg] [--rgw] [--workers-rows] [size options]
+       npm run bench -- --scale [--scale-sizes small,medium,large] [--scale-keep]
   --quick               smoke run (about a minute): small blobs, short wrk runs
   --no-s3pg             skip the third column, Berth on S3 (s3rver) + PostgreSQL
   --rgw                 add a column: Berth on Ceph RADOS Gateway (a one-OSD cluster on loopback) + PostgreSQL
+  --workers-rows        a column for berth serve --workers 2 on ${WORKER_SCENARIOS.join(', ')} (and what they need),
+                        and rows of requests per server CPU-second (every process of the server counted)
+  --scale               how cost grows with the registry (docs/BENCHMARKS.md): seeded registries of each size,
+                        single requests, GC, usage and fsck; charts in docs/bench/
+  --scale-sizes NAMES   the sizes to seed: small (1k repositories, 10k blobs), medium (10x), large (100x); all by default
+  --scale-keep          keep the seeded data directories (their paths are printed)
   --only IDS            run these scenarios (and what they need): ${scenarios().map((s) => s.id).join(', ')}, scan, proxy, metrics-cost
                         (metrics-cost: manifest GET and HEAD blob against Berth with metrics on and off)
   --advisories N        advisories in the scan scenario's database (200000)   --packages N   packages in its image (500)
@@ -35,6 +49,10 @@ function options() {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
+      scale: { type: 'boolean', default: false },
+      'scale-sizes': { type: 'string' },
+      'scale-keep': { type: 'boolean', default: false },
+      'workers-rows': { type: 'boolean', default: false },
       'no-s3pg': { type: 'boolean', default: false },
       rgw: { type: 'boolean', default: false },
       only: { type: 'string' },
@@ -80,7 +98,8 @@ function options() {
   const scan = !only || only.includes('scan') ? { advisories: Number(values.advisories ?? 200_000), packages: Number(values.packages ?? 500) } : undefined;
   const proxy = !only || only.includes('proxy');
   const servers = only?.filter((id) => id !== 'scan' && id !== 'proxy');
-  return { opts, quick: values.quick, s3pg: !values['no-s3pg'], rgw: values.rgw, only: servers, serverScenarios: !servers || servers.length > 0, scan, proxy, profile: values.profile ? resolve(values.profile) : undefined };
+  const scale = values.scale ? { sizes: chooseSizes(values['scale-sizes']), keep: values['scale-keep'] } : undefined;
+  return { opts, quick: values.quick, scale, workersRows: values['workers-rows'], s3pg: !values['no-s3pg'], rgw: values.rgw, only: servers, serverScenarios: !servers || servers.length > 0, scan, proxy, profile: values.profile ? resolve(values.profile) : undefined };
 }
 
 /** The chosen scenarios plus the ones whose data they read, in the canonical order. */
@@ -128,7 +147,12 @@ function raisePriority(): boolean {
 }
 
 async function main(): Promise<void> {
-  const { opts, quick, s3pg, rgw, only, serverScenarios, scan, proxy, profile } = options();
+  const { opts, quick, scale, workersRows, s3pg, rgw, only, serverScenarios, scan, proxy, profile } = options();
+  if (scale) {
+    ensureTools({ '/usr/bin/time': 'time' });
+    await scaleBench(scale.sizes, { keep: scale.keep, machine: machine(), priority: raisePriority() ? PRIORITY : 0 });
+    return;
+  }
   if (!serverScenarios) {
     if (proxy) await runProxyBench(opts, profile);
     if (scan) await runScanBench(scan);
@@ -144,17 +168,35 @@ async function main(): Promise<void> {
   if (profile) mkdirSync(profile, { recursive: true });
 
   const withCost = !only || only.includes(METRICS_COST);
+  // The workers column runs only the read scenarios and what their data needs.
+  const forWorkers = new Set(workersRows ? selected(WORKER_SCENARIOS.filter((id) => chosen.some((s) => s.id === id))).map((s) => s.id) : []);
   const servers: BenchServer[] = chosen.length
-    ? [await startDistribution(), await startBerth(profile), ...(s3pg ? [await startBerthS3pg()] : []), ...(rgw ? [await startBerthRgwPg()] : [])]
+    ? [
+        await startDistribution(),
+        await startBerth(profile),
+        ...(s3pg ? [await startBerthS3pg()] : []),
+        ...(rgw ? [await startBerthRgwPg()] : []),
+        ...(forWorkers.size ? [await startBerthWith('Berth 2 workers', ['--workers', '2'])] : []),
+      ]
     : [];
   if (chosen.some((s) => s.ceiling)) servers.push(await startCeiling());
   const targets: Target[] = servers.map((server) => ({ server, client: new BenchClient(server.origin), work, round: 0 }));
   const rows: Row[] = [];
   try {
     for (const [k, s] of chosen.entries()) {
-      const results = await measureScenario(s, k, targets, s.ceiling ? opts.rounds : 1);
-      rows.push({ scenario: s, distribution: results.Distribution!, berth: results.Berth!, s3pg: results['Berth S3+PG'], rgwpg: results['Berth RGW+PG'], ceiling: results.Ceiling });
+      const eligible = targets.filter((t) => t.server.name !== 'Berth 2 workers' || forWorkers.has(s.id));
+      const results = await measureScenario(s, k, eligible, s.ceiling ? opts.rounds : 1);
+      rows.push({
+        scenario: s,
+        distribution: results.Distribution!,
+        berth: results.Berth!,
+        s3pg: results['Berth S3+PG'],
+        rgwpg: results['Berth RGW+PG'],
+        ceiling: results.Ceiling,
+        workers: WORKER_SCENARIOS.includes(s.id) ? results['Berth 2 workers'] : undefined,
+      });
     }
+    rows.push(...rows.filter((r) => PER_CPU_SCENARIOS.includes(r.scenario.id)).map(perCpuSecond));
     const rss = Object.fromEntries(servers.map((s) => [s.name, round(s.peakRssMiB(), 1)])) as Record<BenchServer['name'], number>;
     if (chosen.length) rows.push({
       scenario: { id: 'peak-rss', title: 'server peak RSS (VmHWM), whole run', unit: 'MiB', higherIsBetter: false, needs: [], run: async () => ({ value: 0 }) },
@@ -162,6 +204,7 @@ async function main(): Promise<void> {
       berth: { value: rss.Berth },
       s3pg: s3pg ? { value: rss['Berth S3+PG'] } : undefined,
       rgwpg: rgw ? { value: rss['Berth RGW+PG'] } : undefined,
+      workers: forWorkers.size ? { value: rss['Berth 2 workers'] } : undefined,
       absoluteLimit: 150,
     });
   } finally {
@@ -200,6 +243,7 @@ async function main(): Promise<void> {
       berthS3pg: r.s3pg,
       berthRgwPg: r.rgwpg,
       ceiling: r.ceiling,
+      berthWorkers: r.workers,
     })),
     metricsCost: cost,
   };
@@ -211,6 +255,21 @@ async function main(): Promise<void> {
   if (profile) process.stdout.write(`Berth CPU profile in ${profile} (summarise: node dist/bench/profile-top.js ${profile}/*.cpuprofile)\n`);
   if (proxy) await runProxyBench(opts, profile);
   if (scan) await runScanBench(scan);
+}
+
+/**
+ * Requests per second of server CPU (user + system of every process of the
+ * server): what a core buys, whatever else the machine was doing.
+ */
+function perCpuSecond(r: Row): Row {
+  const per = (m: Measurement | undefined): Measurement | undefined => (m?.cpu ? { value: Math.round(m.value / m.cpu.server) } : undefined);
+  return {
+    scenario: { ...r.scenario, id: `${r.scenario.id}-per-cpu`, title: `${r.scenario.title}, per server CPU-second`, unit: 'req/CPU-s', target: undefined },
+    distribution: per(r.distribution)!,
+    berth: per(r.berth)!,
+    s3pg: per(r.s3pg),
+    workers: per(r.workers),
+  };
 }
 
 /**

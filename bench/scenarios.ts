@@ -110,7 +110,7 @@ async function wrkScenario(t: Target, name: string, method: 'GET' | 'HEAD', path
   return { value: Math.round(r.reqPerSec), cpu: m.cpu, extra: { p50ms: r.p50ms, p99ms: r.p99ms, errors: r.errors, requests: r.requests } };
 }
 
-async function pushSmallImage(c: BenchClient, repo: string, img: SmallImage): Promise<void> {
+export async function pushSmallImage(c: BenchClient, repo: string, img: SmallImage): Promise<void> {
   for (const b of img.blobs) {
     if (!(await c.blobExists(repo, b.digest))) await c.pushMonolithic(repo, b.digest, b.bytes);
   }

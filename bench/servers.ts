@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,7 +10,7 @@ import { startPostgres } from '../test/helpers/postgres.js';
 import { startRgw } from '../test/helpers/rgw.js';
 import { startS3, type S3Server } from '../test/helpers/s3.js';
 
-export type ServerName = 'Distribution' | 'Berth' | 'Berth S3+PG' | 'Berth RGW+PG' | 'Ceiling';
+export type ServerName = 'Distribution' | 'Berth' | 'Berth S3+PG' | 'Berth RGW+PG' | 'Ceiling' | 'Berth 2 workers';
 
 /** One registry under test: a child process on a loopback port with its own data directory. */
 export interface BenchServer {
@@ -18,10 +18,12 @@ export interface BenchServer {
   origin: string;
   host: string;
   pid: number;
-  /** user+system CPU seconds the server process has used so far. */
+  /** user+system CPU seconds the server has used so far: its process and every process under it (`--workers`). */
   cpuSeconds(): number;
-  /** Peak resident set (VmHWM) in MiB so far. */
+  /** Peak resident set (VmHWM) in MiB so far of its largest process (the budget is per process). */
   peakRssMiB(): number;
+  /** Resident set (VmRSS) in MiB now of its largest process. */
+  rssMiB(): number;
   stop(): Promise<void>;
 }
 
@@ -56,9 +58,43 @@ async function freePort(): Promise<number> {
   });
 }
 
-function procStatus(pid: number, field: string): number {
+export function procStatus(pid: number, field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : 0;
+}
+
+/** `pid` and its descendants, from the parent field of every /proc/N/stat. */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we listed
+    }
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+  }
+  const tree: number[] = [];
+  for (const queue = [pid]; queue.length; ) {
+    const p = queue.pop()!;
+    tree.push(p);
+    queue.push(...(children.get(p) ?? []));
+  }
+  return tree;
+}
+
+/** Sums (or takes the largest of) a figure over a process tree; a process that exits meanwhile counts nothing. */
+function overTree(pid: number, figure: (pid: number) => number, combine: (a: number, b: number) => number): number {
+  return processTree(pid).reduce((acc, p) => {
+    try {
+      return combine(acc, figure(p));
+    } catch {
+      return acc;
+    }
+  }, 0);
 }
 
 export function procCpuSeconds(pid: number): number {
@@ -95,7 +131,11 @@ async function launch(name: ServerName, cmd: string, args: string[], port: numbe
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
   const origin = `http://127.0.0.1:${port}`;
   try {
-    await waitReady(origin, child, () => err);
+    // A server that never answered would outlive the bench, holding its port and data directory.
+  await waitReady(origin, child, () => err).catch((e: unknown) => {
+    child.kill('SIGKILL');
+    throw e;
+  });
   } catch (e) {
     child.kill('SIGKILL');
     throw e;
@@ -107,8 +147,9 @@ async function launch(name: ServerName, cmd: string, args: string[], port: numbe
     origin,
     host: `127.0.0.1:${port}`,
     pid,
-    cpuSeconds: () => procCpuSeconds(pid),
-    peakRssMiB: () => procStatus(pid, 'VmHWM'),
+    cpuSeconds: () => overTree(pid, procCpuSeconds, (a, b) => a + b),
+    peakRssMiB: () => overTree(pid, (p) => procStatus(p, 'VmHWM'), Math.max),
+    rssMiB: () => overTree(pid, (p) => procStatus(p, 'VmRSS'), Math.max),
     async stop() {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -125,6 +166,12 @@ async function launch(name: ServerName, cmd: string, args: string[], port: numbe
 export async function startBerth(profileDir?: string, env?: Record<string, string>, config?: string): Promise<BenchServer> {
   const port = await freePort();
   return launch('Berth', process.execPath, berthArgs(port, profileDir, config), port, { ...NO_DRAIN, ...env });
+}
+
+/** Berth on its defaults with `args` added (`--workers 2`), on `data` when given (a seeded registry). */
+export async function startBerthWith(name: ServerName, args: string[], data?: string): Promise<BenchServer> {
+  const port = await freePort();
+  return launch(name, process.execPath, [...berthArgs(port, undefined, undefined, data), ...args], port, NO_DRAIN);
 }
 
 /**
@@ -169,8 +216,7 @@ async function startBerthOnS3(name: ServerName, startBucket: () => Promise<S3Ser
 }
 
 /** `config`: berth.yaml text, for a server configured beyond the defaults (the pull-through cache). */
-function berthArgs(port: number, profileDir?: string, config?: string): string[] {
-  const data = benchDir('berth-bench-');
+function berthArgs(port: number, profileDir?: string, config?: string, data = benchDir('berth-bench-')): string[] {
   const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const file = join(data, '..', `${data.split('/').pop()}.yaml`);
   if (config !== undefined) writeFileSync(file, config);

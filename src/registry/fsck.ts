@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { algorithmOf, hexOf, type Digest } from '../oci/digest.js';
 import { GcQueries } from '../meta/gc-queries.js';
-import { BlobNotFoundError } from '../store/blob-store.js';
+import { BlobNotFoundError, BlobSizeMismatchError } from '../store/blob-store.js';
 import type { RegistryContext } from './context.js';
 import { uploadLeftovers, type Leftover } from './leftovers.js';
 
@@ -57,7 +57,7 @@ export async function fsck(ctx: RegistryContext, opts: FsckOptions): Promise<Fsc
     report.checkedBytes += stored.size;
     const indexed = await ctx.meta.db.selectFrom('blobs').select(['digest', 'size']).where('digest', '=', stored.digest).executeTakeFirst();
     if (indexed) {
-      const actual = await hashOf(ctx, stored.digest);
+      const actual = await hashOf(ctx, stored.digest, stored.size);
       // Collected by a GC beside us since the walk listed it: nothing to check.
       if (actual === undefined) continue;
       if (actual !== hexOf(stored.digest)) {
@@ -130,11 +130,20 @@ async function usedBy(ctx: RegistryContext, digest: Digest): Promise<string[]> {
   return rows.map((r) => `${r.name}@${r.manifest_digest}`);
 }
 
-/** The hex hash of a stored blob; undefined when it is gone. */
-async function hashOf(ctx: RegistryContext, digest: Digest): Promise<string | undefined> {
+/**
+ * The hex hash of a stored blob; undefined when it is gone. `size` (what the
+ * walk saw) bounds the read buffers: without it a filesystem read takes 1 MiB
+ * per call, and a registry of small blobs (configs, manifests) spent most of
+ * fsck collecting that garbage (10k blobs: 24 of 75 s).
+ */
+async function hashOf(ctx: RegistryContext, digest: Digest, size: number): Promise<string | undefined> {
   let stream: Readable;
   try {
-    stream = await ctx.store.read(digest);
+    stream = await ctx.store.read(digest, undefined, size).catch((e: unknown) => {
+      // Replaced since the walk saw it: hash whatever is there now.
+      if (e instanceof BlobSizeMismatchError) return ctx.store.read(digest);
+      throw e;
+    });
   } catch (e) {
     if (e instanceof BlobNotFoundError) return undefined;
     throw e;

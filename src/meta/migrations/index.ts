@@ -11,6 +11,7 @@ import * as notifications from './009-notifications.js';
 import * as ui from './010-ui.js';
 import * as proxy from './011-proxy.js';
 import * as registryId from './012-registry-id.js';
+import * as refLookup from './013-ref-lookup.js';
 import * as schedules from './014-schedules.js';
 
 /** Versioned schema changes, applied in order by Kysely's migrator (which takes a lock, so replicas may start together). */
@@ -27,6 +28,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '010-ui': { up: (db: Kysely<any>) => ui.up(db, dialect) },
     '011-proxy': { up: (db: Kysely<any>) => proxy.up(db) },
     '012-registry-id': { up: (db: Kysely<any>) => registryId.up(db) },
+    '013-ref-lookup': { up: (db: Kysely<any>) => refLookup.up(db) },
     '014-schedules': { up: (db: Kysely<any>) => schedules.up(db) },
   };
 }

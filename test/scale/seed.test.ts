@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { seedDataDir } from '../../bench/scale/seed-data.js';
+import { SEED_TAGS_REPOSITORY, seedRepositoryName, type SeedReport } from '../../src/meta/seed.js';
+import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
+import { Raw } from '../helpers/registry-client.js';
+
+// What the scale bench measures is only as real as what it seeds: a registry that serves, lists and collects as pushed ones do.
+const SHAPE = { repositories: 150, tags: 30, blobs: 1500 };
+let server: BerthServer;
+let seeded: SeedReport;
+let api: Raw;
+
+before(async () => {
+  const dataDir = tempDir();
+  seeded = await seedDataDir(dataDir, SHAPE);
+  server = await startBerth({ dataDir });
+  api = new Raw(server.url);
+});
+after(() => server.stop());
+
+const sha256 = (b: ArrayBuffer) => `sha256:${createHash('sha256').update(Buffer.from(b)).digest('hex')}`;
+
+test('seeded repositories are listed by the catalog, page after page', async () => {
+  const names: string[] = [];
+  for (let path: string | undefined = '/v2/_catalog?n=100'; path; ) {
+    const r = await api.fetch(path);
+    assert.equal(r.status, 200);
+    names.push(...((await r.json()) as { repositories: string[] }).repositories);
+    path = /<([^>]+)>/.exec(r.headers.get('link') ?? '')?.[1];
+  }
+  assert.equal(names.length, SHAPE.repositories + 1);
+  assert.ok(names.includes(seedRepositoryName(SHAPE.repositories - 1)) && names.includes(SEED_TAGS_REPOSITORY));
+  assert.equal(seeded.repositories, SHAPE.repositories + 1);
+});
+
+test('a seeded image is served by tag, and every blob it names hashes to its digest', async () => {
+  const repo = seedRepositoryName(77);
+  const r = await api.fetch(`/v2/${repo}/manifests/latest`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+  assert.equal(r.status, 200);
+  const bytes = await r.arrayBuffer();
+  assert.equal(sha256(bytes), r.headers.get('docker-content-digest'));
+  const manifest = JSON.parse(Buffer.from(bytes).toString()) as { config: { digest: string; size: number }; layers: { digest: string; size: number }[] };
+  assert.ok(manifest.layers.length > 1, 'an image of several layers');
+  for (const d of [manifest.config, ...manifest.layers]) {
+    const b = await api.fetch(`/v2/${repo}/blobs/${d.digest}`);
+    assert.equal(b.status, 200);
+    const body = await b.arrayBuffer();
+    assert.deepEqual([sha256(body), body.byteLength], [d.digest, d.size]);
+  }
+});
+
+test('the tags repository lists every seeded tag', async () => {
+  const r = await api.fetch(`/v2/${SEED_TAGS_REPOSITORY}/tags/list?n=1000`);
+  const { tags } = (await r.json()) as { tags: string[] };
+  assert.equal(tags.length, SHAPE.tags);
+  assert.equal(tags[0], 'v000000');
+});
+
+test('the garbage seeded is what a GC dry run would collect, and nothing an image needs', async () => {
+  assert.ok(seeded.garbage >= SHAPE.blobs / 20, `some garbage (${seeded.garbage})`);
+  const r = await api.fetch('/berth/v1/gc/dry-run', { method: 'POST' });
+  assert.equal(r.status, 200);
+  const report = (await r.json()) as { blobs: number; freedBytes: number };
+  assert.equal(report.blobs, seeded.garbage);
+  assert.ok(report.freedBytes > 0);
+  // About as many blobs as asked for (shared base layers and rounding aside).
+  assert.ok(Math.abs(seeded.blobs - SHAPE.blobs) < SHAPE.blobs / 10, `${seeded.blobs} blobs for ${SHAPE.blobs}`);
+});
