@@ -64,7 +64,9 @@ class Probe {
     const sorted = [...this.latencies].sort((a, b) => a - b);
     const p99 = sorted[Math.floor(sorted.length * 0.99)] ?? 0;
     t.diagnostic(`${name}: the probe was answered ${answeredWhileOutstanding} times during the flood; p99 ${p99.toFixed(1)} ms, max ${(sorted.at(-1) ?? 0).toFixed(1)} ms`);
-    assert.ok(answeredWhileOutstanding >= 3, `${name}: the probe was answered only ${answeredWhileOutstanding} times while the flood ran`);
+    // A loop held for the whole flood answers nothing until it ends. How many answers fit in depends on how long the
+    // flood lasts on this machine, so one is the bar; logins.test.ts checks what a login flood may hold up precisely.
+    assert.ok(answeredWhileOutstanding >= 1, `${name}: the probe was not answered while the flood ran`);
   }
 
   async stop(): Promise<void> {
