@@ -90,6 +90,28 @@ export class GcQueries {
     return rows.map((r) => ({ digest: r.digest as Digest, size: Number(r.size) }));
   }
 
+  /** Blobs nothing references that the grace period still protects: claimed, or a link of theirs accessed, since `cutoff`. */
+  async waitingBlobs(cutoff: number, limit: number, after = ''): Promise<{ digest: Digest; size: number }[]> {
+    const rows = await this.db
+      .selectFrom('blobs')
+      .select(['digest', 'size'])
+      .where('digest', '>', after)
+      .where(({ not, exists, selectFrom, and, or, eb }) =>
+        and([
+          or([
+            eb('linked_at', '>=', cutoff),
+            exists(selectFrom('repository_blobs').select('digest').whereRef('repository_blobs.digest', '=', 'blobs.digest').where('last_access_at', '>=', cutoff)),
+          ]),
+          not(exists(selectFrom('manifest_refs').select('ref_digest').whereRef('manifest_refs.ref_digest', '=', 'blobs.digest'))),
+          not(exists(selectFrom('manifests').select('digest').whereRef('manifests.digest', '=', 'blobs.digest'))),
+        ]),
+      )
+      .orderBy('digest')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ digest: r.digest as Digest, size: Number(r.size) }));
+  }
+
   /**
    * Deletes one blob's row, if it is still garbage, and (inside the same
    * transaction) its bytes via `deleteBytes`. Resolves to whether it went.

@@ -5,9 +5,12 @@ import { seedDataDir } from '../../bench/scale/seed-data.js';
 import { SEED_TAGS_REPOSITORY, seedRepositoryName, type SeedReport } from '../../src/meta/seed.js';
 import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
 import { Raw } from '../helpers/registry-client.js';
+import { berth } from '../helpers/cli.js';
+import { REPORT_BLOBS } from '../../src/registry/gc.js';
 
 // What the scale bench measures is only as real as what it seeds: a registry that serves, lists and collects as pushed ones do.
-const SHAPE = { repositories: 150, tags: 30, blobs: 1500 };
+// Blobs enough that GC's garbage (a tenth) outgrows what a GC report names (REPORT_BLOBS).
+const SHAPE = { repositories: 150, tags: 30, blobs: 12_000 };
 let server: BerthServer;
 let seeded: SeedReport;
 let api: Raw;
@@ -67,4 +70,17 @@ test('the garbage seeded is what a GC dry run would collect, and nothing an imag
   assert.ok(report.freedBytes > 0);
   // About as many blobs as asked for (shared base layers and rounding aside).
   assert.ok(Math.abs(seeded.blobs - SHAPE.blobs) < SHAPE.blobs / 10, `${seeded.blobs} blobs for ${SHAPE.blobs}`);
+});
+
+test('a GC run beside the server counts every blob it sweeps and names only the first REPORT_BLOBS', async () => {
+  assert.ok(seeded.garbage > REPORT_BLOBS, `more garbage (${seeded.garbage}) than a report names`);
+  const gc = await berth(['gc', '--data', server.dataDir, '--json'], {});
+  assert.equal(gc.code, 0, gc.stderr);
+  const report = JSON.parse(gc.stdout) as { blobs: { digest: string }[]; blobsTotal: number; waiting: { blobs: number } };
+  assert.equal(report.blobsTotal, seeded.garbage);
+  assert.equal(report.blobs.length, REPORT_BLOBS);
+  assert.deepEqual(report.blobs.map((b) => b.digest), report.blobs.map((b) => b.digest).sort(), 'the first ones, in digest order');
+  assert.equal(report.waiting.blobs, 0);
+  const again = JSON.parse((await berth(['gc', '--data', server.dataDir, '--json'], {})).stdout) as { blobsTotal: number };
+  assert.equal(again.blobsTotal, 0, 'the ones not named were swept too');
 });
