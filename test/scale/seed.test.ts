@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { seedDataDir } from '../../bench/scale/seed-data.js';
-import { SEED_TAGS_REPOSITORY, seedRepositoryName, type SeedReport } from '../../src/meta/seed.js';
+import { seedDistribution } from '../../bench/scale/distribution-seed.js';
+import { SEED_TAGS_REPOSITORY, seedPlan, seedRepositoryName, type SeedReport } from '../../src/meta/seed.js';
+import { startDistribution } from '../helpers/distribution-auth.js';
 import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
 import { Raw } from '../helpers/registry-client.js';
 import { berth } from '../helpers/cli.js';
@@ -83,4 +85,30 @@ test('a GC run beside the server counts every blob it sweeps and names only the 
   assert.equal(report.waiting.blobs, 0);
   const again = JSON.parse((await berth(['gc', '--data', server.dataDir, '--json'], {})).stdout) as { blobsTotal: number };
   assert.equal(again.blobsTotal, 0, 'the ones not named were swept too');
+});
+
+test("Distribution's storage laid out from the same plan serves the same catalog, tags and images", async () => {
+  const shape = { repositories: 20, tags: 5, blobs: 200 };
+  const root = tempDir();
+  await seedDistribution(root, shape);
+  const distribution = await startDistribution({ root });
+  try {
+    const d = new Raw(distribution.url);
+    const catalog = (await (await d.fetch('/v2/_catalog?n=1000')).json()) as { repositories: string[] };
+    assert.deepEqual(catalog.repositories, [...Array.from({ length: shape.repositories }, (_, i) => seedRepositoryName(i)), SEED_TAGS_REPOSITORY].sort());
+    const tags = (await (await d.fetch(`/v2/${SEED_TAGS_REPOSITORY}/tags/list`)).json()) as { tags: string[] };
+    // Distribution 2.8 lists a repository's tags in directory order, every one of them (it ignores n and last).
+    assert.deepEqual(tags.tags.sort(), ['v000000', 'v000001', 'v000002', 'v000003', 'v000004']);
+    const planned = [...seedPlan(shape)][0]![7]!.tags[0]!.image;
+    const r = await d.fetch(`/v2/${seedRepositoryName(7)}/manifests/latest`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    assert.equal(r.status, 200);
+    assert.deepEqual(Buffer.from(await r.arrayBuffer()), planned.manifest.bytes);
+    for (const b of [planned.config, ...planned.layers]) {
+      const got = await d.fetch(`/v2/${seedRepositoryName(7)}/blobs/${b.digest}`);
+      assert.equal(got.status, 200, b.digest);
+      assert.equal(sha256(await got.arrayBuffer()), b.digest);
+    }
+  } finally {
+    await distribution.stop();
+  }
 });
