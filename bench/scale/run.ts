@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Pool } from 'undici';
@@ -100,6 +100,22 @@ export async function scaleBench(sizes: ScaleSize[], opts: { keep: boolean; mach
 
 function scaleTarget(registry: ScaleTarget['registry'], size: ScaleSize, server: BenchServer): ScaleTarget {
   return { registry, size, server, pool: new Pool(server.origin, { connections: 1 }), client: new BenchClient(server.origin, 1), images: pushImages() };
+}
+
+/** What a recorded run (bench/results/scale-*.json) holds per size: a ScaleRow with its maps as objects. */
+type RecordedRow = Omit<ScaleRow, 'requests' | 'distribution' | 'jobs'> & { requests: object; distribution?: object; jobs: object };
+
+/**
+ * `--scale-charts a.json,b.json`: the charts again from recorded runs, their
+ * sizes on the same axes (a large run made apart from small and medium, say).
+ */
+export function scaleChartsFrom(files: string[]): void {
+  const rows = files
+    .flatMap((f) => (JSON.parse(readFileSync(f, 'utf8')) as { sizes: RecordedRow[] }).sizes)
+    .map((r): ScaleRow => ({ ...r, requests: new Map(Object.entries(r.requests)), distribution: r.distribution && new Map(Object.entries(r.distribution)), jobs: new Map(Object.entries(r.jobs)) }))
+    .sort((a, b) => a.seeded.blobs - b.seeded.blobs);
+  writeCharts(rows);
+  process.stdout.write(`written docs/bench/scale-*.svg from ${files.length} run(s)\n`);
 }
 
 function writeCharts(rows: ScaleRow[]): void {
