@@ -11,7 +11,7 @@ import { ensureTools, startBerth, startBerthRgwPg, startBerthS3pg, startBerthWit
 import { formatProxyBench, proxyBench } from './proxy.js';
 import { formatMetricsCost, metricsCost, type MetricsCost } from './metrics-cost.js';
 import { scanBench } from './scan.js';
-import { scaleBench } from './scale/run.js';
+import { scaleBench, scaleChartsFrom } from './scale/run.js';
 import { chooseSizes } from './scale/sizes.js';
 import { RGW_TOOLS } from '../test/helpers/rgw.js';
 
@@ -22,6 +22,7 @@ const PER_CPU_SCENARIOS = ['manifest-get', 'blob-head', 'tags-list'];
 
 const USAGE = `npm run bench -- [--quick] [--only id,id] [--profile DIR] [--no-s3pg] [--rgw] [--workers-rows] [size options]
        npm run bench -- --scale [--scale-sizes small,medium,large] [--scale-keep]
+       npm run bench -- --scale-charts RESULTS.json,...
   --quick               smoke run (about a minute): small blobs, short wrk runs
   --no-s3pg             skip the third column, Berth on S3 (s3rver) + PostgreSQL
   --rgw                 add a column: Berth on Ceph RADOS Gateway (a one-OSD cluster on loopback) + PostgreSQL
@@ -31,6 +32,7 @@ const USAGE = `npm run bench -- [--quick] [--only id,id] [--profile DIR] [--no-s
                         single requests, GC, usage and fsck; charts in docs/bench/
   --scale-sizes NAMES   the sizes to seed: small (1k repositories, 10k blobs), medium (10x), large (100x); all by default
   --scale-keep          keep the seeded data directories (their paths are printed)
+  --scale-charts FILES  draw docs/bench/scale-*.svg again from recorded scale runs (bench/results/scale-*.json), their sizes together
   --only IDS            run these scenarios (and what they need): ${scenarios().map((s) => s.id).join(', ')}, scan, proxy, metrics-cost
                         (metrics-cost: manifest GET and HEAD blob against Berth with metrics on and off)
   --advisories N        advisories in the scan scenario's database (200000)   --packages N   packages in its image (500)
@@ -52,6 +54,7 @@ function options() {
       scale: { type: 'boolean', default: false },
       'scale-sizes': { type: 'string' },
       'scale-keep': { type: 'boolean', default: false },
+      'scale-charts': { type: 'string' },
       'workers-rows': { type: 'boolean', default: false },
       'no-s3pg': { type: 'boolean', default: false },
       rgw: { type: 'boolean', default: false },
@@ -99,7 +102,8 @@ function options() {
   const proxy = !only || only.includes('proxy');
   const servers = only?.filter((id) => id !== 'scan' && id !== 'proxy');
   const scale = values.scale ? { sizes: chooseSizes(values['scale-sizes']), keep: values['scale-keep'] } : undefined;
-  return { opts, quick: values.quick, scale, workersRows: values['workers-rows'], s3pg: !values['no-s3pg'], rgw: values.rgw, only: servers, serverScenarios: !servers || servers.length > 0, scan, proxy, profile: values.profile ? resolve(values.profile) : undefined };
+  const scaleCharts = values['scale-charts']?.split(',').filter(Boolean);
+  return { opts, quick: values.quick, scale, scaleCharts, workersRows: values['workers-rows'], s3pg: !values['no-s3pg'], rgw: values.rgw, only: servers, serverScenarios: !servers || servers.length > 0, scan, proxy, profile: values.profile ? resolve(values.profile) : undefined };
 }
 
 /** The chosen scenarios plus the ones whose data they read, in the canonical order. */
@@ -147,7 +151,8 @@ function raisePriority(): boolean {
 }
 
 async function main(): Promise<void> {
-  const { opts, quick, scale, workersRows, s3pg, rgw, only, serverScenarios, scan, proxy, profile } = options();
+  const { opts, quick, scale, scaleCharts, workersRows, s3pg, rgw, only, serverScenarios, scan, proxy, profile } = options();
+  if (scaleCharts) return scaleChartsFrom(scaleCharts);
   if (scale) {
     ensureTools({ '/usr/bin/time': 'time' });
     await scaleBench(scale.sizes, { keep: scale.keep, machine: machine(), priority: raisePriority() ? PRIORITY : 0 });

@@ -252,10 +252,12 @@ function berthArgs(port: number, profileDir?: string, config?: string, data = be
 }
 
 /** Distribution 2.8 configured like the `registry:2` image (in-memory blob descriptor cache), logs off, delete on. */
-export async function startDistribution(): Promise<BenchServer> {
+/** `root`: a storage root laid out already (the scale bench seeds one); a fresh one by default. */
+export async function startDistribution(root?: string): Promise<BenchServer> {
   const port = await freePort();
   const dir = benchDir('distribution-bench-');
-  mkdirSync(join(dir, 'data'));
+  const data = root ?? join(dir, 'data');
+  if (!root) mkdirSync(data);
   const config = join(dir, 'config.yml');
   writeFileSync(
     config,
@@ -263,7 +265,7 @@ export async function startDistribution(): Promise<BenchServer> {
       'version: 0.1',
       'log: { level: error, accesslog: { disabled: true } }',
       'storage:',
-      `  filesystem: { rootdirectory: ${join(dir, 'data')} }`,
+      `  filesystem: { rootdirectory: ${data} }`,
       '  cache: { blobdescriptor: inmemory }',
       '  delete: { enabled: true }',
       `http: { addr: "127.0.0.1:${port}" }`,

@@ -6,6 +6,10 @@ export interface ChartPoint {
   line: string;
   x: number;
   y: number;
+  /** Lines of one group share a colour (one request on two registries); the line's name by default. */
+  group?: string;
+  /** Drawn dashed (the second registry of a group). */
+  dashed?: boolean;
 }
 
 /**
@@ -15,18 +19,22 @@ export interface ChartPoint {
  */
 export function lineChart(points: ChartPoint[], opts: { title: string; x: string; y: string; logY?: boolean }): string {
   const { document } = parseHTML('<!doctype html><html><body></body></html>');
+  const grouped = points.map((p) => ({ ...p, group: p.group ?? p.line }));
+  const solid = grouped.filter((p) => !p.dashed);
+  const dashed = grouped.filter((p) => p.dashed);
   const root = Plot.plot({
     document,
-    width: 760,
+    width: 860,
     height: 420,
-    marginRight: 190,
+    marginRight: 260,
     style: { background: 'white', fontSize: '12px' },
     x: { type: 'log', label: opts.x, grid: true },
     y: { type: opts.logY ? 'log' : 'linear', label: opts.y, grid: true, ...(opts.logY ? {} : { zero: true }) },
     color: { scheme: 'tableau10' },
     marks: [
-      Plot.line(points, { x: 'x', y: 'y', z: 'line', stroke: 'line', marker: 'circle' }),
-      Plot.text(points, Plot.selectLast({ x: 'x', y: 'y', z: 'line', text: 'line', fill: 'line', textAnchor: 'start', dx: 6 })),
+      Plot.line(solid, { x: 'x', y: 'y', z: 'line', stroke: 'group', marker: 'circle' }),
+      Plot.line(dashed, { x: 'x', y: 'y', z: 'line', stroke: 'group', marker: 'circle', strokeDasharray: '5,4' }),
+      Plot.text(grouped, Plot.selectLast({ x: 'x', y: 'y', z: 'line', text: 'line', fill: 'group', textAnchor: 'start', dx: 6 })),
     ],
   }) as unknown as Element;
   root.setAttribute('xmlns', 'http://www.w3.org/2000/svg');

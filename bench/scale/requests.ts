@@ -19,6 +19,7 @@ export interface RequestOp {
 
 /** A seeded registry being measured. */
 export interface ScaleTarget {
+  registry: 'Berth' | 'Distribution';
   size: ScaleSize;
   server: BenchServer;
   pool: Pool;
@@ -41,7 +42,7 @@ const MANIFEST_ACCEPT = `${OCI_MANIFEST}, application/vnd.oci.image.index.v1+jso
 async function get(t: ScaleTarget, path: string, headers: Record<string, string> = {}): Promise<void> {
   const res = await t.pool.request({ method: 'GET', path, headers });
   await res.body.dump();
-  if (res.statusCode !== 200) throw new Error(`${t.size.name}: GET ${path}: HTTP ${res.statusCode}`);
+  if (res.statusCode !== 200) throw new Error(`${t.registry} ${t.size.name}: GET ${path}: HTTP ${res.statusCode}`);
 }
 
 const middle = (n: number) => Math.floor(n / 2);
@@ -65,16 +66,16 @@ export const pushImages = (): SmallImage[] => smallImages((ROUNDS + 1) * REQUEST
 
 /**
  * Every operation against every registry, in interleaved rounds (round 1:
- * each size, each operation; round 2: again...), so load from the rest of
- * the machine falls on all sizes alike. The first round warms caches and JIT
- * and is not counted. Figures are medians over all counted requests.
+ * each registry and size, each operation; round 2: again...), so load from the
+ * rest of the machine falls on all of them alike. The first round warms caches
+ * and JIT and is not counted. Figures are medians over all counted requests.
  */
-export async function measureRequests(targets: ScaleTarget[]): Promise<Map<string, Map<string, RequestFigures>>> {
-  const samples = new Map(targets.map((t) => [t.size.name, new Map(REQUEST_OPS.map((o) => [o.id, { lat: new Latencies(), cpu: 0 }]))]));
+export async function measureRequests(targets: ScaleTarget[]): Promise<Map<ScaleTarget, Map<string, RequestFigures>>> {
+  const samples = new Map(targets.map((t) => [t, new Map(REQUEST_OPS.map((o) => [o.id, { lat: new Latencies(), cpu: 0 }]))]));
   for (let r = 0; r <= ROUNDS; r++) {
     for (const t of targets) {
       for (const op of REQUEST_OPS) {
-        const s = samples.get(t.size.name)!.get(op.id)!;
+        const s = samples.get(t)!.get(op.id)!;
         const cpu0 = t.server.cpuSeconds();
         for (let i = 0; i < op.perRound; i++) {
           const ms = await timed(() => op.send(t));
@@ -85,8 +86,8 @@ export async function measureRequests(targets: ScaleTarget[]): Promise<Map<strin
     }
   }
   return new Map(
-    [...samples].map(([size, ops]) => [
-      size,
+    [...samples].map(([t, ops]) => [
+      t,
       new Map([...ops].map(([id, s]) => [id, { medianMs: s.lat.quantile(0.5), p99Ms: s.lat.quantile(0.99), cpuMs: round((s.cpu * 1000) / s.lat.count, 3), requests: s.lat.count }])),
     ]),
   );

@@ -1,14 +1,15 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Pool } from 'undici';
 import { BenchClient } from '../client.js';
 import { round } from '../measure.js';
-import { benchDir, keepBenchDir, startBerthWith, type BenchServer } from '../servers.js';
+import { benchDir, keepBenchDir, startBerthWith, startDistribution, type BenchServer } from '../servers.js';
 import { lineChart, type ChartPoint } from './charts.js';
 import { JOB_OPS, measureJobRuns, type JobFigures } from './jobs.js';
 import { measureRequests, pushImages, REQUEST_OPS, type ScaleTarget } from './requests.js';
 import { seedDataDir } from './seed-data.js';
+import { seedDistribution } from './distribution-seed.js';
 import type { ScaleSize } from './sizes.js';
 import { formatScaleTables, type ScaleRow } from './tables.js';
 
@@ -16,9 +17,11 @@ const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
 /**
  * `npm run bench -- --scale`: seeds one registry per size, serves each with
- * its own `berth serve`, measures single requests (interleaved across sizes)
- * and then the jobs whose cost grows with the registry, one size at a time.
- * Writes bench/results/scale-*.json and the charts in docs/bench/.
+ * its own `berth serve` (and, for the sizes it reaches, a Distribution with the
+ * same images laid out in its storage), measures single requests (interleaved
+ * across registries and sizes) and then the jobs whose cost grows with the
+ * registry, Berth only, one size at a time. Writes bench/results/scale-*.json
+ * and the charts in docs/bench/.
  */
 export async function scaleBench(sizes: ScaleSize[], opts: { keep: boolean; machine: object; priority: number }): Promise<void> {
   const started = new Date();
@@ -31,18 +34,30 @@ export async function scaleBench(sizes: ScaleSize[], opts: { keep: boolean; mach
     process.stderr.write(`  ${r.blobs} blobs, ${r.manifests} manifests, ${r.garbage} garbage in ${r.seconds} s\n`);
     seeded.push(r);
   }
+  const distributionDirs = new Map<string, string>();
+  for (const size of sizes.filter((s) => s.distribution)) {
+    const root = benchDir('distribution-scale-');
+    const r = await seedDistribution(root, size);
+    process.stderr.write(`scale: Distribution's storage for ${size.name}: ${r.files} files in ${r.seconds} s (${root})\n`);
+    distributionDirs.set(size.name, root);
+  }
   const servers: BenchServer[] = [];
   const targets: ScaleTarget[] = [];
   try {
     for (const [k, size] of sizes.entries()) {
       const server = await startBerthWith('Berth', [], dirs[k]!);
       servers.push(server);
-      targets.push({ size, server, pool: new Pool(server.origin, { connections: 1 }), client: new BenchClient(server.origin, 1), images: pushImages() });
+      targets.push(scaleTarget('Berth', size, server));
+    }
+    for (const size of sizes.filter((s) => distributionDirs.has(s.name))) {
+      const server = await startDistribution(distributionDirs.get(size.name));
+      servers.push(server);
+      targets.push(scaleTarget('Distribution', size, server));
     }
     process.stderr.write(`scale: single requests, interleaved over ${sizes.map((s) => s.name).join(', ')}...\n`);
     const requests = await measureRequests(targets);
     const jobs = new Map<string, Map<string, JobFigures>>();
-    for (const [k, t] of targets.entries()) {
+    for (const [k, t] of targets.filter((x) => x.registry === 'Berth').entries()) {
       const figures = new Map<string, JobFigures>();
       for (const job of JOB_OPS) {
         process.stderr.write(`scale: ${t.size.name}: ${job.id}...\n`);
@@ -50,15 +65,22 @@ export async function scaleBench(sizes: ScaleSize[], opts: { keep: boolean; mach
       }
       jobs.set(t.size.name, figures);
     }
-    const peakRss = Object.fromEntries(targets.map((t) => [t.size.name, round(t.server.peakRssMiB(), 1)]));
-    const rows: ScaleRow[] = sizes.map((size, k) => ({ size, seeded: seeded[k]!, requests: requests.get(size.name)!, jobs: jobs.get(size.name)!, serverPeakRssMiB: peakRss[size.name]! }));
+    const of = (registry: ScaleTarget['registry'], size: ScaleSize) => targets.find((t) => t.registry === registry && t.size === size);
+    const rows: ScaleRow[] = sizes.map((size, k) => ({
+      size,
+      seeded: seeded[k]!,
+      requests: requests.get(of('Berth', size)!)!,
+      distribution: requests.get(of('Distribution', size)!),
+      jobs: jobs.get(size.name)!,
+      serverPeakRssMiB: round(of('Berth', size)!.server.peakRssMiB(), 1),
+    }));
     const report = {
       date: started.toISOString(),
       command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
       priority: opts.priority,
       loadAverage: { start: round(loadStart), end: round(loadavg()[0]!) },
       machine: opts.machine,
-      sizes: rows.map((r) => ({ ...r, requests: Object.fromEntries(r.requests), jobs: Object.fromEntries(r.jobs) })),
+      sizes: rows.map((r) => ({ ...r, requests: Object.fromEntries(r.requests), distribution: r.distribution && Object.fromEntries(r.distribution), jobs: Object.fromEntries(r.jobs) })),
     };
     process.stdout.write(`\n${formatScaleTables(rows)}\n\nload average ${report.loadAverage.start} at start, ${report.loadAverage.end} at end\n`);
     const results = join(REPO_ROOT, 'bench/results');
@@ -70,9 +92,30 @@ export async function scaleBench(sizes: ScaleSize[], opts: { keep: boolean; mach
   } finally {
     await Promise.all(targets.flatMap((t) => [t.pool.close(), t.client.close()]));
     await Promise.all(servers.map((s) => s.stop()));
-    if (opts.keep) dirs.forEach(keepBenchDir);
-    else for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    const seededDirs = [...dirs, ...distributionDirs.values()];
+    if (opts.keep) seededDirs.forEach(keepBenchDir);
+    else for (const d of seededDirs) rmSync(d, { recursive: true, force: true });
   }
+}
+
+function scaleTarget(registry: ScaleTarget['registry'], size: ScaleSize, server: BenchServer): ScaleTarget {
+  return { registry, size, server, pool: new Pool(server.origin, { connections: 1 }), client: new BenchClient(server.origin, 1), images: pushImages() };
+}
+
+/** What a recorded run (bench/results/scale-*.json) holds per size: a ScaleRow with its maps as objects. */
+type RecordedRow = Omit<ScaleRow, 'requests' | 'distribution' | 'jobs'> & { requests: object; distribution?: object; jobs: object };
+
+/**
+ * `--scale-charts a.json,b.json`: the charts again from recorded runs, their
+ * sizes on the same axes (a large run made apart from small and medium, say).
+ */
+export function scaleChartsFrom(files: string[]): void {
+  const rows = files
+    .flatMap((f) => (JSON.parse(readFileSync(f, 'utf8')) as { sizes: RecordedRow[] }).sizes)
+    .map((r): ScaleRow => ({ ...r, requests: new Map(Object.entries(r.requests)), distribution: r.distribution && new Map(Object.entries(r.distribution)), jobs: new Map(Object.entries(r.jobs)) }))
+    .sort((a, b) => a.seeded.blobs - b.seeded.blobs);
+  writeCharts(rows);
+  process.stdout.write(`written docs/bench/scale-*.svg from ${files.length} run(s)\n`);
 }
 
 function writeCharts(rows: ScaleRow[]): void {
@@ -80,8 +123,12 @@ function writeCharts(rows: ScaleRow[]): void {
   mkdirSync(dir, { recursive: true });
   const x = 'blobs in the registry (repositories: a tenth, tags in one repository: a hundredth)';
   const points = (pick: (r: ScaleRow) => { line: string; y: number }[]): ChartPoint[] => rows.flatMap((r) => pick(r).map((p) => ({ ...p, x: r.seeded.blobs })));
-  const request = points((r) => REQUEST_OPS.map((o) => ({ line: o.id, y: r.requests.get(o.id)!.medianMs })));
-  writeFileSync(join(dir, 'scale-requests.svg'), lineChart(request, { title: 'Berth: one request, median ms, by registry size', x, y: 'median ms per request', logY: true }));
+  const request = points((r) => [
+    ...REQUEST_OPS.map((o) => ({ line: o.id, group: o.id, y: r.requests.get(o.id)!.medianMs })),
+    ...(r.distribution ? REQUEST_OPS.map((o) => ({ line: `${o.id} (Distribution)`, group: o.id, dashed: true, y: r.distribution!.get(o.id)!.medianMs })) : []),
+  ]);
+  const title = 'One request, median ms, by registry size: Berth (solid) and Distribution (dashed)';
+  writeFileSync(join(dir, 'scale-requests.svg'), lineChart(request, { title, x, y: 'median ms per request', logY: true }));
   const jobs = points((r) => JOB_OPS.map((o) => ({ line: o.id, y: r.jobs.get(o.id)!.seconds })));
   writeFileSync(join(dir, 'scale-jobs.svg'), lineChart(jobs, { title: 'Berth: GC, usage and fsck, seconds, by registry size', x, y: 'seconds', logY: true }));
   const probe = points((r) => JOB_OPS.map((o) => ({ line: o.id, y: r.jobs.get(o.id)!.probeP99Ms })));

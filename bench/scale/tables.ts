@@ -8,6 +8,8 @@ export interface ScaleRow {
   size: ScaleSize;
   seeded: SeedReport & { seconds: number };
   requests: Map<string, RequestFigures>;
+  /** The same requests on Distribution, at the sizes it is measured at (ScaleSize.distribution). */
+  distribution?: Map<string, RequestFigures>;
   jobs: Map<string, JobFigures>;
   serverPeakRssMiB: number;
 }
@@ -25,12 +27,17 @@ function table(header: string[], body: string[][]): string {
 /** Markdown tables: requests (median, p99, server CPU) with their flatness verdict, then jobs with the probe beside them. */
 export function formatScaleTables(rows: ScaleRow[]): string {
   const sizes = rows.map((r) => `${r.size.name} (${r.seeded.blobs} blobs)`);
-  const requests = REQUEST_OPS.map((op) => {
-    const f = rows.map((r) => r.requests.get(op.id)!);
-    const growth = f[f.length - 1]!.medianMs / f[0]!.medianMs;
-    const verdict = rows.length < 2 ? '-' : `${growth.toFixed(2)}x ${growth <= FLAT_RATIO ? 'flat' : 'NOT FLAT'}`;
-    return [op.title, ...f.map((x) => `${x.medianMs} (p99 ${x.p99Ms}; cpu ${x.cpuMs})`), verdict];
-  });
+  const line = (title: string, f: (RequestFigures | undefined)[]) => {
+    const measured = f.filter((x) => x !== undefined);
+    const growth = measured[measured.length - 1]!.medianMs / measured[0]!.medianMs;
+    const verdict = measured.length < 2 ? '-' : `${growth.toFixed(2)}x ${growth <= FLAT_RATIO ? 'flat' : 'NOT FLAT'}`;
+    return [title, ...f.map((x) => (x ? `${x.medianMs} (p99 ${x.p99Ms}; cpu ${x.cpuMs})` : 'not measured')), verdict];
+  };
+  const withDistribution = rows.some((r) => r.distribution);
+  const requests = REQUEST_OPS.flatMap((op) => [
+    line(withDistribution ? `${op.title}: Berth` : op.title, rows.map((r) => r.requests.get(op.id))),
+    ...(withDistribution ? [line(`${op.title}: Distribution`, rows.map((r) => r.distribution?.get(op.id)))] : []),
+  ]);
   const jobs = JOB_OPS.map((op) => [
     op.title,
     ...rows.map((r) => {
@@ -44,7 +51,7 @@ export function formatScaleTables(rows: ScaleRow[]): string {
   return [
     'Single requests, one at a time: median ms (p99; server CPU ms per request)',
     '',
-    table(['request', ...sizes, 'largest/smallest'], requests),
+    table(['request', ...sizes, 'largest/smallest measured'], requests),
     '',
     'Jobs, one run each, with a manifest-GET probe beside them',
     '',

@@ -33,6 +33,7 @@ export function registerFsck(program: Command): void {
           }
           for (const l of report.leftovers) process.stdout.write(`leftover uploads/${l.name}: ${l.detail}${l.repaired ? ' (removed)' : ''}\n`);
           for (const f of report.flagged) process.stdout.write(`flagged ${f.digest} while serving it at ${f.at}: ${f.reason} (checked above)\n`);
+          if (report.pending) process.stdout.write(`${report.pending} blob(s) claimed by a commit but not stored yet (in flight, or cut short by a crash: GC removes them after its grace period)\n`);
           process.stdout.write(`checked ${report.checked} blob(s), ${bytes(report.checkedBytes)}: ${report.problems.length} problem(s), ${report.leftovers.length} leftover(s)\n`);
           if (report.problems.some((p) => !p.repaired) || report.leftovers.some((l) => !l.repaired)) {
             process.stdout.write('run berth fsck --repair to quarantine corrupt and orphaned blobs and remove leftovers, then push the images named above again\n');

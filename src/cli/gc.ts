@@ -23,7 +23,8 @@ export function registerGc(program: Command): void {
           ...report.retention.map((a) => `${verb} tag ${a.repository}:${a.tag} (${a.digest}, retention)`),
           ...report.manifests.map((m) => `${verb} untagged manifest ${m.repository}@${m.digest} (${bytes(m.size)})`),
           ...report.blobs.map((b) => `${verb} blob ${b.digest} (${bytes(b.size)})`),
-          `${report.dryRun ? 'would free' : 'freed'} ${bytes(report.freedBytes)} in ${report.blobs.length} blob(s)${report.dryRun ? '' : `; removed ${report.linksRemoved} unreferenced link(s)`}`,
+          ...(report.blobsTotal > report.blobs.length ? [`... and ${report.blobsTotal - report.blobs.length} more blob(s) (a report names the first ${report.blobs.length})`] : []),
+          `${report.dryRun ? 'would free' : 'freed'} ${bytes(report.freedBytes)} in ${report.blobsTotal} blob(s)${report.dryRun ? '' : `; removed ${report.linksRemoved} unreferenced link(s)`}`,
         ];
         const w = report.waiting;
         if (w.blobs > 0) {

@@ -1,4 +1,4 @@
-import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
 import type { Digest } from '../oci/digest.js';
 import type { RepoId } from './metadata.js';
 import type { Database } from './schema.js';
@@ -71,17 +71,26 @@ export class GcQueries {
    * Blobs GC would delete: unclaimed since `cutoff`, with no reference and no
    * link newer than `cutoff` (so a dry run also counts links this run would sweep).
    */
-  async sweepableBlobs(cutoff: number, limit: number, after = ''): Promise<{ digest: Digest; size: number }[]> {
+  sweepableBlobs(cutoff: number, limit: number, after = ''): Promise<{ digest: Digest; size: number }[]> {
+    return this.unreferencedBlobs(limit, after, (eb) => eb.and([eb('linked_at', '<', cutoff), eb.not(freshLink(eb, cutoff))]));
+  }
+
+  /** Blobs nothing references that the grace period still protects: claimed, or a link of theirs accessed, since `cutoff`. */
+  waitingBlobs(cutoff: number, limit: number, after = ''): Promise<{ digest: Digest; size: number }[]> {
+    return this.unreferencedBlobs(limit, after, (eb) => eb.or([eb('linked_at', '>=', cutoff), freshLink(eb, cutoff)]));
+  }
+
+  /** A page, in digest order, of the blobs no manifest references or is, that `held` selects. */
+  private async unreferencedBlobs(limit: number, after: string, held: (eb: ExpressionBuilder<Database, 'blobs'>) => Expression<SqlBool>): Promise<{ digest: Digest; size: number }[]> {
     const rows = await this.db
       .selectFrom('blobs')
       .select(['digest', 'size'])
       .where('digest', '>', after)
-      .where('linked_at', '<', cutoff)
-      .where(({ not, exists, selectFrom, and }) =>
-        and([
-          not(exists(selectFrom('repository_blobs').select('digest').whereRef('repository_blobs.digest', '=', 'blobs.digest').where('last_access_at', '>=', cutoff))),
-          not(exists(selectFrom('manifest_refs').select('ref_digest').whereRef('manifest_refs.ref_digest', '=', 'blobs.digest'))),
-          not(exists(selectFrom('manifests').select('digest').whereRef('manifests.digest', '=', 'blobs.digest'))),
+      .where((eb) =>
+        eb.and([
+          held(eb),
+          eb.not(eb.exists(eb.selectFrom('manifest_refs').select('ref_digest').whereRef('manifest_refs.ref_digest', '=', 'blobs.digest'))),
+          eb.not(eb.exists(eb.selectFrom('manifests').select('digest').whereRef('manifests.digest', '=', 'blobs.digest'))),
         ]),
       )
       .orderBy('digest')
@@ -233,3 +242,7 @@ export class GcQueries {
     });
   }
 }
+
+/** Some repository linked the blob, or touched its link, since `cutoff`. */
+const freshLink = (eb: ExpressionBuilder<Database, 'blobs'>, cutoff: number) =>
+  eb.exists(eb.selectFrom('repository_blobs').select('digest').whereRef('repository_blobs.digest', '=', 'blobs.digest').where('last_access_at', '>=', cutoff));

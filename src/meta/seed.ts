@@ -62,40 +62,50 @@ const GARBAGE_SHARE = 0.1;
  */
 export async function seedRegistry(db: Kysely<Database>, shape: SeedShape, opts: SeedOptions): Promise<SeedReport> {
   const report: SeedReport = { repositories: 0, tags: 0, blobs: 0, manifests: 0, garbage: 0 };
+  for (const batch of seedPlan(shape)) await writeImages(db, batch, opts, report);
+  return report;
+}
+
+/**
+ * What `seedRegistry` writes, in batches of repositories (the tags repository
+ * comes last, a batch of tags at a time): the same registry for any backend,
+ * so the scale bench can lay out Distribution's storage with the very images
+ * Berth's index holds.
+ */
+export function* seedPlan(shape: SeedShape): Iterable<SeedImages[]> {
   const garbage = Math.floor(shape.blobs * GARBAGE_SHARE);
   // An image's own blobs are its manifest, config and layers but the shared base; the bases and the tags repository are few beside them.
   const layers = Math.max(1, Math.round((shape.blobs - garbage - 2 * shape.tags) / Math.max(1, shape.repositories)) - 1);
-  const images: ImageSpec[] = [];
-  const flush = async () => {
-    await writeImages(db, images.splice(0), opts, report);
-  };
+  let images: SeedImages[] = [];
   for (let i = 0; i < shape.repositories; i++) {
     const base = blob(`base ${Math.floor(i / 100)}`);
     const own = Array.from({ length: layers - 1 }, (_, k) => blob(`layer ${i}.${k}`));
     // Garbage goes into the same repositories, spread evenly.
     const stale = Array.from({ length: Math.floor(((i + 1) * garbage) / shape.repositories) - Math.floor((i * garbage) / shape.repositories) }, (_, k) => blob(`garbage ${i}.${k}`));
     images.push({ repository: seedRepositoryName(i), tags: [{ tag: 'latest', image: image(blob(`config ${i}`), [base, ...own]) }], stale });
-    if (images.length === BATCH) await flush();
+    if (images.length === BATCH) {
+      yield images;
+      images = [];
+    }
   }
-  await flush();
+  if (images.length) yield images;
   const config = blob('config tags');
   for (let t = 0; t < shape.tags; t += BATCH) {
     const tagged = Array.from({ length: Math.min(BATCH, shape.tags - t) }, (_, k) => ({ tag: `v${String(t + k).padStart(6, '0')}`, image: image(config, [blob(`tag layer ${t + k}`)]) }));
-    images.push({ repository: SEED_TAGS_REPOSITORY, tags: tagged, stale: [] });
-    await flush();
+    yield [{ repository: SEED_TAGS_REPOSITORY, tags: tagged, stale: [] }];
   }
-  return report;
 }
 
-interface Image {
+export interface SeedImage {
   config: SeedContent;
   layers: SeedContent[];
   manifest: SeedContent;
 }
 
-interface ImageSpec {
+/** One repository's share of a batch: its tagged images, and the garbage (blobs linked by a stale upload, named by no manifest). */
+export interface SeedImages {
   repository: string;
-  tags: { tag: string; image: Image }[];
+  tags: { tag: string; image: SeedImage }[];
   stale: SeedContent[];
 }
 
@@ -104,7 +114,7 @@ function blob(seed: string): SeedContent {
   return { digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest, bytes };
 }
 
-function image(config: SeedContent, layers: SeedContent[]): Image {
+function image(config: SeedContent, layers: SeedContent[]): SeedImage {
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -117,7 +127,7 @@ function image(config: SeedContent, layers: SeedContent[]): Image {
 }
 
 /** One transaction for a batch of images: their bytes first (nothing serves them before the commit), then every row. */
-async function writeImages(db: Kysely<Database>, specs: ImageSpec[], opts: SeedOptions, report: SeedReport): Promise<void> {
+async function writeImages(db: Kysely<Database>, specs: SeedImages[], opts: SeedOptions, report: SeedReport): Promise<void> {
   if (specs.length === 0) return;
   const content = new Map<Digest, SeedContent>();
   for (const s of specs) {

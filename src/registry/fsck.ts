@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { algorithmOf, hexOf, type Digest } from '../oci/digest.js';
 import { GcQueries } from '../meta/gc-queries.js';
-import { BlobNotFoundError, BlobSizeMismatchError } from '../store/blob-store.js';
+import { BlobNotFoundError, BlobSizeMismatchError, type StoredBlob } from '../store/blob-store.js';
 import type { RegistryContext } from './context.js';
 import { uploadLeftovers, type Leftover } from './leftovers.js';
+
+const PAGE = 1000;
 
 export interface FsckProblem {
   digest: Digest;
@@ -19,6 +21,8 @@ export interface FsckReport {
   checked: number;
   checkedBytes: number;
   problems: FsckProblem[];
+  /** Indexed blobs whose bytes are not stored yet, claimed within the grace period and linked by nothing: a commit in flight or one a crash cut short. */
+  pending: number;
   /** What crashes left in the uploads area (repair removes it). */
   leftovers: (Leftover & { repaired: boolean })[];
   /** Blobs the server could not serve as indexed since the last fsck (now checked above, and forgotten). */
@@ -39,6 +43,7 @@ export interface FsckOptions {
  * - orphan: a file the index does not know (whatever it holds), older than the GC grace period
  *   (younger ones may be a commit in flight). Repair quarantines them.
  * - missing: indexed, not in the store. Reported; only a re-push can fix it.
+ * Memory stays flat however many blobs there are: see the merge below.
  */
 export async function fsck(ctx: RegistryContext, opts: FsckOptions): Promise<FsckReport> {
   const flagged = await ctx.meta.db.selectFrom('suspect_blobs').selectAll().orderBy('digest').limit(1000).execute();
@@ -46,51 +51,24 @@ export async function fsck(ctx: RegistryContext, opts: FsckOptions): Promise<Fsc
     checked: 0,
     checkedBytes: 0,
     problems: [],
+    pending: 0,
     leftovers: [],
     flagged: flagged.map((f) => ({ digest: f.digest as Digest, reason: f.reason, at: new Date(Number(f.noted_at)).toISOString() })),
   };
-  const seen = new Set<string>();
   const orphanBefore = ctx.now() - ctx.policy.settings.gc.graceMs;
+  // A merge of two lists in digest order (the store's walk and the index's rows), so memory stays flat at any size.
+  const rows = indexedBlobs(ctx)[Symbol.asyncIterator]();
+  let row = (await rows.next()).value;
   for await (const stored of ctx.store.walk()) {
-    seen.add(stored.digest);
     report.checked++;
     report.checkedBytes += stored.size;
-    const indexed = await ctx.meta.db.selectFrom('blobs').select(['digest', 'size']).where('digest', '=', stored.digest).executeTakeFirst();
-    if (indexed) {
-      const actual = await hashOf(ctx, stored.digest, stored.size);
-      // Collected by a GC beside us since the walk listed it: nothing to check.
-      if (actual === undefined) continue;
-      if (actual !== hexOf(stored.digest)) {
-        report.problems.push(await corrupt(ctx, opts, stored.digest, `content hashes to ${algorithmOf(stored.digest)}:${actual}`));
-      } else if (Number(indexed.size) !== stored.size) {
-        report.problems.push(await corrupt(ctx, opts, stored.digest, `the index says ${indexed.size} bytes, the store holds ${stored.size}`));
-      }
-    } else if (stored.modifiedAt.getTime() < orphanBefore) {
-      // Whatever its bytes, a file the index does not know serves nobody: orphaned, not corrupt.
-      const problem: FsckProblem = { digest: stored.digest, kind: 'orphan', detail: 'in the store but not in the index', usedBy: [], repaired: false };
-      if (opts.repair) {
-        problem.repaired = await new GcQueries(ctx.meta.db).withOrphanClaim(stored.digest, async () => {
-          await opts.quarantine(stored.digest, await ctx.store.read(stored.digest));
-          await ctx.store.delete(stored.digest);
-        });
-        if (!problem.repaired) continue; // committed by an upload meanwhile: not an orphan after all
-      }
-      report.problems.push(problem);
-    }
+    for (; row && row.digest < stored.digest; row = (await rows.next()).value) await checkUnstored(ctx, report, row.digest, orphanBefore);
+    if (row?.digest === stored.digest) {
+      await checkIndexed(ctx, opts, report, stored, row.size);
+      row = (await rows.next()).value;
+    } else await checkUnindexed(ctx, opts, report, stored, orphanBefore);
   }
-  let after = '';
-  for (;;) {
-    const rows = await ctx.meta.db.selectFrom('blobs').select('digest').where('digest', '>', after).orderBy('digest').limit(1000).execute();
-    for (const r of rows) {
-      if (seen.has(r.digest) || (await ctx.store.stat(r.digest as Digest))) continue;
-      const digest = r.digest as Digest;
-      // GC deletes the bytes just before its row: only a row that outlives the check is missing content.
-      if (!(await ctx.meta.db.selectFrom('blobs').select('digest').where('digest', '=', digest).executeTakeFirst())) continue;
-      report.problems.push({ digest, kind: 'missing', detail: 'in the index but not in the store', usedBy: await usedBy(ctx, digest), repaired: false });
-    }
-    if (rows.length < 1000) break;
-    after = rows[rows.length - 1]!.digest;
-  }
+  for (; row; row = (await rows.next()).value) await checkUnstored(ctx, report, row.digest, orphanBefore);
   for await (const l of uploadLeftovers(ctx, orphanBefore)) {
     if (opts.repair) await ctx.store.removeUploadEntry(l.name);
     report.leftovers.push({ ...l, repaired: opts.repair });
@@ -98,6 +76,81 @@ export async function fsck(ctx: RegistryContext, opts: FsckOptions): Promise<Fsc
   if (flagged.length) await ctx.meta.db.deleteFrom('suspect_blobs').where('digest', 'in', flagged.map((f) => f.digest)).execute();
   return report;
 }
+
+/**
+ * Every indexed blob in digest order, a page at a time. Both sides of the merge
+ * agree on that order: SQLite compares bytes, object stores list keys by bytes,
+ * and any PostgreSQL collation sorts `<alg>:<lowercase hex>` as bytes do. Should
+ * one ever disagree, the merge costs more lookups but reports nothing false:
+ * each side's strays are looked up on the other side before they are reported.
+ */
+async function* indexedBlobs(ctx: RegistryContext): AsyncIterable<{ digest: Digest; size: number }> {
+  let after = '';
+  for (;;) {
+    const page = await ctx.meta.db.selectFrom('blobs').select(['digest', 'size']).where('digest', '>', after).orderBy('digest').limit(PAGE).execute();
+    for (const r of page) yield { digest: r.digest as Digest, size: Number(r.size) };
+    if (page.length < PAGE) return;
+    after = page[page.length - 1]!.digest;
+  }
+}
+
+async function checkIndexed(ctx: RegistryContext, opts: FsckOptions, report: FsckReport, stored: StoredBlob, indexedSize: number): Promise<void> {
+  const actual = await hashOf(ctx, stored.digest, stored.size);
+  // Collected by a GC beside us since the walk listed it: nothing to check.
+  if (actual === undefined) return;
+  if (actual !== hexOf(stored.digest)) {
+    report.problems.push(await corrupt(ctx, opts, stored.digest, `content hashes to ${algorithmOf(stored.digest)}:${actual}`));
+  } else if (indexedSize !== stored.size) {
+    report.problems.push(await corrupt(ctx, opts, stored.digest, `the index says ${indexedSize} bytes, the store holds ${stored.size}`));
+  }
+}
+
+/** A stored blob the index's pages did not list: an orphan, unless it was committed since the page was read. */
+async function checkUnindexed(ctx: RegistryContext, opts: FsckOptions, report: FsckReport, stored: StoredBlob, orphanBefore: number): Promise<void> {
+  const indexed = await ctx.meta.db.selectFrom('blobs').select('size').where('digest', '=', stored.digest).executeTakeFirst();
+  if (indexed) return checkIndexed(ctx, opts, report, stored, Number(indexed.size));
+  // Younger files may be a commit in flight.
+  if (stored.modifiedAt.getTime() >= orphanBefore) return;
+  // Whatever its bytes, a file the index does not know serves nobody: orphaned, not corrupt.
+  const problem: FsckProblem = { digest: stored.digest, kind: 'orphan', detail: 'in the store but not in the index', usedBy: [], repaired: false };
+  if (opts.repair) {
+    problem.repaired = await new GcQueries(ctx.meta.db).withOrphanClaim(stored.digest, async () => {
+      await opts.quarantine(stored.digest, await ctx.store.read(stored.digest));
+      await ctx.store.delete(stored.digest);
+    });
+    if (!problem.repaired) return; // committed by an upload meanwhile: not an orphan after all
+  }
+  report.problems.push(problem);
+}
+
+/**
+ * An indexed blob the walk did not list: missing, unless its bytes arrived
+ * since, GC removed it meanwhile (GC deletes the bytes just before its row), or
+ * it is a claim nothing links yet within the grace period. Uploads and manifest
+ * pushes claim the row before their bytes move into place; a crash in between
+ * leaves exactly that, and GC's sweep removes the row once the grace period ends.
+ */
+async function checkUnstored(ctx: RegistryContext, report: FsckReport, digest: Digest, orphanBefore: number): Promise<void> {
+  if (await ctx.store.stat(digest)) return;
+  const row = await ctx.meta.db
+    .selectFrom('blobs')
+    .select(['linked_at'])
+    .select(({ exists, selectFrom }) => [
+      exists(selectFrom('repository_blobs').select('digest').where('repository_blobs.digest', '=', digest)).as('linked'),
+      exists(selectFrom('manifests').select('digest').where('manifests.digest', '=', digest)).as('manifest'),
+    ])
+    .where('digest', '=', digest)
+    .executeTakeFirst();
+  if (!row) return;
+  if (Number(row.linked_at) >= orphanBefore && !isTrue(row.linked) && !isTrue(row.manifest)) {
+    report.pending++;
+    return;
+  }
+  report.problems.push({ digest, kind: 'missing', detail: 'in the index but not in the store', usedBy: await usedBy(ctx, digest), repaired: false });
+}
+
+/** SQLite answers EXISTS with 0 or 1, PostgreSQL with a boolean. */
+const isTrue = (v: unknown): boolean => v === true || Number(v) === 1;
 
 async function corrupt(ctx: RegistryContext, opts: FsckOptions, digest: Digest, detail: string): Promise<FsckProblem> {
   const problem: FsckProblem = {

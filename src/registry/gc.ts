@@ -7,6 +7,8 @@ import type { RepoId } from '../meta/metadata.js';
 import { GcRuns } from '../meta/gc-runs.js';
 
 const PAGE = 500;
+/** How many swept blobs a report names; the rest are counted (a million-blob registry's list would not fit the memory budget). */
+export const REPORT_BLOBS = 1000;
 /** Tag history's `actor` for attachment tags GC removes with their subject. */
 const GC_ACTOR = 'berth-gc';
 /** An index freed in one pass frees its children in the next; deeper nesting waits for the next run. */
@@ -18,7 +20,10 @@ export interface GcReport {
   retention: RetentionAction[];
   manifests: { repository: string; repositoryId: RepoId; digest: Digest; size: number }[];
   linksRemoved: number;
+  /** The first REPORT_BLOBS blobs removed (in a dry run: that would be), in digest order. */
   blobs: { digest: Digest; size: number }[];
+  /** How many blobs were removed (would be), named above or not. */
+  blobsTotal: number;
   /** Bytes removed from the store (in a dry run: that would be). */
   freedBytes: number;
   /** Repository rows that held nothing (left by uploads that never completed). */
@@ -41,7 +46,7 @@ export async function collectGarbage(ctx: RegistryContext, opts: { dryRun: boole
   const startedAt = ctx.now();
   const q = new GcQueries(ctx.meta.db);
   const { graceMs, deleteUntagged } = ctx.policy.settings.gc;
-  const report: GcReport = { dryRun: opts.dryRun, graceMs, retention: [], manifests: [], linksRemoved: 0, blobs: [], freedBytes: 0, repositoriesRemoved: 0, waiting: { blobs: 0, bytes: 0 } };
+  const report: GcReport = { dryRun: opts.dryRun, graceMs, retention: [], manifests: [], linksRemoved: 0, blobs: [], blobsTotal: 0, freedBytes: 0, repositoriesRemoved: 0, waiting: { blobs: 0, bytes: 0 } };
   report.retention = await applyRetention(ctx, opts.dryRun);
   if (deleteUntagged) report.manifests = await removeUntagged(ctx, q, opts.dryRun);
   if (!opts.dryRun) for (const m of report.manifests) await deleteAttachmentsOf(ctx, m.repositoryId, m.digest, GC_ACTOR);
@@ -52,7 +57,8 @@ export async function collectGarbage(ctx: RegistryContext, opts: { dryRun: boole
     const page = await q.sweepableBlobs(cutoff, PAGE, after);
     for (const b of page) {
       if (opts.dryRun || (await q.sweepBlob(b.digest, cutoff, () => ctx.store.delete(b.digest)))) {
-        report.blobs.push(b);
+        if (report.blobs.length < REPORT_BLOBS) report.blobs.push(b);
+        report.blobsTotal++;
         report.freedBytes += b.size;
       }
     }
@@ -61,27 +67,26 @@ export async function collectGarbage(ctx: RegistryContext, opts: { dryRun: boole
   }
   if (!opts.dryRun) report.repositoriesRemoved = await q.sweepRepositories(cutoff);
   if (report.repositoriesRemoved > 0) ctx.caches.clearMutable();
-  report.waiting = await waitingForGrace(q, ctx.now(), new Set(report.blobs.map((b) => b.digest)));
+  report.waiting = await waitingForGrace(q, cutoff);
   await new GcRuns(ctx.meta.db).record({
     startedAt,
     finishedAt: ctx.now(),
     dryRun: opts.dryRun,
     tagsRemoved: report.retention.length,
     manifestsRemoved: report.manifests.length,
-    blobsRemoved: report.blobs.length,
+    blobsRemoved: report.blobsTotal,
     freedBytes: report.freedBytes,
   });
   return report;
 }
 
-/** Unreferenced now, but not yet for the whole grace period (a cutoff of now is a grace of zero). */
-async function waitingForGrace(q: GcQueries, now: number, swept: Set<Digest>): Promise<GcReport['waiting']> {
+/** Unreferenced, but not yet for the whole grace period: the next run after it frees them. */
+async function waitingForGrace(q: GcQueries, cutoff: number): Promise<GcReport['waiting']> {
   const waiting = { blobs: 0, bytes: 0 };
   let after = '';
   for (;;) {
-    const page = await q.sweepableBlobs(now + 1, PAGE, after);
+    const page = await q.waitingBlobs(cutoff, PAGE, after);
     for (const b of page) {
-      if (swept.has(b.digest)) continue;
       waiting.blobs++;
       waiting.bytes += b.size;
     }
@@ -91,11 +96,11 @@ async function waitingForGrace(q: GcQueries, now: number, swept: Set<Digest>): P
 }
 
 async function removeUntagged(ctx: RegistryContext, q: GcQueries, dryRun: boolean): Promise<GcReport['manifests']> {
-  const names = new Map((await ctx.meta.db.selectFrom('repositories').select(['id', 'name']).execute()).map((r) => [Number(r.id), r.name]));
   const removed: GcReport['manifests'] = [];
   for (let pass = 0; pass < (dryRun ? 1 : MAX_UNTAGGED_PASSES); pass++) {
     const cutoff = ctx.now() - ctx.policy.settings.gc.graceMs;
     const candidates = await q.untaggedManifests(cutoff, PAGE);
+    const names = await repositoryNames(ctx, candidates.map((m) => m.repositoryId));
     let progress = 0;
     for (const m of candidates) {
       if (!dryRun && !(await q.deleteUntagged(m.repositoryId, m.digest, cutoff))) continue;
@@ -106,4 +111,11 @@ async function removeUntagged(ctx: RegistryContext, q: GcQueries, dryRun: boolea
     if (progress === 0) break;
   }
   return removed;
+}
+
+/** The names of one page's repositories (a registry's every name would grow with it). */
+async function repositoryNames(ctx: RegistryContext, ids: RepoId[]): Promise<Map<number, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await ctx.meta.db.selectFrom('repositories').select(['id', 'name']).where('id', 'in', [...new Set(ids)]).execute();
+  return new Map(rows.map((r) => [Number(r.id), r.name]));
 }

@@ -64,13 +64,13 @@ export async function operationsReport(ctx: RegistryContext): Promise<Operations
   };
 }
 
-/** A GC dry run (retention plan included), cut to what a page shows: the report of a big registry lists every blob. */
+/** A GC dry run (retention plan included), cut to what a page shows. */
 export async function gcDryRun(ctx: RegistryContext): Promise<DryRunSummary> {
   const r = await collectGarbage(ctx, { dryRun: true });
   return {
     graceMs: r.graceMs,
     freedBytes: r.freedBytes,
-    blobs: r.blobs.length,
+    blobs: r.blobsTotal,
     manifests: r.manifests.slice(0, DRY_RUN_ENTRIES).map(({ repository, digest, size }) => ({ repository, digest, size })),
     manifestsTotal: r.manifests.length,
     retention: r.retention.slice(0, DRY_RUN_ENTRIES).map(({ repository, tag, digest }) => ({ repository, tag, digest })),

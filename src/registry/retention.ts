@@ -17,6 +17,8 @@ export interface RetentionAction {
   done: boolean;
 }
 
+const REPOSITORY_PAGE = 500;
+
 interface TagRow {
   name: string;
   digest: Digest;
@@ -34,8 +36,7 @@ export async function applyRetention(ctx: RegistryContext, dryRun: boolean): Pro
   if (ctx.policy.settings.retention.length === 0) return [];
   const gc = new GcQueries(ctx.meta.db);
   const actions: RetentionAction[] = [];
-  const repos = await ctx.meta.db.selectFrom('repositories').select(['id', 'name']).orderBy('name').execute();
-  for (const repo of repos) {
+  for await (const repo of repositoriesByName(ctx)) {
     const rules = ctx.policy.retentionFor(repo.name);
     if (rules.length === 0) continue;
     const repoId = Number(repo.id) as RepoId;
@@ -54,6 +55,17 @@ export async function applyRetention(ctx: RegistryContext, dryRun: boolean): Pro
     }
   }
   return actions;
+}
+
+/** Every repository, a page at a time: a registry's every name at once would grow with it. */
+async function* repositoriesByName(ctx: RegistryContext): AsyncIterable<{ id: number; name: string }> {
+  let after = '';
+  for (;;) {
+    const page = await ctx.meta.db.selectFrom('repositories').select(['id', 'name']).where('name', '>', after).orderBy('name').limit(REPOSITORY_PAGE).execute();
+    for (const r of page) yield { id: Number(r.id), name: r.name };
+    if (page.length < REPOSITORY_PAGE) return;
+    after = page[page.length - 1]!.name;
+  }
 }
 
 /** Tags some rule selects: beyond its `keepLast` newest and older than its `olderThan`, not kept by pattern. */

@@ -30,8 +30,8 @@ export function scheduleGc(db: Kysely<Database>, workers: WorkerPool, leases: Le
         throw err;
       }
       observe(report, seconds());
-      const { retention, manifests, linksRemoved, blobs, freedBytes } = report;
-      logger.info({ tagsRemoved: retention.length, manifestsRemoved: manifests.length, linksRemoved, blobsRemoved: blobs.length, freedBytes }, 'garbage collected');
+      const { retention, manifests, linksRemoved, blobsTotal, freedBytes } = report;
+      logger.info({ tagsRemoved: retention.length, manifestsRemoved: manifests.length, linksRemoved, blobsRemoved: blobsTotal, freedBytes }, 'garbage collected');
     },
     onError: (err) => logger.warn({ err }, 'garbage collection failed; it will run again'),
   });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -346,6 +347,16 @@ describe('fsck', () => {
     mkdirSync(dirname(blobFile(stray)), { recursive: true });
     writeFileSync(blobFile(stray), 'copied here by hand');
     utimesSync(blobFile(stray), twoHoursAgo, twoHoursAgo);
+    // Bytes lost from under a pushed image: missing at once, grace period or not.
+    const lostImg = makeImage('fsck/lost', 'v1', [randomBlob(555, 0.74)]);
+    await pushLikeAClient(api, lostImg);
+    const lost = lostImg.layers[0]!;
+    rmSync(blobFile(lost.digest));
+    // A commit cut short between its claim and the rename (what Metadata.commitBlob leaves after a crash there): pending, not missing.
+    const claimed = randomBlob(222, 0.75);
+    const db = new Database(join(server.dataDir, 'berth.db'));
+    db.prepare('INSERT INTO blobs (digest, size, created_at, linked_at) VALUES (?, ?, ?, ?)').run(claimed.digest, claimed.bytes.length, Date.now(), Date.now());
+    db.close();
 
     const check = await local('fsck');
     assert.equal(check.code, 6, check.stderr);
@@ -353,6 +364,11 @@ describe('fsck', () => {
     assert.match(check.stdout, new RegExp(`corrupt ${layer.digest}: content hashes to sha256:[0-9a-f]{64}; used by fsck/app@${img.manifest.digest}`));
     assert.match(check.stdout, new RegExp(`orphaned ${orphan.digest}: in the store but not in the index`));
     assert.match(check.stdout, new RegExp(`^orphaned ${stray}: in the store but not in the index$`, 'm'));
+    assert.match(check.stdout, new RegExp(`^missing ${lost.digest}: in the index but not in the store; used by fsck/lost@${lostImg.manifest.digest}$`, 'm'));
+    assert.doesNotMatch(check.stdout, new RegExp(claimed.digest));
+    assert.match(check.stdout, /^1 blob\(s\) claimed by a commit but not stored yet/m);
+    assert.match(check.stdout, /: 4 problem\(s\)/);
+    assert.equal((await api.pushBlob('fsck/lost', lost)).status, 201, 'a re-push of the missing blob');
 
     const quarantine = tempDir('berth-quarantine-');
     const repair = await local('fsck', '--repair', '--quarantine', quarantine);

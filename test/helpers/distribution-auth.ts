@@ -24,8 +24,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** `extraConfig`: more YAML for the top level of its config (a `notifications:` section, say). */
-export async function startDistribution(opts: { users?: Record<string, string>; extraConfig?: string } = {}): Promise<Distribution> {
+/** `extraConfig`: more YAML for the top level of its config (a `notifications:` section, say); `root`: a storage root laid out already. */
+export async function startDistribution(opts: { users?: Record<string, string>; extraConfig?: string; root?: string } = {}): Promise<Distribution> {
   const dir = tempDir('berth-distribution-');
   const port = await freePort();
   let auth = '';
@@ -37,7 +37,7 @@ export async function startDistribution(opts: { users?: Record<string, string>; 
   const config = join(dir, 'config.yml');
   writeFileSync(
     config,
-    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${auth}${opts.extraConfig ?? ''}`,
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${opts.root ?? join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${auth}${opts.extraConfig ?? ''}`,
   );
   const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
