@@ -81,7 +81,8 @@ export class Http {
       const headers = new Headers();
       for (const [name, value] of Object.entries(res.headers)) for (const v of [value ?? []].flat()) headers.append(name, v);
       if (res.statusCode >= 300 && res.statusCode < 400 && headers.has('location')) {
-        res.body.destroy();
+        // dump, not destroy: undici makes a destroyed unread body emit an error nobody listens for, and the process dies.
+        await res.body.dump();
         throw new Error('redirect count exceeded');
       }
       return { status: res.statusCode, ok: res.statusCode >= 200 && res.statusCode < 300, headers, body: res.body };
