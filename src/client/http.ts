@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, fetch, type Response } from 'undici';
+import { Agent, fetch, Headers, request, type Dispatcher, type Response } from 'undici';
 import { NetworkError } from './errors.js';
 
 export { NetworkError };
@@ -28,7 +28,21 @@ export interface SendInit {
   retry?: boolean;
 }
 
+/**
+ * An answer whose body is a Node stream (undici's `request`): what big bodies
+ * are read through. The same bytes through `fetch` arrive as a web stream, at
+ * about twice the CPU per byte (bench/proxy.ts, docs/BENCHMARKS.md).
+ */
+export interface StreamedResponse {
+  status: number;
+  ok: boolean;
+  headers: Headers;
+  body: Dispatcher.ResponseData['body'];
+}
+
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+/** As many redirects as `fetch` follows; more are a loop, and fail as fetch's do. */
+const MAX_REDIRECTS = 20;
 const MAX_DELAY_MS = 30_000;
 /** A name that does not resolve will not resolve on the next try either (EAI_AGAIN too: no resolver is reachable). */
 const DNS_FAILURES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME']);
@@ -55,18 +69,34 @@ export class Http {
     });
   }
 
-  async send(url: string, init: SendInit = {}): Promise<Response> {
+  send(url: string, init: SendInit = {}): Promise<Response> {
+    const sent = () => fetch(url, { method: init.method ?? 'GET', headers: init.headers, body: init.body, dispatcher: this.dispatcher, redirect: 'follow' });
+    return this.retrying(url, init, sent, (res) => res.body?.cancel());
+  }
+
+  /** As `send`, with the body as a Node stream: for blobs. */
+  stream(url: string, init: SendInit = {}): Promise<StreamedResponse> {
+    const sent = async (): Promise<StreamedResponse> => {
+      const res = await request(url, { method: (init.method ?? 'GET') as 'GET', headers: init.headers, body: init.body, dispatcher: this.dispatcher, maxRedirections: MAX_REDIRECTS });
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(res.headers)) for (const v of [value ?? []].flat()) headers.append(name, v);
+      if (res.statusCode >= 300 && res.statusCode < 400 && headers.has('location')) {
+        // dump, not destroy: undici makes a destroyed unread body emit an error nobody listens for, and the process dies.
+        await res.body.dump();
+        throw new Error('redirect count exceeded');
+      }
+      return { status: res.statusCode, ok: res.statusCode >= 200 && res.statusCode < 300, headers, body: res.body };
+    };
+    return this.retrying(url, init, sent, (res) => res.body.dump());
+  }
+
+  /** Tries again after connection errors and `RETRY_STATUS` answers, as `init.retry` and the options allow; `discard` drops an answer's body. */
+  private async retrying<R extends { status: number; headers: Headers }>(url: string, init: SendInit, sent: () => Promise<R>, discard: (res: R) => Promise<unknown> | undefined): Promise<R> {
     const attempts = init.retry === false ? 1 : this.retries + 1;
     for (let attempt = 1; ; attempt++) {
-      let res: Response;
+      let res: R;
       try {
-        res = await fetch(url, {
-          method: init.method ?? 'GET',
-          headers: init.headers,
-          body: init.body,
-          dispatcher: this.dispatcher,
-          redirect: 'follow',
-        });
+        res = await sent();
       } catch (e) {
         if (attempt >= attempts || DNS_FAILURES.has(describeNetworkError(e))) throw networkError(url, e);
         await this.pause(`${describeNetworkError(e)} from ${new URL(url).host}`, backoff(attempt));
@@ -74,7 +104,7 @@ export class Http {
       }
       if (!RETRY_STATUS.has(res.status) || attempt >= attempts) return res;
       const delay = retryAfter(res.headers.get('retry-after')) ?? backoff(attempt);
-      await res.body?.cancel();
+      await discard(res);
       await this.pause(`HTTP ${res.status} from ${new URL(url).host}`, delay);
     }
   }
@@ -103,10 +133,14 @@ export function retryAfter(value: string | null): number | undefined {
   return Number.isFinite(ms) ? Math.min(MAX_DELAY_MS, Math.max(0, ms)) : undefined;
 }
 
+/** The system or undici code of a failed request: `fetch` wraps it as the cause, `request` throws it as is. */
 export function describeNetworkError(e: unknown): string {
   const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (e as Error).message;
+  const own = (e as { code?: unknown }).code;
+  return cause?.code ?? cause?.message ?? (typeof own === 'string' && NETWORK_CODE.test(own) ? own : (e as Error).message);
 }
+
+const NETWORK_CODE = /^(E[A-Z_]+|UND_ERR_[A-Z_]+)$/;
 
 /** The server speaks TLS but its certificate is not trusted: plain HTTP would not help. */
 export const isCertificateError = (e: unknown): boolean => /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(describeNetworkError(e));

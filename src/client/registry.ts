@@ -8,7 +8,7 @@ import { apiHost, isLoopbackRegistry, withIdentifier } from '../oci/reference.js
 import { parseChallenge, type Challenge } from './challenge.js';
 import { getCredential, type Credential } from './credentials.js';
 import { DigestMismatchError, RemoteError, remoteError, TagDeleteUnsupportedError } from './errors.js';
-import { isCertificateError, type Http } from './http.js';
+import { isCertificateError, type Http, type SendInit, type StreamedResponse } from './http.js';
 import { AuthError, TokenCache, basicAuth, fetchToken, loginsRefused, type Token } from './token.js';
 import { readVerified } from './blob-reader.js';
 import { uploadBlob, uploadOffset, type UploadProgress } from './upload.js';
@@ -91,10 +91,24 @@ export class RegistryClient {
   }
 
   /** Sends with whatever auth the registry asked for; on 401 learns the challenge and tries once more. */
-  async request(path: string, init: RequestInit): Promise<Response> {
+  request(path: string, init: RequestInit): Promise<Response> {
+    return this.authorized(path, init, (url, sendInit) => this.opts.http.send(url, sendInit), (res) => res.body?.cancel());
+  }
+
+  /** As `request`, with the body as a Node stream (Http.stream): for blobs. */
+  stream(path: string, init: RequestInit): Promise<StreamedResponse> {
+    return this.authorized(path, init, (url, sendInit) => this.opts.http.stream(url, sendInit), (res) => res.body.dump());
+  }
+
+  private async authorized<R extends { status: number; headers: { get(name: string): string | null } }>(
+    path: string,
+    init: RequestInit,
+    sent: (url: string, init: SendInit) => Promise<R>,
+    discard: (res: R) => Promise<unknown> | undefined,
+  ): Promise<R> {
     const url = new URL(path, await this.baseUrl()).toString();
     const send = async () =>
-      this.opts.http.send(url, {
+      sent(url, {
         method: init.method ?? 'GET',
         headers: { ...init.headers, ...(await this.authHeader(init.scopes)) },
         body: init.body,
@@ -103,7 +117,7 @@ export class RegistryClient {
     let res = await send();
     if (res.status !== 401) return res;
     const challenge = parseChallenge(res.headers.get('www-authenticate'));
-    await res.body?.cancel();
+    await discard(res);
     if (!challenge) throw new AuthError(`${this.registry} requires authentication but sent no Basic or Bearer challenge`);
     this.challenge = challenge;
     if (challenge.scheme === 'bearer') {
@@ -115,7 +129,7 @@ export class RegistryClient {
     res = await send();
     if (res.status === 401) {
       const again = parseChallenge(res.headers.get('www-authenticate'));
-      await res.body?.cancel();
+      await discard(res);
       const signedIn = (await this.getCredential()) !== undefined;
       if (!signedIn) throw this.notLoggedIn(again?.params.scope);
       if (again?.params.error === 'insufficient_scope') throw this.denied(again.params.scope);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Response } from 'undici';
 import { resentBytes } from '../client/blob-reader.js';
-import { Http, NetworkError } from '../client/http.js';
+import { Http, NetworkError, type SendInit, type StreamedResponse } from '../client/http.js';
 import { declaredMediaType, MANIFEST_ACCEPT, pullScope, RegistryClient } from '../client/registry.js';
 import { remoteCredential, remoteHost } from '../config/remote.js';
 import type { UpstreamConfig } from '../config/proxy.js';
@@ -114,10 +114,10 @@ export class Upstream {
     const what = `blob ${desc.digest} of ${remote}`;
     let offset = 0;
     for (let resumes = 0; ; resumes++) {
-      const res = await this.send(`/v2/${remote}/blobs/${desc.digest}`, remote, what, via, offset > 0 ? { headers: { Range: `bytes=${offset}-` } } : {});
+      const res = await this.send(`/v2/${remote}/blobs/${desc.digest}`, remote, what, via, offset > 0 ? { headers: { Range: `bytes=${offset}-` } } : {}, 'stream');
       const resent = resentBytes(offset, res.status);
       try {
-        for await (const piece of res.body!) {
+        for await (const piece of res.body as AsyncIterable<Buffer>) {
           const chunk = resent.rest(piece);
           if (chunk.length === 0) continue;
           offset += chunk.length;
@@ -144,13 +144,16 @@ export class Upstream {
    * alone for a while (see pause): every waiting client asking again would
    * only prolong a rate limit, and a dead upstream answers the same way twice.
    */
-  private async send(path: string, remote: string, what: string, via: string | undefined, init: { method?: string; headers?: Record<string, string> }): Promise<Response> {
+  private send(path: string, remote: string, what: string, via: string | undefined, init: SendInit): Promise<Response>;
+  private send(path: string, remote: string, what: string, via: string | undefined, init: SendInit, body: 'stream'): Promise<StreamedResponse>;
+  private async send(path: string, remote: string, what: string, via: string | undefined, init: SendInit, body?: 'stream'): Promise<Response | StreamedResponse> {
     if (this.paused && Date.now() < this.paused.until) throw this.paused.error;
-    let res: Response | undefined;
+    const request = { ...init, scopes: [pullScope(remote)], retry: false, headers: { ...init.headers, Via: this.via(via) } };
+    let res: Response | StreamedResponse | undefined;
     for (let attempt = 0; !res; attempt++) {
       this.meter.request(this.namespace);
       try {
-        res = await this.client.request(path, { ...init, scopes: [pullScope(remote)], retry: false, headers: { ...init.headers, Via: this.via(via) } });
+        res = body === 'stream' ? await this.client.stream(path, request) : await this.client.request(path, request);
       } catch (e) {
         // A kept-alive connection the upstream closed just as it was reused: not an outage, and a GET or HEAD may go again at once (as Go's net/http does).
         if (attempt === 0 && e instanceof NetworkError && RESET.test(e.message)) continue;
@@ -158,7 +161,8 @@ export class Upstream {
       }
     }
     if (res.ok) return res;
-    throw this.pause(await translateAnswer(this.who, what, res));
+    const answer = 'text' in res ? res : { status: res.status, headers: res.headers, text: () => res.body.text() };
+    throw this.pause(await translateAnswer(this.who, what, answer));
   }
 
   /** Remembers a rate limit until it lifts, and an outage for a moment; other refusals are answers, not outages. */

@@ -193,6 +193,22 @@ describe('pull-through cache in front of CNCF Distribution with htpasswd: real c
     fault.clearFaults();
   });
 
+  test('a blob that redirects in circles: the client gets an error, the log says why, nothing is cached', async () => {
+    // Blobs come through another HTTP path than manifests (a Node stream): its redirects are followed, and a loop is refused, the same way.
+    const config = images.faulty!.configDigest;
+    const m = await fetch(`${cache.url}/v2/docker.io/org/faulty/manifests/v1`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    assert.equal(m.status, 200);
+    await m.arrayBuffer();
+    fault.inject(new RegExp(`^GET /v2/org/faulty/blobs/${config}$`), { kind: 'redirect-loop' });
+    // Its own connection: the cache may close the one an errored blob went over, and the next pull must not reuse it.
+    await assert.rejects(pullBlob(cache.url, 'docker.io/org/faulty', config, { Connection: 'close' }));
+    await until(() => cache.logs.some((l) => l.msg === 'blob not cached' && l.digest === config && /redirects in circles for fetch blob/.test(String(l.reason))), 'a log line saying why');
+    fault.clearFaults();
+    fault.reset();
+    await pullBlob(cache.url, 'docker.io/org/faulty', config);
+    assert.equal(blobGets('org/faulty', config), 1, 'the next pull fetches it, since nothing was kept');
+  });
+
   test('an upstream url that leads back to the cache itself is refused at once, naming the config to fix, whichever worker process it reaches', async () => {
     const tags = ['v1', 'v2', 'v3', 'v4'];
     for (const tag of tags) {
