@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { mkdir, open, opendir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, open, opendir, rename, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -83,13 +83,13 @@ export class FilesystemStore implements BlobStore {
       await this.moveIntoPlace(tmp, path);
     } catch (e) {
       // A full disk must not stay full because of a write that failed.
-      await rm(tmp, { force: true });
+      await removeFile(tmp);
       throw e;
     }
   }
 
   async delete(digest: Digest): Promise<void> {
-    await rm(this.blobPath(digest), { force: true });
+    await removeFile(this.blobPath(digest));
   }
 
   async *walk(): AsyncIterable<StoredBlob> {
@@ -121,7 +121,7 @@ export class FilesystemStore implements BlobStore {
       return written;
     } catch (e) {
       await closed(out);
-      await rm(path, { force: true });
+      await removeFile(path);
       throw e;
     }
   }
@@ -159,7 +159,7 @@ export class FilesystemStore implements BlobStore {
   }
 
   async abortUpload(id: UploadId): Promise<void> {
-    await rm(this.uploadPath(id), { force: true });
+    await removeFile(this.uploadPath(id));
   }
 
   async *uploadEntries(): AsyncIterable<UploadEntry> {
@@ -172,14 +172,18 @@ export class FilesystemStore implements BlobStore {
 
   async removeUploadEntry(name: string): Promise<void> {
     if (!UPLOAD_ENTRY.test(name)) throw new Error(`not an upload entry: ${name.slice(0, 100)}`);
-    await rm(join(this.uploadsDir, name), { force: true });
+    await removeFile(join(this.uploadsDir, name));
   }
 
   /** rename(2) is atomic: readers see either no blob or all of it, never a partial file. */
   private async moveIntoPlace(src: string, dest: string): Promise<void> {
     const dir = dest.slice(0, dest.lastIndexOf('/'));
-    await mkdir(dir, { recursive: true });
-    await rename(src, dest);
+    // The directory is there for all but the first blob of its prefix: made only when the rename says it is not.
+    await rename(src, dest).catch(async (e: unknown) => {
+      if (!isNotFound(e)) throw e;
+      await mkdir(dir, { recursive: true });
+      await rename(src, dest);
+    });
     if (this.opts.fsync) await this.directorySyncs.sync(dir);
   }
 }
@@ -212,6 +216,13 @@ let putSequence = Date.now();
 
 /** Session files (`<uuid>`) and the temporary files of `put` (`put-<alg>-<hex>-<pid>-<sequence>`): nothing else is ours to list or remove. */
 const UPLOAD_ENTRY = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|put-(?:sha256|sha512)-[0-9a-f]+-\d+-\d+)$/;
+
+/** unlink(2), and nothing if the file is not there: `rm` would lstat it first. */
+async function removeFile(path: string): Promise<void> {
+  await unlink(path).catch((e: unknown) => {
+    if (!isNotFound(e)) throw e;
+  });
+}
 
 function isNotFound(e: unknown): boolean {
   return (e as NodeJS.ErrnoException).code === 'ENOENT';
