@@ -1,66 +1,137 @@
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
 import { BenchClient } from './client.js';
 import type { Measurement, Scenario, Target, Workload } from './scenarios.js';
-import { startBerth, type BenchServer } from './servers.js';
-
-/** What collecting metrics costs on the hot path: the same reads against Berth with metrics on and off. */
-export interface MetricsCost {
-  scenario: string;
-  on: Measurement;
-  off: Measurement;
-  /** on/off throughput: 1.00 means no cost. */
-  ratio: number;
-  /** on/off requests per second of server CPU: the same, less sensitive to other load on the machine. */
-  cpuRatio: number;
-}
-
-/** Requests answered per second of server CPU. */
-const perCpu = (m: Measurement): number => (m.cpu && m.cpu.server > 0 ? m.value / m.cpu.server : NaN);
-
-/** Rounds per scenario, alternating which server goes first; the median round counts. */
-const ROUNDS = 3;
+import { processTree, startBerth, type BenchServer } from './servers.js';
 
 /**
- * Two Berths on their defaults, one with `metrics.enabled: false`, loaded
- * with the same small images, then manifest GET and HEAD blob on each in
- * turn. Both servers run through the whole comparison at once, so neither
- * gets a quieter machine.
+ * What collecting metrics costs on the hot path, against what two identical servers differ by: each scenario's
+ * on/off ratio beside the off/off ratio of a control measured the same way. Two fresh Berths on the same code
+ * differ by up to a fifth in one run (measured: 2026-12-02), from the server instance itself (its heap, its JIT)
+ * more than from the rounds, so a single pair cannot show a cost of a few per cent, or its absence.
  */
+export interface MetricsCost {
+  scenario: string;
+  /** Median over the trios of each trio's median round. */
+  on: Ratio;
+  /** The same for a second server with metrics off: the noise floor. */
+  control: Ratio;
+  /** Requests per second and per server CPU-second, metrics off (median round of the median trio), for scale. */
+  offReqPerSec: number;
+  offPerCpuSecond: number;
+}
+
+export interface Ratio {
+  /** Throughput against the metrics-off server: 1.00 means no cost. */
+  throughput: number;
+  /** Requests per server CPU-second against the metrics-off server, less sensitive to other load. */
+  perCpu: number;
+  /** The lowest and highest trio's per-CPU ratio. */
+  perCpuRange: [number, number];
+}
+
+/** Fresh servers per scenario set: trios, each an on, an off and a control server started in a rotating order. */
+const TRIOS = 3;
+/** Rounds per trio and scenario; in each the servers take turns, the order rotating. */
+const ROUNDS = 3;
+const ROUND_SECONDS = 3;
+/** Images pushed to each server: enough distinct manifests and blobs that no answer is one cached line. */
+const IMAGES = 50;
+
+type Role = 'on' | 'off' | 'control';
+const ROLES: Role[] = ['on', 'off', 'control'];
+
+const perCpu = (m: Measurement): number => (m.cpu && m.cpu.server > 0 ? m.value / m.cpu.server : NaN);
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const r2 = (n: number): number => Math.round(n * 100) / 100;
+
 export async function metricsCost(work: Workload, all: Scenario[]): Promise<MetricsCost[]> {
   const push = all.find((s) => s.id === 'small-images')!;
   const reads = all.filter((s) => s.id === 'manifest-get' || s.id === 'blob-head');
-  const servers: BenchServer[] = [await startBerth(undefined, {}), await startBerth(undefined, { BERTH_METRICS_ENABLED: 'false' })];
-  const [on, off] = servers.map((server) => ({ server, client: new BenchClient(server.origin), work, round: 0 })) as [Target, Target];
+  const small: Workload = { ...work, small: work.small.slice(0, IMAGES), opts: { ...work.opts, images: IMAGES, seconds: ROUND_SECONDS } };
+  const pinned = pinGenerator();
   try {
-    for (const t of [on, off]) await push.run(t);
-    const out: MetricsCost[] = [];
-    for (const s of reads) {
-      const rounds: { on: Measurement; off: Measurement }[] = [];
-      for (let i = 0; i < ROUNDS; i++) {
-        process.stderr.write(`metrics cost, ${s.id}: round ${i + 1}...\n`);
-        const first = i % 2 === 0 ? on : off;
-        const a = await s.run(first);
-        const b = await s.run(first === on ? off : on);
-        rounds.push(first === on ? { on: a, off: b } : { on: b, off: a });
-      }
-      rounds.sort((x, y) => x.on.value / x.off.value - y.on.value / y.off.value);
-      const median = rounds[Math.floor(ROUNDS / 2)]!;
-      const r2 = (n: number) => Math.round(n * 100) / 100;
-      out.push({ scenario: s.id, ...median, ratio: r2(median.on.value / median.off.value), cpuRatio: r2(perCpu(median.on) / perCpu(median.off)) });
-    }
-    return out;
+    const trios: Record<string, Record<Role, Measurement[]>>[] = [];
+    for (let i = 0; i < TRIOS; i++) trios.push(await oneTrio(i, small, push, reads, pinned));
+    return reads.map((s) => summarise(s.id, trios.map((t) => t[s.id]!)));
   } finally {
-    await Promise.all([on, off].map((t) => t.client.close()));
-    await Promise.all(servers.map((s) => s.stop()));
+    if (pinned) unpin(process.pid);
   }
 }
 
+async function oneTrio(i: number, work: Workload, push: Scenario, reads: Scenario[], pinned: boolean): Promise<Record<string, Record<Role, Measurement[]>>> {
+  const env: Record<Role, Record<string, string>> = { on: {}, off: { BERTH_METRICS_ENABLED: 'false' }, control: { BERTH_METRICS_ENABLED: 'false' } };
+  const order = rotate(ROLES, i);
+  const targets = {} as Record<Role, Target>;
+  try {
+    for (const role of order) {
+      const server: BenchServer = await startBerth(undefined, env[role]);
+      targets[role] = { server, client: new BenchClient(server.origin), work, round: 0 };
+      if (pinned) pinServer(server);
+      await push.run(targets[role]);
+    }
+    const out: Record<string, Record<Role, Measurement[]>> = {};
+    for (const s of reads) {
+      const got: Record<Role, Measurement[]> = { on: [], off: [], control: [] };
+      for (let r = 0; r < ROUNDS; r++) {
+        process.stderr.write(`metrics cost, ${s.id}: trio ${i + 1}/${TRIOS}, round ${r + 1}/${ROUNDS}...\n`);
+        for (const role of rotate(order, r)) got[role].push(await s.run(targets[role]));
+      }
+      out[s.id] = got;
+    }
+    return out;
+  } finally {
+    await Promise.all(Object.values(targets).map(async (t) => (await t.client.close(), await t.server.stop())));
+  }
+}
+
+function summarise(scenario: string, trios: Record<Role, Measurement[]>[]): MetricsCost {
+  // Per trio, the median round of each ratio; then the median trio.
+  const ratio = (role: Role): Ratio => {
+    const tp = trios.map((t) => median(t[role].map((m, r) => m.value / t.off[r]!.value)));
+    const cpu = trios.map((t) => median(t[role].map((m, r) => perCpu(m) / perCpu(t.off[r]!))));
+    return { throughput: r2(median(tp)), perCpu: r2(median(cpu)), perCpuRange: [r2(Math.min(...cpu)), r2(Math.max(...cpu))] };
+  };
+  const offs = trios.flatMap((t) => t.off);
+  return { scenario, on: ratio('on'), control: ratio('control'), offReqPerSec: Math.round(median(offs.map((m) => m.value))), offPerCpuSecond: Math.round(median(offs.map(perCpu))) };
+}
+
+function rotate<T>(xs: T[], by: number): T[] {
+  const k = by % xs.length;
+  return [...xs.slice(k), ...xs.slice(0, k)];
+}
+
+/**
+ * With two cores or more, the servers run on core 0 and this process (and the wrk it spawns, which inherits it) on
+ * core 1, so a server never shares its core with the generator or with the other servers' idle threads' wake-ups.
+ */
+function pinGenerator(): boolean {
+  if (cpus().length < 2) return false;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function pinServer(server: BenchServer): void {
+  for (const pid of processTree(server.pid)) execFileSync('taskset', ['-a', '-p', '-c', '0', String(pid)], { stdio: 'ignore' });
+}
+
+function unpin(pid: number): void {
+  execFileSync('taskset', ['-a', '-p', '-c', `0-${cpus().length - 1}`, String(pid)], { stdio: 'ignore' });
+}
+
 export function formatMetricsCost(rows: MetricsCost[]): string {
+  const ratio = (r: Ratio) => `throughput ${r.throughput.toFixed(2)}, per server CPU-second ${r.perCpu.toFixed(2)} (trios ${r.perCpuRange[0].toFixed(2)}-${r.perCpuRange[1].toFixed(2)})`;
   return [
-    'Metrics cost (Berth with metrics on vs metrics.enabled: false, median of 3 alternating rounds):',
+    `Metrics cost (Berth with metrics on vs metrics.enabled: false, and a second server with metrics off as the control; median of ${TRIOS} trios of fresh servers, ${ROUNDS} rotating rounds of ${ROUND_SECONDS} s each):`,
     ...rows.map(
       (r) =>
-        `  ${r.scenario}: on ${r.on.value} req/s (${Math.round(perCpu(r.on))} per server CPU-second, p99 ${r.on.extra?.p99ms} ms), ` +
-        `off ${r.off.value} req/s (${Math.round(perCpu(r.off))} per CPU-second, p99 ${r.off.extra?.p99ms} ms); on/off ${r.ratio.toFixed(2)}, per CPU ${r.cpuRatio.toFixed(2)}`,
+        `  ${r.scenario}: on/off ${ratio(r.on)}; control off/off ${ratio(r.control)}; ` +
+        `metrics off: ${r.offReqPerSec} req/s, ${r.offPerCpuSecond} per server CPU-second`,
     ),
+    '  No drop means on/off within what the control shows two identical servers differ by.',
   ].join('\n');
 }

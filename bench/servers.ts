@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -30,8 +30,34 @@ export interface BenchServer {
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
 const TICKS_PER_SECOND = 100;
 
+/** Directories the bench made: servers' data, workloads, outputs. Each holds up to a few GiB, so none outlives the run. */
+const scratch = new Set<string>();
+/** Servers still running: killed when the bench exits, however it exits, so none holds a port or a directory after it. */
+const running = new Set<ChildProcess>();
+
 export function benchDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  cleanUpAtExit();
+  scratch.add(dir);
+  return dir;
+}
+
+/** `--scale-keep`: leave this one for the user to look at. */
+export function keepBenchDir(dir: string): void {
+  scratch.delete(dir);
+}
+
+let armed = false;
+
+function cleanUpAtExit(): void {
+  if (armed) return;
+  armed = true;
+  process.once('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+    for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+  });
+  // Ctrl-C and `kill` end the run through 'exit' too, so an interrupted bench does not leave its servers' data behind.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 }
 
 /** Installs the Debian packages the bench needs when they are missing (root only; the message says what to do otherwise). */
@@ -127,6 +153,8 @@ const NO_DRAIN = { BERTH_HTTP_DRAIN_PERIOD: '0' };
 
 async function launch(name: ServerName, cmd: string, args: string[], port: number, env?: Record<string, string>): Promise<BenchServer> {
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: REPO_ROOT, env: { ...process.env, ...env } });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
   const origin = `http://127.0.0.1:${port}`;

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { Pool } from 'undici';
 import { BenchClient } from '../client.js';
 import { round } from '../measure.js';
-import { benchDir, startBerthWith, type BenchServer } from '../servers.js';
+import { benchDir, keepBenchDir, startBerthWith, type BenchServer } from '../servers.js';
 import { lineChart, type ChartPoint } from './charts.js';
 import { JOB_OPS, measureJobRuns, type JobFigures } from './jobs.js';
 import { measureRequests, pushImages, REQUEST_OPS, type ScaleTarget } from './requests.js';
@@ -70,7 +70,8 @@ export async function scaleBench(sizes: ScaleSize[], opts: { keep: boolean; mach
   } finally {
     await Promise.all(targets.flatMap((t) => [t.pool.close(), t.client.close()]));
     await Promise.all(servers.map((s) => s.stop()));
-    if (!opts.keep) for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    if (opts.keep) dirs.forEach(keepBenchDir);
+    else for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
 }
 
