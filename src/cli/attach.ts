@@ -10,7 +10,8 @@ import { pushArtifact } from '../transport/attachments.js';
 import { CREATED_ANNOTATION, TITLE_ANNOTATION } from '../sign/media-types.js';
 import { clientOptions, out, printJson, run, type ClientFlags } from './common.js';
 import { context } from './context.js';
-import { collect, keyValues, openTarget } from './target.js';
+import { collect, keyValues } from './options.js';
+import { openTarget } from './target.js';
 
 const DEFAULT_FILE_TYPE = 'application/vnd.oci.image.layer.v1.tar';
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { LocalStore } from '../local/store.js';
 import { hexOf } from '../oci/digest.js';
 import { familiarName } from '../oci/reference.js';
-import { collect } from './target.js';
+import { collect } from './options.js';
 import { humanSize, out, printJson, run, since, table } from './common.js';
 import { imageFilter, listImages, referenceFilter, type ImageRow } from './image-list.js';
 import { compileTemplate } from './template.js';

@@ -11,7 +11,7 @@ import { formatPlatform } from '../transport/platform.js';
 import { readBlob } from '../transport/select.js';
 import { clientOptions, NotFoundError, out, printJson, run, UsageError, type ClientFlags } from './common.js';
 import { context } from './context.js';
-import { collect, keyValues } from './target.js';
+import { collect, keyValues } from './options.js';
 
 interface AnnotateFlags {
   os?: string;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { clientOptions, run, UsageError } from './common.js';
 import { editImage, editOptions, type EditFlags } from './edit.js';
-import { collect, keyValues } from './target.js';
+import { collect, keyValues } from './options.js';
 
 interface MutateFlags extends EditFlags {
   label?: string[];

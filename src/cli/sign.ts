@@ -14,7 +14,8 @@ import { pushArtifact, type AttachmentStore } from '../transport/attachments.js'
 import { clientOptions, out, printJson, run, type ClientFlags } from './common.js';
 import { context } from './context.js';
 import { loadCosignSigner, loadGpgSigner, type CosignSigner } from './signing-keys.js';
-import { collect, keyValues, openTarget } from './target.js';
+import { collect, keyValues } from './options.js';
+import { openTarget } from './target.js';
 
 interface SignFlags extends ClientFlags {
   key?: string;

@@ -4,7 +4,6 @@ import type { AttachmentStore } from '../transport/attachments.js';
 import type { Manifest } from '../transport/image.js';
 import { identifierOf } from '../oci/reference.js';
 import { clientFor, openSource, parseLocation, type TransportContext } from '../transport/location.js';
-import { UsageError } from './exit.js';
 
 /** An image named on the command line, resolved to the digest everything about signatures is bound to. */
 export interface Target {
@@ -39,15 +38,3 @@ export async function openTarget(ctx: TransportContext, input: string, opts: { r
   };
 }
 
-/** `-a key=value` flags, repeated. */
-export function keyValues(pairs: string[] | undefined, flag: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of pairs ?? []) {
-    const i = p.indexOf('=');
-    if (i <= 0) throw new UsageError(`${flag} ${p}: expected key=value`);
-    out[p.slice(0, i)] = p.slice(i + 1);
-  }
-  return out;
-}
-
-export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];

@@ -4,7 +4,8 @@ import { findSignatures } from '../sign/gather.js';
 import { clientOptions, Exit, out, printJson, run, type ClientFlags } from './common.js';
 import { context } from './context.js';
 import { loadTrustedKeys } from '../sign/trusted-keys.js';
-import { collect, keyValues, openTarget } from './target.js';
+import { collect, keyValues } from './options.js';
+import { openTarget } from './target.js';
 
 interface VerifyFlags extends ClientFlags {
   key?: string[];

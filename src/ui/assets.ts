@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, resolve } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { header, type Reply, type Req } from '../server/http.js';
 
 /** Where `vite build` (run by `npm ci` and `npm run build`) writes the UI: dist/ui beside dist/src. */
@@ -28,9 +29,12 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
+const gzipped = promisify(gzip);
+
 interface Asset {
   body: Buffer;
-  gzip: Buffer;
+  /** Compressed on first request, in libuv's pool: compressing the whole build at every start cost a quarter second of CPU. */
+  gzip?: Promise<Buffer>;
   type: string;
   /** Vite puts a content hash in every name under assets/: those never change. */
   immutable: boolean;
@@ -38,17 +42,17 @@ interface Asset {
 
 /**
  * Serves the built UI under `prefix`: `index.html` at the prefix itself and
- * the files beside it. The build is a few hundred kilobytes, read and
- * compressed once at start. Without a build, the prefix explains how to make one.
+ * the files beside it. The build is a few hundred kilobytes, read once at
+ * start and compressed once, when first asked for. Without a build, the prefix explains how to make one.
  */
 export function registerAssets(app: FastifyInstance, prefix: string, dir = BUILT_UI): void {
   const assets = loadAssets(dir);
-  const send = (req: Req, reply: Reply, asset: Asset | undefined): Reply => {
+  const send = async (req: Req, reply: Reply, asset: Asset | undefined): Promise<Reply> => {
     if (!asset) return reply.code(404).headers(PAGE_HEADERS).type('text/plain; charset=utf-8').send('not found');
     const gzip = /\bgzip\b/.test(header(req, 'accept-encoding') ?? '');
     reply.headers(PAGE_HEADERS).header('Cache-Control', asset.immutable ? 'public, max-age=31536000, immutable' : 'no-cache').header('Vary', 'Accept-Encoding');
     if (gzip) reply.header('Content-Encoding', 'gzip');
-    return reply.code(200).type(asset.type).send(gzip ? asset.gzip : asset.body);
+    return reply.code(200).type(asset.type).send(gzip ? await (asset.gzip ??= gzipped(asset.body, { level: 9 })) : asset.body);
   };
   const index = assets.get('index.html');
   app.get(prefix, (req, reply) => (index ? send(req, reply, index) : notBuilt(reply)));
@@ -70,7 +74,7 @@ function loadAssets(dir: string): Map<string, Asset> {
       }
       const path = relative(dir, file).split('\\').join('/');
       const body = readFileSync(file);
-      assets.set(path, { body, gzip: gzipSync(body, { level: 9 }), type: TYPES[extname(name)] ?? 'application/octet-stream', immutable: path.startsWith('assets/') });
+      assets.set(path, { body, type: TYPES[extname(name)] ?? 'application/octet-stream', immutable: path.startsWith('assets/') });
     }
   };
   walk(dir);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -42,8 +42,25 @@ export function binNodeFlags(): string[] {
   return m[1]!.split(' ').filter(Boolean);
 }
 
+/** Every directory a test made; removed when its test file's process exits (`BERTH_TEST_KEEP=1` keeps them to look at). */
+const made = new Set<string>();
+
 export function tempDir(prefix = 'berth-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (made.size === 0 && !process.env.BERTH_TEST_KEEP) process.once('exit', removeMade);
+  made.add(dir);
+  return dir;
+}
+
+function removeMade(): void {
+  // A run of the whole suite made thousands of these, some of them gigabytes.
+  for (const dir of made) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
+    } catch {
+      // A server a failed test left running may still write there; the test's own failure is the report.
+    }
+  }
 }
 
 /** Starts a real `berth serve` on a random loopback port and waits until it listens. */

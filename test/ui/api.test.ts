@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { request } from 'undici';
 import { after, before, describe, test } from 'node:test';
 import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
 import { until } from '../helpers/wait.js';
@@ -251,6 +253,13 @@ describe('the UI can be moved under a prefix or turned off, and /v2/ stays as it
       assert.match(csp, /script-src 'self'/);
       assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
       assert.equal(page.headers.get('x-frame-options'), 'DENY');
+      // Compressed when asked for, the same bytes unpacked, twice (the second from what the first compressed).
+      const plain = await (await request(`${server.url}/ui/`)).body.arrayBuffer();
+      for (let i = 0; i < 2; i++) {
+        const packed = await request(`${server.url}/ui/`, { headers: { 'accept-encoding': 'gzip' } });
+        assert.equal(packed.headers['content-encoding'], 'gzip');
+        assert.deepEqual(gunzipSync(Buffer.from(await packed.body.arrayBuffer())), Buffer.from(plain));
+      }
       assert.equal((await fetch(`${server.url}/ui`, { redirect: 'manual' })).headers.get('location'), '/ui/');
       assert.equal((await fetch(`${server.url}/`)).status, 404);
       assert.equal((await fetch(`${server.url}/v2/`)).status, 200);
