@@ -77,8 +77,17 @@ export function formatTable(rows: Row[]): string {
     '* the load generator was CPU-saturated: the figure may be the generator\'s limit.',
     'CPU used, in cores (server / load generator / whole machine):',
     ...cpuNotes,
+    ...perImageLines(rows, columns),
     ...ceilingLines(rows),
   ].join('\n');
+}
+
+/** Server CPU per image pushed: what a loaded machine disturbs less than images/s. */
+function perImageLines(rows: Row[], columns: typeof BACKEND_COLUMNS[number][]): string[] {
+  const ms = (m: Measurement | undefined) => (m?.cpu && m.value > 0 ? `${((m.cpu.server / m.value) * 1000).toFixed(1)} ms` : '-');
+  return rows
+    .filter((r) => r.scenario.unit === 'images/s')
+    .map((r) => `  ${r.scenario.id}: server CPU per image: Distribution ${ms(r.distribution)}; Berth ${ms(r.berth)}${columns.map(([name, of]) => (of(r) ? `; ${name} ${ms(of(r))}` : '')).join('')}`);
 }
 
 /** Berth against the push ceiling (target >= 0.9x), and chunked against monolithic (>= 0.9x), with the server CPU each byte cost. */

@@ -15,8 +15,8 @@ import { scaleBench, scaleChartsFrom } from './scale/run.js';
 import { chooseSizes } from './scale/sizes.js';
 import { RGW_TOOLS } from '../test/helpers/rgw.js';
 
-/** The read scenarios `--workers-rows` measures on `berth serve --workers 2`. */
-const WORKER_SCENARIOS = ['pull', 'manifest-get', 'blob-head', 'tags-list'];
+/** The scenarios `--workers-rows` measures on `berth serve --workers 2`: the reads, and the pushes whose data they read. */
+const WORKER_SCENARIOS = ['push-mono', 'small-images', 'pull', 'manifest-get', 'blob-head', 'tags-list'];
 /** Request-rate scenarios that also get a row of requests per server CPU-second. */
 const PER_CPU_SCENARIOS = ['manifest-get', 'blob-head', 'tags-list'];
 
@@ -173,7 +173,7 @@ async function main(): Promise<void> {
   if (profile) mkdirSync(profile, { recursive: true });
 
   const withCost = !only || only.includes(METRICS_COST);
-  // The workers column runs only the read scenarios and what their data needs.
+  // The workers column runs only its scenarios and what their data needs.
   const forWorkers = new Set(workersRows ? selected(WORKER_SCENARIOS.filter((id) => chosen.some((s) => s.id === id))).map((s) => s.id) : []);
   const servers: BenchServer[] = chosen.length
     ? [

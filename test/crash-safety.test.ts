@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync, statSync, utimesSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { TEST_BACKEND } from './helpers/backends.js';
 import { startBerth, type BerthServer } from './helpers/berth.js';
 import { blob, imageConfig, imageManifest, randomBlob, type Blob } from './helpers/oci.js';
 import { syncsOf, traceFile, traceSyscalls, type Syscall } from './helpers/syscall-trace.js';
+import { until } from './helpers/wait.js';
 
 /**
  * Invariant 2 under a real crash: `kill -9` while eight pushes run at once.
@@ -193,6 +194,49 @@ describe('kill -9 during concurrent pushes', () => {
         'manifest re-push',
       );
     }
+  });
+});
+
+/** Sends half of `bytes` as a monolithic `POST ?digest=` and never the rest. */
+function stalledPost(url: URL, bytes: Buffer): void {
+  const req = http.request(url, { method: 'POST', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': bytes.length } });
+  req.on('error', () => {});
+  req.write(bytes.subarray(0, bytes.length >> 1));
+}
+
+/**
+ * A monolithic upload lives for one request and has no session row: it is
+ * not refused while the client's sessions are at their cap, and a crash in
+ * the middle of its body leaves no blob, only bytes in uploads/ that the
+ * purge removes like any leftover.
+ */
+describe('kill -9 during a monolithic upload', () => {
+  let server: BerthServer | undefined;
+  after(() => server?.stop('SIGKILL'));
+
+  test('no session is opened; the half-sent blob is not a blob after a restart, and its bytes are purged', { skip: TEST_BACKEND !== 'embedded' && 'the filesystem store only' }, async () => {
+    const config = 'uploads:\n  maxSessions: 1\n  purgeInterval: 1s\n';
+    server = await startBerth({ config });
+    const { dataDir, url } = server;
+    await expectStatus(await fetch(`${url}/v2/mono/app/blobs/uploads/`, { method: 'POST' }), 202, 'the one session allowed');
+    const whole = randomBlob(200_000, 0.3);
+    await expectStatus(await fetch(`${url}/v2/mono/app/blobs/uploads/?digest=${whole.digest}`, { method: 'POST', body: asBody(whole.bytes) }), 201, 'POST ?digest= with the sessions at their cap');
+
+    const half = randomBlob(2_000_000, 0.4);
+    stalledPost(new URL(`/v2/mono/app/blobs/uploads/?digest=${half.digest}`, url), half.bytes);
+    const uploads = join(dataDir, 'uploads');
+    const staged = async () => (await readdir(uploads)).map((name) => join(uploads, name));
+    await until(async () => (await staged()).some((f) => statSync(f).size >= half.bytes.length >> 1), 'half of the body to be written');
+    const [leftover, ...others] = await staged();
+    assert.deepEqual(others, [], 'the half-sent body is the only thing in uploads/ (the open session has written nothing)');
+    await server.stop('SIGKILL');
+
+    server = await startBerth({ dataDir, config });
+    assert.equal((await fetch(`${server.url}/v2/mono/app/blobs/${half.digest}`, { method: 'HEAD' })).status, 404, 'a half-sent blob is not a blob');
+    assert.equal((await fetch(`${server.url}/v2/mono/app/blobs/${whole.digest}`, { method: 'HEAD' })).status, 200);
+    const old = new Date(Date.now() - 48 * 3600_000);
+    utimesSync(leftover!, old, old);
+    await until(() => !existsSync(leftover!), 'the purge to remove the half-sent bytes');
   });
 });
 

@@ -47,8 +47,13 @@ export function openSqlite(path: string): SqliteMetaDb {
   const readConnection = connect(path);
   readConnection.pragma('query_only = ON');
   const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(readConnection) }) });
-  const wal = new FsyncGroup('data');
-  return { db, reader, dialect: 'sqlite', sqlite, durable: () => wal.sync(`${path}-wal`), close: async () => void (await Promise.all([reader.destroy(), db.destroy()])) };
+  // The connections keep the WAL in place (SQLite removes it when the last one closes), so its handle can stay open too.
+  const wal = new FsyncGroup('data', true);
+  const close = async () => {
+    await Promise.all([reader.destroy(), db.destroy()]);
+    await wal.close();
+  };
+  return { db, reader, dialect: 'sqlite', sqlite, durable: () => wal.sync(`${path}-wal`), close };
 }
 
 function connect(path: string): SQLite.Database {

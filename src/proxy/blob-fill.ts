@@ -2,7 +2,6 @@ import { once } from 'node:events';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { RepoName } from '../oci/name.js';
-import type { UploadOrigin } from '../meta/metadata.js';
 import type { RegistryContext } from '../registry/context.js';
 import { NO_ORIGIN } from '../registry/events.js';
 import { uploadWhole } from '../registry/uploads.js';
@@ -29,7 +28,7 @@ export interface BlobFill {
  * up does not stop the fill (others wait for it); a slow one slows it,
  * within BUFFER_BYTES.
  */
-export function fillBlob(ctx: RegistryContext, repo: RepoName, desc: Descriptor, source: AsyncIterable<Buffer>, origin: UploadOrigin): BlobFill {
+export function fillBlob(ctx: RegistryContext, repo: RepoName, desc: Descriptor, source: AsyncIterable<Buffer>): BlobFill {
   const toStore = new PassThrough({ highWaterMark: BUFFER_BYTES });
   const body = new PassThrough({ highWaterMark: BUFFER_BYTES });
   let clientGone = false;
@@ -37,7 +36,7 @@ export function fillBlob(ctx: RegistryContext, repo: RepoName, desc: Descriptor,
   body.on('close', () => (clientGone = true));
   let verified!: () => void;
   const proven = new Promise<void>((r) => (verified = r));
-  const upload = uploadWhole(ctx, repo, desc.digest, toStore, desc.size, origin, NO_ORIGIN, verified);
+  const upload = uploadWhole(ctx, repo, desc.digest, toStore, desc.size, NO_ORIGIN, verified);
   // The upload may fail before the source ends (a full disk): stop reading the upstream then.
   let failed: unknown;
   upload.catch((e: unknown) => {

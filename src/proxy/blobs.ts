@@ -60,7 +60,7 @@ export async function cachedBlob(deps: BlobDeps, target: CachedRepo, digest: Dig
     counters.hit(ns);
     return 'stored';
   }
-  const fill = fillBlob(ctx, target.repo, desc, target.upstream.blob(target.remote, desc, r.via), { owner: `proxy:${ns}`, client: 'upstream' });
+  const fill = fillBlob(ctx, target.repo, desc, target.upstream.blob(target.remote, desc, r.via));
   fill.stored
     .catch((err: unknown) => deps.logger.warn({ upstream: ns, repository: target.repo, digest, reason: (err as Error).message }, 'blob not cached'))
     .finally(() => void claim.release());

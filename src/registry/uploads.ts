@@ -100,13 +100,21 @@ export async function completeUpload(
 ): Promise<{ digest: Digest; size: number }> {
   return ctx.uploadLocks.run(id, async () => {
     const row = await uploadStatus(ctx, repo, id);
+    if (body && row.size === 0) {
+      // The whole blob in the closing PUT (docker, containerd): it goes to a file of its own, so the session
+      // is never claimed or advanced; the commit ends it.
+      const length = expectedLength(row.size, range, declaredLength);
+      ctx.hashStates.drop(id);
+      return commitWhole(ctx, repo, digest, body, length, origin, verified, id).catch(async (e: unknown) => {
+        await cancelUpload(ctx, id);
+        throw e;
+      });
+    }
     const size = body ? await writeAt(ctx, row, body, range, declaredLength) : row.size;
     const actual = await finalDigest(ctx, id, algorithmOf(digest), size);
     if (actual !== hexOf(digest)) {
       await cancelUpload(ctx, id);
-      throw new RegistryError('DIGEST_INVALID', `uploaded content does not match digest ${digest}`, {
-        detail: { expected: digest, actual: `${algorithmOf(digest)}:${actual}` },
-      });
+      throw digestMismatch(digest, actual);
     }
     await checkQuota(ctx, repo, digest, size).catch(async (e: unknown) => {
       await cancelUpload(ctx, id);
@@ -119,38 +127,78 @@ export async function completeUpload(
     await ctx.meta.commitBlob(row.repositoryId, digest, size, ctx.now(), id, () => ctx.store.commitUpload(id, size, digest), hook).catch(async (e: unknown) => {
       // The session's bytes may have moved under the digest already: it cannot be completed twice.
       await cancelUpload(ctx, id);
-      if (e instanceof ClaimLost) throw new RegistryError('BLOB_UPLOAD_INVALID', `${e.message}; push it again`, { detail: { digest } });
-      throw e;
+      throw claimLost(e, digest);
     });
     return { digest, size };
   });
 }
 
-/** A monolithic upload: `POST ?digest=` with the whole blob as the body. */
+/**
+ * A monolithic upload: `POST ?digest=` with the whole blob as the body. It
+ * lives for one request, so it has no session row: its bytes are a file no
+ * row names until the commit links the blob, and what a crash leaves is
+ * removed as a leftover (src/registry/leftovers.ts).
+ */
 export async function uploadWhole(
   ctx: RegistryContext,
   repo: RepoName,
   digest: Digest,
   body: Readable,
   declaredLength: number | undefined,
-  owner: UploadOrigin,
   origin: Origin,
   verified?: () => void,
 ): Promise<{ digest: Digest; size: number }> {
   if (declaredLength !== undefined) {
-    // Refused before a byte is stored; the check at commit still covers chunked bodies.
+    // Refused before a byte is stored; the check before the commit still covers bodies of unknown length.
     await checkQuota(ctx, repo, digest, declaredLength).catch((e: unknown) => {
       body.resume();
       throw e;
     });
   }
-  const { id } = await startUpload(ctx, repo, owner);
+  return commitWhole(ctx, repo, digest, body, declaredLength, origin, verified);
+}
+
+/**
+ * Streams a whole blob into a staged upload of its own, hashed with the
+ * digest's algorithm, vets it before the fsync, and commits it; `session`,
+ * if any, is ended by the same transaction that links the blob.
+ */
+async function commitWhole(
+  ctx: RegistryContext,
+  repo: RepoName,
+  digest: Digest,
+  body: Readable,
+  declaredLength: number | undefined,
+  origin: Origin,
+  verified: (() => void) | undefined,
+  session?: UploadId,
+): Promise<{ digest: Digest; size: number }> {
+  const staged = randomUUID() as UploadId;
+  const hash = HashStates.fresh(algorithmOf(digest));
+  const size = await ctx.store.stageUpload(staged, hashing(body, hash), async (written) => {
+    if (declaredLength !== undefined && written !== declaredLength) throw shortBody(written, declaredLength);
+    const actual = hash.digest('hex');
+    if (actual !== hexOf(digest)) throw digestMismatch(digest, actual);
+    await checkQuota(ctx, repo, digest, written);
+    verified?.();
+  });
+  const hook = ctx.events.hook('blob', () => [blobEvent('push', repo, { digest, size }, origin, ctx.now())]);
+  let moved = false;
+  const move = async () => {
+    // A retry after a lost repository row (withRepo) finds the bytes in place already.
+    if (moved) return;
+    await ctx.store.commitUpload(staged, size, digest);
+    moved = true;
+  };
   try {
-    return await completeUpload(ctx, repo, id, digest, body, undefined, declaredLength, origin, verified);
+    await ctx.withRepo(repo, (repoId) => ctx.meta.commitBlob(repoId, digest, size, ctx.now(), session, move, hook));
   } catch (e) {
-    await cancelUpload(ctx, id).catch(() => {});
-    throw e;
+    if (!moved) await ctx.store.abortUpload(staged).catch(() => {});
+    throw claimLost(e, digest);
   }
+  // A session's own file exists only if a chunk (an empty one) was written to it.
+  if (session) await ctx.store.abortUpload(session);
+  return { digest, size };
 }
 
 export async function deleteUpload(ctx: RegistryContext, repo: RepoName, id: UploadId): Promise<void> {
@@ -186,14 +234,7 @@ async function writeAt(
   range: ChunkRange | undefined,
   declaredLength: number | undefined,
 ): Promise<number> {
-  if (range) {
-    if (range.start !== row.size) throw outOfOrder(row.size, `chunk starts at ${range.start}, expected ${row.size}`);
-    const rangeLength = range.end - range.start + 1;
-    if (declaredLength !== undefined && declaredLength !== rangeLength) {
-      throw outOfOrder(row.size, `Content-Range covers ${rangeLength} bytes but Content-Length is ${declaredLength}`);
-    }
-    declaredLength = rangeLength;
-  }
+  declaredLength = expectedLength(row.size, range, declaredLength);
   // Claim the session before touching its bytes: a second writer on another
   // replica must not overwrite what the first one is writing (and hashing).
   const writer = randomUUID();
@@ -208,11 +249,7 @@ async function writeAt(
   try {
     const hash = ctx.hashStates.take(row.id, STREAMING_ALGORITHM, row.size) ?? (await rebuildHash(ctx, row.id, STREAMING_ALGORITHM, row.size));
     const written = await ctx.store.writeUpload(row.id, row.size, hashing(body, hash));
-    if (declaredLength !== undefined && written !== declaredLength) {
-      throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk ended after ${written} of ${declaredLength} bytes`, {
-        detail: { received: written, expected: declaredLength },
-      });
-    }
+    if (declaredLength !== undefined && written !== declaredLength) throw shortBody(written, declaredLength);
     const size = row.size + written;
     advanced = await ctx.meta.advanceUpload(row.id, row.size, size, ctx.now(), writer);
     if (!advanced) throw outOfOrder(row.size, 'another request advanced this upload first');
@@ -261,6 +298,34 @@ function hashing(body: Readable, hash: Hash): Readable {
   });
   body.pipe(t);
   return t;
+}
+
+/** The length a chunk must have: its Content-Range's, which must start where the upload ends and agree with Content-Length. */
+function expectedLength(size: number, range: ChunkRange | undefined, declaredLength: number | undefined): number | undefined {
+  if (!range) return declaredLength;
+  if (range.start !== size) throw outOfOrder(size, `chunk starts at ${range.start}, expected ${size}`);
+  const rangeLength = range.end - range.start + 1;
+  if (declaredLength !== undefined && declaredLength !== rangeLength) {
+    throw outOfOrder(size, `Content-Range covers ${rangeLength} bytes but Content-Length is ${declaredLength}`);
+  }
+  return rangeLength;
+}
+
+function shortBody(written: number, declaredLength: number): RegistryError {
+  return new RegistryError('BLOB_UPLOAD_INVALID', `chunk ended after ${written} of ${declaredLength} bytes`, {
+    detail: { received: written, expected: declaredLength },
+  });
+}
+
+function digestMismatch(digest: Digest, actual: string): RegistryError {
+  return new RegistryError('DIGEST_INVALID', `uploaded content does not match digest ${digest}`, {
+    detail: { expected: digest, actual: `${algorithmOf(digest)}:${actual}` },
+  });
+}
+
+/** A commit that lost its claim to GC is the client's to retry; anything else is passed on. */
+function claimLost(e: unknown, digest: Digest): unknown {
+  return e instanceof ClaimLost ? new RegistryError('BLOB_UPLOAD_INVALID', `${e.message}; push it again`, { detail: { digest } }) : e;
 }
 
 function outOfOrder(size: number, message: string): RegistryError {

@@ -64,7 +64,7 @@ export class RepositoryImages {
 
   /** Streams the blob into the store, verified against its digest as any upload is. */
   async putBlob(desc: Descriptor, open: (offset?: number) => Promise<Readable>): Promise<void> {
-    await uploadWhole(this.ctx, this.repo, desc.digest, await open(), desc.size, { owner: this.actor, client: 'replication' }, { actor: this.actor });
+    await uploadWhole(this.ctx, this.repo, desc.digest, await open(), desc.size, { actor: this.actor });
   }
 
   async putManifest(m: Manifest, tag?: string): Promise<void> {

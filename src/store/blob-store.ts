@@ -67,6 +67,15 @@ export interface BlobStore {
 
   startUpload(id: UploadId): Promise<void>;
   /**
+   * Writes a whole blob as the upload `id`, which no session knows, and makes
+   * it durable, as writeUpload and sealUpload do but in one pass (filesystem:
+   * one open file from create to fsync). `vet` runs between the write and the
+   * sync, with the number of bytes written, and may refuse them (a digest that
+   * does not match, a quota): then, as on any failure, nothing of the upload
+   * is left. Resolves with the size; commitUpload or abortUpload follows.
+   */
+  stageUpload(id: UploadId, body: Readable, vet: (size: number) => Promise<void>): Promise<number>;
+  /**
    * Writes `body` at `offset` (any bytes past it from an earlier failed write
    * are overwritten). Resolves with the number of bytes written; rejects, with
    * the upload unchanged up to `offset`, when the body breaks off; on a

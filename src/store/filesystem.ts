@@ -1,6 +1,7 @@
-import { mkdir, open, opendir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, opendir, rename, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isDigest, type Digest } from '../oci/digest.js';
 import { FsyncGroup } from '../util/fsync-group.js';
@@ -82,13 +83,13 @@ export class FilesystemStore implements BlobStore {
       await this.moveIntoPlace(tmp, path);
     } catch (e) {
       // A full disk must not stay full because of a write that failed.
-      await rm(tmp, { force: true });
+      await removeFile(tmp);
       throw e;
     }
   }
 
   async delete(digest: Digest): Promise<void> {
-    await rm(this.blobPath(digest), { force: true });
+    await removeFile(this.blobPath(digest));
   }
 
   async *walk(): AsyncIterable<StoredBlob> {
@@ -104,25 +105,36 @@ export class FilesystemStore implements BlobStore {
     }
   }
 
-  async startUpload(id: UploadId): Promise<void> {
-    await writeFile(this.uploadPath(id), '');
+  /** Nothing to create: a session's file appears with its first write (an upload with no bytes has none). */
+  async startUpload(): Promise<void> {}
+
+  async stageUpload(id: UploadId, body: Readable, vet: (size: number) => Promise<void>): Promise<number> {
+    const path = this.uploadPath(id);
+    const handle = await open(path, 'wx');
+    // The stream owns the handle: it stays open after the write for the sync, and the stream's end closes it.
+    const out = handle.createWriteStream({ highWaterMark: WRITE_BUFFER, autoClose: false });
+    try {
+      const written = await countWritten(body, out);
+      await vet(written);
+      if (this.opts.fsync) await handle.sync();
+      await closed(out);
+      return written;
+    } catch (e) {
+      await closed(out);
+      await removeFile(path);
+      throw e;
+    }
   }
 
   async writeUpload(id: UploadId, offset: number, body: Readable): Promise<number> {
-    const handle = await open(this.uploadPath(id), 'r+');
+    const handle = await open(this.uploadPath(id), CREATE_OR_WRITE);
     // The stream owns the handle and closes it when it finishes or fails.
-    const out = handle.createWriteStream({ start: offset, highWaterMark: 1 << 20 });
-    let written = 0;
-    body.on('data', (chunk: Buffer) => {
-      written += chunk.length;
-    });
     try {
-      await pipeline(body, out);
+      return await countWritten(body, handle.createWriteStream({ start: offset, highWaterMark: WRITE_BUFFER }));
     } catch (e) {
       await truncate(this.uploadPath(id), offset).catch(() => {});
       throw e;
     }
-    return written;
   }
 
   async readUpload(id: UploadId, size: number): Promise<Readable> {
@@ -132,7 +144,7 @@ export class FilesystemStore implements BlobStore {
   }
 
   async sealUpload(id: UploadId, size: number): Promise<void> {
-    const handle = await open(this.uploadPath(id), 'r+');
+    const handle = await open(this.uploadPath(id), CREATE_OR_WRITE);
     try {
       // Bytes past `size` are leftovers of a write that failed part way.
       await handle.truncate(size);
@@ -147,7 +159,7 @@ export class FilesystemStore implements BlobStore {
   }
 
   async abortUpload(id: UploadId): Promise<void> {
-    await rm(this.uploadPath(id), { force: true });
+    await removeFile(this.uploadPath(id));
   }
 
   async *uploadEntries(): AsyncIterable<UploadEntry> {
@@ -160,16 +172,43 @@ export class FilesystemStore implements BlobStore {
 
   async removeUploadEntry(name: string): Promise<void> {
     if (!UPLOAD_ENTRY.test(name)) throw new Error(`not an upload entry: ${name.slice(0, 100)}`);
-    await rm(join(this.uploadsDir, name), { force: true });
+    await removeFile(join(this.uploadsDir, name));
   }
 
   /** rename(2) is atomic: readers see either no blob or all of it, never a partial file. */
   private async moveIntoPlace(src: string, dest: string): Promise<void> {
     const dir = dest.slice(0, dest.lastIndexOf('/'));
-    await mkdir(dir, { recursive: true });
-    await rename(src, dest);
+    // The directory is there for all but the first blob of its prefix: made only when the rename says it is not.
+    await rename(src, dest).catch(async (e: unknown) => {
+      if (!isNotFound(e)) throw e;
+      await mkdir(dir, { recursive: true });
+      await rename(src, dest);
+    });
     if (this.opts.fsync) await this.directorySyncs.sync(dir);
   }
+}
+
+/** Opens a session's file for positional writes, creating it on the first. */
+const CREATE_OR_WRITE = constants.O_WRONLY | constants.O_CREAT;
+const WRITE_BUFFER = 1 << 20;
+
+/** Pipes `body` into `out`; resolves with the bytes written. */
+async function countWritten(body: Readable, out: Writable): Promise<number> {
+  let written = 0;
+  body.on('data', (chunk: Buffer) => {
+    written += chunk.length;
+  });
+  await pipeline(body, out);
+  return written;
+}
+
+/** Ends a file stream, closing the file it owns. */
+function closed(out: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    if (out.closed) return resolve();
+    out.once('close', () => resolve());
+    out.destroy();
+  });
 }
 
 /** Numbers the temporary files of `put`; starting at the clock keeps a restarted process (same pid) off its predecessor's names. */
@@ -177,6 +216,13 @@ let putSequence = Date.now();
 
 /** Session files (`<uuid>`) and the temporary files of `put` (`put-<alg>-<hex>-<pid>-<sequence>`): nothing else is ours to list or remove. */
 const UPLOAD_ENTRY = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|put-(?:sha256|sha512)-[0-9a-f]+-\d+-\d+)$/;
+
+/** unlink(2), and nothing if the file is not there: `rm` would lstat it first. */
+async function removeFile(path: string): Promise<void> {
+  await unlink(path).catch((e: unknown) => {
+    if (!isNotFound(e)) throw e;
+  });
+}
 
 function isNotFound(e: unknown): boolean {
   return (e as NodeJS.ErrnoException).code === 'ENOENT';

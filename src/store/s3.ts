@@ -159,6 +159,17 @@ export class S3Store implements BlobStore {
     return written;
   }
 
+  async stageUpload(id: UploadId, body: Readable, vet: (size: number) => Promise<void>): Promise<number> {
+    try {
+      const written = await this.writeUpload(id, 0, body);
+      await vet(written);
+      return written;
+    } catch (e) {
+      await this.abortUpload(id);
+      throw e;
+    }
+  }
+
   async readUpload(id: UploadId, size: number): Promise<Readable> {
     const sources = this.uploadPieces(id, size).map((p) => () => this.getObject(p.key, p.key));
     const out = new PassThrough({ highWaterMark: 1 << 20 });

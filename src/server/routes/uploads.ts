@@ -50,7 +50,7 @@ export async function postUpload(ctx: RegistryContext, req: Req, reply: Reply, r
   const digestParam = query(req, 'digest');
   if (digestParam !== undefined) {
     const digest = parseDigest(digestParam);
-    await uploadWhole(ctx, repo, digest, body(req), contentLength(req), owner, origin);
+    await uploadWhole(ctx, repo, digest, body(req), contentLength(req), origin);
     return created(reply, repo, digest);
   }
   drain(req);
