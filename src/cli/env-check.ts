@@ -14,6 +14,7 @@ export const NON_CONFIG_VARIABLES: readonly string[] = [
   'BERTH_VULNDB', // the vulnerability database of berth scan and berth db
   'BERTH_TEST_BACKEND', // which backends the test suite runs on
   'BERTH_TEST_S3', // which S3 implementation those backends use
+  'BERTH_TEST_KEEP', // keep the test suite's temporary directories
 ];
 
 /** Warns about each `BERTH_` variable berth does not read, naming the closest one it does. */
