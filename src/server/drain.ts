@@ -14,9 +14,9 @@ const RETRY_AFTER_SECONDS = 1;
  * already running are not touched.
  */
 export function refuseWhileDraining(app: FastifyInstance, draining: () => boolean): void {
-  app.addHook('onRequest', async (req, reply) => {
-    if (!draining() || req.url === '/healthz' || req.url === '/readyz') return;
+  app.addHook('onRequest', (req, reply, done) => {
+    if (!draining() || req.url === '/healthz' || req.url === '/readyz') return done();
     reply.header('Retry-After', String(RETRY_AFTER_SECONDS)).header('Connection', 'close');
-    return sendError(reply, new RegistryError('UNAVAILABLE', `the registry is shutting down; retry in ${RETRY_AFTER_SECONDS}s`));
+    sendError(reply, new RegistryError('UNAVAILABLE', `the registry is shutting down; retry in ${RETRY_AFTER_SECONDS}s`));
   });
 }

@@ -1,3 +1,4 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Identity } from './access.js';
 import type { Route } from './routes/match.js';
 
@@ -10,14 +11,27 @@ export interface RequestNotes {
   mounted?: boolean;
 }
 
-const notes = new WeakMap<object, RequestNotes>();
+declare module 'fastify' {
+  interface FastifyRequest {
+    berthNotes: RequestNotes | undefined;
+  }
+}
 
-export function noteRequest(req: object, route: Route): RequestNotes {
+/**
+ * A field every request has from the start (Fastify keeps one object shape
+ * for them), rather than a WeakMap entry per request, which every young
+ * generation collection has to process.
+ */
+export function declareRequestNotes(app: FastifyInstance): void {
+  app.decorateRequest('berthNotes', undefined);
+}
+
+export function noteRequest(req: FastifyRequest, route: Route): RequestNotes {
   const n: RequestNotes = { route };
-  notes.set(req, n);
+  req.berthNotes = n;
   return n;
 }
 
-export function notesOf(req: object): RequestNotes | undefined {
-  return notes.get(req);
+export function notesOf(req: FastifyRequest): RequestNotes | undefined {
+  return req.berthNotes;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -131,6 +132,31 @@ describe('metrics: a real Prometheus reads them', { skip }, () => {
       await sleep(250);
     }
     assert.equal(await query('up{job="berth"}'), 1);
+  });
+});
+
+describe('metrics: requests in flight', () => {
+  test('a download still being sent is in flight through many answered requests, and one the client cut off is not', async () => {
+    const server = await startBerth();
+    try {
+      const api = new Raw(server.url);
+      // Bigger than the socket buffers on both sides, so the answer cannot finish while the client does not read.
+      const big = randomBlob(32 * 1024 * 1024);
+      assert.equal((await api.pushBlob('big/one', big)).status, 201);
+      const inFlight = async () => sample(await (await api.fetch('/metrics')).text(), 'berth_http_requests_in_flight');
+      const download = request(`${server.url}/v2/big/one/blobs/${big.digest}`, { agent: false });
+      const started = new Promise<IncomingMessage>((resolve, reject) => download.on('response', resolve).on('error', reject));
+      download.end();
+      (await started).pause();
+      assert.equal(await inFlight(), 2, 'the scrape and the download');
+      // More answered requests than the in-flight list holds before it is swept.
+      for (let i = 0; i < 200; i++) assert.equal((await api.fetch(`/v2/big/one/blobs/${big.digest}`, { method: 'HEAD' })).status, 200);
+      assert.equal(await inFlight(), 2, 'answered requests are gone, the download is not');
+      download.destroy();
+      await until(async () => (await inFlight()) === 1, 'the cut-off download to leave the gauge');
+    } finally {
+      await server.stop();
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Identity } from '../access.js';
 import { matchRoute } from '../routes/match.js';
@@ -43,28 +43,33 @@ export class AuditLog {
 
   /** Push (manifest PUT) and delete lines, written once the response says how it went. */
   install(app: FastifyInstance, who: (req: object) => Identity | undefined): void {
-    app.addHook('onResponse', async (req, reply) => {
-      const method = req.method;
-      if (method !== 'PUT' && method !== 'DELETE') return;
-      const route = matchRoute(req.url.split('?', 1)[0]!);
-      const status = reply.statusCode;
-      // Refusals were recorded as `denied` when the authorizer refused them.
-      if (!route || status === 401 || status === 403 || status === 429) return;
-      const isPush = route.kind === 'manifest' && method === 'PUT';
-      const isDelete = method === 'DELETE' && (route.kind === 'manifest' || route.kind === 'blob');
-      if (!isPush && !isDelete) return;
-      const header = reply.getHeader('docker-content-digest');
-      const digest = typeof header === 'string' ? header : /^[a-z0-9]+:[a-f0-9]+$/.test(route.ref) ? route.ref : undefined;
-      this.record({
-        event: isPush ? 'push' : 'delete',
-        who: who(req)?.subject ?? null,
-        client: req.ip,
-        repository: route.name,
-        reference: route.ref,
-        ...(digest ? { digest } : {}),
-        result: status < 400 ? 'ok' : 'failed',
-        status,
-      });
+    // A callback hook: every request runs it, and most return at once.
+    app.addHook('onResponse', (req, reply, done) => {
+      if (req.method === 'PUT' || req.method === 'DELETE') this.recordChange(req, reply, who);
+      done();
+    });
+  }
+
+  private recordChange(req: FastifyRequest, reply: FastifyReply, who: (req: object) => Identity | undefined): void {
+    const method = req.method;
+    const route = matchRoute(req.url.split('?', 1)[0]!);
+    const status = reply.statusCode;
+    // Refusals were recorded as `denied` when the authorizer refused them.
+    if (!route || status === 401 || status === 403 || status === 429) return;
+    const isPush = route.kind === 'manifest' && method === 'PUT';
+    const isDelete = method === 'DELETE' && (route.kind === 'manifest' || route.kind === 'blob');
+    if (!isPush && !isDelete) return;
+    const header = reply.getHeader('docker-content-digest');
+    const digest = typeof header === 'string' ? header : /^[a-z0-9]+:[a-f0-9]+$/.test(route.ref) ? route.ref : undefined;
+    this.record({
+      event: isPush ? 'push' : 'delete',
+      who: who(req)?.subject ?? null,
+      client: req.ip,
+      repository: route.name,
+      reference: route.ref,
+      ...(digest ? { digest } : {}),
+      result: status < 400 ? 'ok' : 'failed',
+      status,
     });
   }
 

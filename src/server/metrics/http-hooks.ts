@@ -1,7 +1,21 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { notesOf } from '../request-notes.js';
 import type { Metrics } from './metrics.js';
 import { operationOf, V2_TEMPLATES } from './route-label.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The connection's byte counts when the request began: what it moved is the difference at the end. */
+    metricsReadAt: number;
+    metricsWrittenAt: number;
+  }
+}
+
+/** What the app's own onRequest and onResponse hooks call for metrics. */
+export interface HttpMetrics {
+  started(req: FastifyRequest, reply: FastifyReply): void;
+  answered(req: FastifyRequest, reply: FastifyReply): void;
+}
 
 /**
  * Counts every request by route template, method and status, with its
@@ -9,26 +23,28 @@ import { operationOf, V2_TEMPLATES } from './route-label.js';
  * stream: bytes sent are the connection's count before and after; bytes
  * received are the Content-Length, or for a chunked body (podman's PATCH)
  * what the connection read while the request ran.
+ *
+ * No hooks or listeners of its own: hooks of their own, a WeakMap entry and a
+ * 'close' listener per request were most of what metrics cost a HEAD (`npm run
+ * bench -- --only metrics-cost`).
  */
-export function installHttpMetrics(app: FastifyInstance, metrics: Metrics): void {
-  const before = new WeakMap<object, { read: number; written: number }>();
-  app.addHook('onRequest', (req, reply, done) => {
-    metrics.started();
-    // 'close' comes for every response, finished or cut off, so the gauge never drifts.
-    reply.raw.once('close', () => metrics.finished());
-    before.set(req, { read: req.socket.bytesRead, written: req.socket.bytesWritten });
-    done();
-  });
-  app.addHook('onResponse', (req, reply, done) => {
-    const notes = notesOf(req);
-    const route = notes ? V2_TEMPLATES[notes.route.kind] : (req.routeOptions.url ?? 'unmatched');
-    const start = before.get(req);
-    const status = reply.statusCode;
-    const op = notes && operationOf(notes.route.kind, req.method, status, notes.mounted === true);
-    const declared = Number(req.headers['content-length']);
-    const bytesIn = declared >= 0 ? declared : start ? req.socket.bytesRead - start.read : 0;
-    const bytesOut = start ? req.socket.bytesWritten - start.written : 0;
-    metrics.request(route, req.method, status, reply.elapsedTime / 1000, bytesIn, bytesOut, op);
-    done();
-  });
+export function installHttpMetrics(app: FastifyInstance, metrics: Metrics): HttpMetrics {
+  app.decorateRequest('metricsReadAt', 0);
+  app.decorateRequest('metricsWrittenAt', 0);
+  return {
+    started(req, reply) {
+      metrics.started(reply.raw);
+      req.metricsReadAt = req.socket.bytesRead;
+      req.metricsWrittenAt = req.socket.bytesWritten;
+    },
+    answered(req, reply) {
+      const notes = notesOf(req);
+      const route = notes ? V2_TEMPLATES[notes.route.kind] : (req.routeOptions.url ?? 'unmatched');
+      const status = reply.statusCode;
+      const op = notes && operationOf(notes.route.kind, req.method, status, notes.mounted === true);
+      const declared = Number(req.headers['content-length']);
+      const bytesIn = declared >= 0 ? declared : req.socket.bytesRead - req.metricsReadAt;
+      metrics.request(route, req.method, status, reply.elapsedTime / 1000, bytesIn, req.socket.bytesWritten - req.metricsWrittenAt, op);
+    },
+  };
 }

@@ -18,17 +18,26 @@ export const V2_TEMPLATES: Record<Route['kind'], string> = {
 /** What the registry counters count, from a `/v2/` route, its method and status. */
 export type Operation = { counter: 'pushes' | 'pulls' | 'deletes'; kind: 'manifest' | 'blob' } | { counter: 'mounts' };
 
+// One object each, not one per request.
+const PULL_MANIFEST: Operation = { counter: 'pulls', kind: 'manifest' };
+const PUSH_MANIFEST: Operation = { counter: 'pushes', kind: 'manifest' };
+const DELETE_MANIFEST: Operation = { counter: 'deletes', kind: 'manifest' };
+const PULL_BLOB: Operation = { counter: 'pulls', kind: 'blob' };
+const PUSH_BLOB: Operation = { counter: 'pushes', kind: 'blob' };
+const DELETE_BLOB: Operation = { counter: 'deletes', kind: 'blob' };
+const MOUNT: Operation = { counter: 'mounts' };
+
 export function operationOf(kind: Route['kind'], method: string, status: number, mounted: boolean): Operation | undefined {
   if (status >= 400) return undefined;
   if (kind === 'manifest') {
-    if (method === 'GET') return { counter: 'pulls', kind: 'manifest' };
-    if (method === 'PUT') return { counter: 'pushes', kind: 'manifest' };
-    if (method === 'DELETE') return { counter: 'deletes', kind: 'manifest' };
+    if (method === 'GET') return PULL_MANIFEST;
+    if (method === 'PUT') return PUSH_MANIFEST;
+    if (method === 'DELETE') return DELETE_MANIFEST;
   } else if (kind === 'blob') {
-    if (method === 'GET') return { counter: 'pulls', kind: 'blob' };
-    if (method === 'DELETE') return { counter: 'deletes', kind: 'blob' };
+    if (method === 'GET') return PULL_BLOB;
+    if (method === 'DELETE') return DELETE_BLOB;
   } else if (status === 201 && (kind === 'upload' || kind === 'uploads')) {
-    return mounted ? { counter: 'mounts' } : { counter: 'pushes', kind: 'blob' };
+    return mounted ? MOUNT : PUSH_BLOB;
   }
   return undefined;
 }

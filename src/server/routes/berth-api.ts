@@ -65,8 +65,15 @@ const REPOSITORY_ROUTES: [method: string, path: RegExp, handle: RepositoryHandle
  * registry runs in worker threads.
  */
 export function registerBerthApi(app: FastifyInstance, deps: BerthApiDeps): void {
-  app.addHook('onRequest', async (req) => {
-    if (req.url.startsWith('/berth/v1/') && changesState(req)) refuseCrossOrigin(req);
+  // A callback hook: it runs for every request, /v2/ ones included.
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (!req.url.startsWith('/berth/v1/') || !changesState(req)) return done();
+    try {
+      refuseCrossOrigin(req);
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
   });
   app.get('/berth/v1/usage', (req, reply) => usage(deps, req, reply));
   app.get('/berth/v1/repositories', (req, reply) => repositoryList(deps, req, reply));
