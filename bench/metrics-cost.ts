@@ -5,14 +5,15 @@ import type { Measurement, Scenario, Target, Workload } from './scenarios.js';
 import { processTree, startBerth, type BenchServer } from './servers.js';
 
 /**
- * What collecting metrics costs on the hot path, against what two identical servers differ by: each scenario's
- * on/off ratio beside the off/off ratio of a control measured the same way. Two fresh Berths on the same code
- * differ by up to a fifth in one run (measured: 2026-12-02), from the server instance itself (its heap, its JIT)
- * more than from the rounds, so a single pair cannot show a cost of a few per cent, or its absence.
+ * What collecting metrics costs on the hot path, against what two identical servers differ by. The servers are
+ * measured in pairs loaded at once, sharing one core (the generators on the other): whatever else the machine is
+ * doing slows both alike, so their ratio is the ratio of their CPU per request. Measured one after the other, rounds
+ * moved by up to 30 % on this VM whatever ran in them (2026-12-02), hiding a cost of a few per cent or inventing one.
+ * Each scenario's on/off ratio is beside the off/off ratio of a control measured the same way.
  */
 export interface MetricsCost {
   scenario: string;
-  /** Median over the trios of each trio's median round. */
+  /** Median over the trios of each trio's median round, each round an on and an off server loaded at once. */
   on: Ratio;
   /** The same for a second server with metrics off: the noise floor. */
   control: Ratio;
@@ -22,9 +23,9 @@ export interface MetricsCost {
 }
 
 export interface Ratio {
-  /** Throughput against the metrics-off server: 1.00 means no cost. */
+  /** Throughput against the metrics-off server loaded at the same time: 1.00 means no cost. */
   throughput: number;
-  /** Requests per server CPU-second against the metrics-off server, less sensitive to other load. */
+  /** Requests per server CPU-second against the metrics-off server. */
   perCpu: number;
   /** The lowest and highest trio's per-CPU ratio. */
   perCpuRange: [number, number];
@@ -32,7 +33,7 @@ export interface Ratio {
 
 /** Fresh servers per scenario set: trios, each an on, an off and a control server started in a rotating order. */
 const TRIOS = 3;
-/** Rounds per trio and scenario; in each the servers take turns, the order rotating. */
+/** Rounds per trio and scenario: in each, on and off are loaded at once, then control and off. */
 const ROUNDS = 3;
 const ROUND_SECONDS = 3;
 /** Images pushed to each server: enough distinct manifests and blobs that no answer is one cached line. */
@@ -40,6 +41,9 @@ const IMAGES = 50;
 
 type Role = 'on' | 'off' | 'control';
 const ROLES: Role[] = ['on', 'off', 'control'];
+/** A server's round and the off server's, measured at the same time. */
+type Pair = [Measurement, Measurement];
+type Pairs = Record<'on' | 'control', Pair[]>;
 
 const perCpu = (m: Measurement): number => (m.cpu && m.cpu.server > 0 ? m.value / m.cpu.server : NaN);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -51,7 +55,7 @@ export async function metricsCost(work: Workload, all: Scenario[]): Promise<Metr
   const small: Workload = { ...work, small: work.small.slice(0, IMAGES), opts: { ...work.opts, images: IMAGES, seconds: ROUND_SECONDS } };
   const pinned = pinGenerator();
   try {
-    const trios: Record<string, Record<Role, Measurement[]>>[] = [];
+    const trios: Record<string, Pairs>[] = [];
     for (let i = 0; i < TRIOS; i++) trios.push(await oneTrio(i, small, push, reads, pinned));
     return reads.map((s) => summarise(s.id, trios.map((t) => t[s.id]!)));
   } finally {
@@ -59,7 +63,7 @@ export async function metricsCost(work: Workload, all: Scenario[]): Promise<Metr
   }
 }
 
-async function oneTrio(i: number, work: Workload, push: Scenario, reads: Scenario[], pinned: boolean): Promise<Record<string, Record<Role, Measurement[]>>> {
+async function oneTrio(i: number, work: Workload, push: Scenario, reads: Scenario[], pinned: boolean): Promise<Record<string, Pairs>> {
   const env: Record<Role, Record<string, string>> = { on: {}, off: { BERTH_METRICS_ENABLED: 'false' }, control: { BERTH_METRICS_ENABLED: 'false' } };
   const order = rotate(ROLES, i);
   const targets = {} as Record<Role, Target>;
@@ -70,12 +74,12 @@ async function oneTrio(i: number, work: Workload, push: Scenario, reads: Scenari
       if (pinned) pinServer(server);
       await push.run(targets[role]);
     }
-    const out: Record<string, Record<Role, Measurement[]>> = {};
+    const out: Record<string, Pairs> = {};
     for (const s of reads) {
-      const got: Record<Role, Measurement[]> = { on: [], off: [], control: [] };
+      const got: Pairs = { on: [], control: [] };
       for (let r = 0; r < ROUNDS; r++) {
         process.stderr.write(`metrics cost, ${s.id}: trio ${i + 1}/${TRIOS}, round ${r + 1}/${ROUNDS}...\n`);
-        for (const role of rotate(order, r)) got[role].push(await s.run(targets[role]));
+        for (const role of ['on', 'control'] as const) got[role].push(await atOnce(s, targets[role], targets.off));
       }
       out[s.id] = got;
     }
@@ -85,14 +89,20 @@ async function oneTrio(i: number, work: Workload, push: Scenario, reads: Scenari
   }
 }
 
-function summarise(scenario: string, trios: Record<Role, Measurement[]>[]): MetricsCost {
+/** One round of a scenario against two servers at once. */
+async function atOnce(s: Scenario, a: Target, off: Target): Promise<Pair> {
+  const [ma, moff] = await Promise.all([s.run(a), s.run(off)]);
+  return [ma, moff];
+}
+
+function summarise(scenario: string, trios: Pairs[]): MetricsCost {
   // Per trio, the median round of each ratio; then the median trio.
-  const ratio = (role: Role): Ratio => {
-    const tp = trios.map((t) => median(t[role].map((m, r) => m.value / t.off[r]!.value)));
-    const cpu = trios.map((t) => median(t[role].map((m, r) => perCpu(m) / perCpu(t.off[r]!))));
+  const ratio = (role: 'on' | 'control'): Ratio => {
+    const tp = trios.map((t) => median(t[role].map(([m, off]) => m.value / off.value)));
+    const cpu = trios.map((t) => median(t[role].map(([m, off]) => perCpu(m) / perCpu(off))));
     return { throughput: r2(median(tp)), perCpu: r2(median(cpu)), perCpuRange: [r2(Math.min(...cpu)), r2(Math.max(...cpu))] };
   };
-  const offs = trios.flatMap((t) => t.off);
+  const offs = trios.flatMap((t) => [...t.on, ...t.control].map(([, off]) => off));
   return { scenario, on: ratio('on'), control: ratio('control'), offReqPerSec: Math.round(median(offs.map((m) => m.value))), offPerCpuSecond: Math.round(median(offs.map(perCpu))) };
 }
 
@@ -126,12 +136,12 @@ function unpin(pid: number): void {
 export function formatMetricsCost(rows: MetricsCost[]): string {
   const ratio = (r: Ratio) => `throughput ${r.throughput.toFixed(2)}, per server CPU-second ${r.perCpu.toFixed(2)} (trios ${r.perCpuRange[0].toFixed(2)}-${r.perCpuRange[1].toFixed(2)})`;
   return [
-    `Metrics cost (Berth with metrics on vs metrics.enabled: false, and a second server with metrics off as the control; median of ${TRIOS} trios of fresh servers, ${ROUNDS} rotating rounds of ${ROUND_SECONDS} s each):`,
+    `Metrics cost (Berth with metrics on vs metrics.enabled: false, and a second server with metrics off as the control; median of ${TRIOS} trios of fresh servers, ${ROUNDS} rounds of ${ROUND_SECONDS} s each with both servers of a pair loaded at once):`,
     ...rows.map(
       (r) =>
         `  ${r.scenario}: on/off ${ratio(r.on)}; control off/off ${ratio(r.control)}; ` +
         `metrics off: ${r.offReqPerSec} req/s, ${r.offPerCpuSecond} per server CPU-second`,
     ),
-    '  No drop means on/off within what the control shows two identical servers differ by.',
+    '  No drop means on/off within what the control shows two identical servers differ by. Req/s are of one server sharing its core with another.',
   ].join('\n');
 }

@@ -95,6 +95,8 @@ describe('metrics: a real Prometheus reads them', { skip }, () => {
     assert.equal(sample(text, 'berth_uploads_open'), 0);
     assert.ok(sample(text, 'nodejs_eventloop_lag_seconds')! >= 0);
     assert.ok(sample(text, 'process_resident_memory_bytes')! > 0);
+    // Scrapes make garbage: one of them soon sees a young-generation collection counted.
+    await until(async () => sample(await (await api.fetch('/metrics')).text(), 'nodejs_gc_duration_seconds_count{kind="minor"}')! > 0, 'a garbage collection counted');
   });
 
   test('the alert rules in docs/OPERATIONS.md pass promtool check rules and name only series berth serves', async () => {

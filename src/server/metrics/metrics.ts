@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { RegistryContext } from '../../registry/context.js';
@@ -9,6 +9,7 @@ import type { TaskOutput } from '../../workers/tasks.js';
 import type { AuditEntry } from '../auth/audit.js';
 import { RequestTally } from './request-tally.js';
 import { InFlight } from './in-flight.js';
+import { collectNodeMetrics } from './node-metrics.js';
 import type { Operation } from './route-label.js';
 
 /** Job queue figures are read again at most this often, however often /metrics is scraped. */
@@ -53,7 +54,7 @@ export class Metrics implements NotifyObserver {
     private readonly storageIntervalMs: number,
   ) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
+    collectNodeMetrics(this.registry);
     // Gauges named like counters (promtool refuses them); the same counts are in nodejs_active_{handles,requests,resources} by type.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
     for (const m of this.tally.metrics()) this.registry.registerMetric(m);
