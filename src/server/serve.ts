@@ -130,7 +130,10 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
   const metricsServer = metrics && config.metrics.addr ? await listenForMetrics(splitAddr(config.metrics.addr).host, splitAddr(config.metrics.addr).port, metrics, logger) : undefined;
   ready = true;
 
-  if (metaDb.dialect === 'sqlite') ctx.caches.checkWith(sqliteChanges(metaDb));
+  if (metaDb.dialect === 'sqlite') {
+    ctx.caches.checkWith(sqliteChanges(metaDb));
+    app.server.on('request', () => ctx.caches.requestArrived());
+  }
   const stopWatching = watchChanges(metaDb, {
     onChange: () => ctx.caches.clearMutable(),
     intervalMs: CHANGE_FEED_INTERVAL_MS,
