@@ -24,9 +24,10 @@ export interface HttpMetrics {
  * received are the Content-Length, or for a chunked body (podman's PATCH)
  * what the connection read while the request ran.
  *
- * No hooks or listeners of its own: hooks of their own, a WeakMap entry and a
- * 'close' listener per request were most of what metrics cost a HEAD (`npm run
- * bench -- --only metrics-cost`).
+ * No hooks or listeners of its own: it runs inside the app's two hooks, and
+ * the in-flight gauge is counted when scraped (in-flight.ts), so a request
+ * pays a few assignments and one map lookup (`npm run bench -- --only
+ * metrics-cost` measures the whole).
  */
 export function installHttpMetrics(app: FastifyInstance, metrics: Metrics): HttpMetrics {
   app.decorateRequest('metricsReadAt', 0);
