@@ -19,7 +19,7 @@ import type { Replication } from '../replication/replication.js';
 import { registerNotificationsApi } from './routes/notifications-api.js';
 import type { NotificationsConfig } from '../config/notifications.js';
 import type { Metrics } from './metrics/metrics.js';
-import { installHttpMetrics } from './metrics/http-hooks.js';
+import { httpMetrics } from './metrics/http-hooks.js';
 import { declareRequestNotes } from './request-notes.js';
 import { registerMetricsRoute } from './metrics/endpoint.js';
 import { requestLogLine } from './request-log.js';
@@ -113,7 +113,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 
   declareRequestNotes(app);
-  const metrics = opts.metrics && installHttpMetrics(app, opts.metrics);
+  const metrics = opts.metrics && httpMetrics(opts.metrics);
   // Callback hooks, not async ones: every request runs them, and a promise each was measurable on a HEAD.
   app.addHook('onRequest', (req, reply, done) => {
     reply.header('X-Request-Id', req.id);

@@ -137,6 +137,24 @@ describe('metrics: a real Prometheus reads them', { skip }, () => {
   });
 });
 
+describe('metrics: bytes sent', () => {
+  test('each answer is counted once, also on a kept-alive connection: the bodies plus a header block each', async () => {
+    const server = await startBerth();
+    try {
+      const api = new Raw(server.url);
+      const blob = randomBlob(100_000);
+      assert.equal((await api.pushBlob('bytes/one', blob)).status, 201);
+      for (let i = 0; i < 3; i++) assert.equal((await (await api.fetch(`/v2/bytes/one/blobs/${blob.digest}`)).arrayBuffer()).byteLength, 100_000);
+      assert.equal((await api.fetch(`/v2/bytes/one/blobs/${blob.digest}`, { method: 'HEAD' })).status, 200);
+      const sent = sample(await (await api.fetch('/metrics')).text(), 'berth_http_sent_bytes_total{route="/v2/<name>/blobs/<digest>"}')!;
+      assert.ok(sent >= 3 * 100_000 + 4 * 100, `three bodies and four header blocks, got ${sent}`);
+      assert.ok(sent < 3 * 100_000 + 4 * 1000, `nothing counted twice, got ${sent}`);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('metrics: requests in flight', () => {
   test('a download still being sent is in flight through many answered requests, and one the client cut off is not', async () => {
     const server = await startBerth();
