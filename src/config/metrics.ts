@@ -16,8 +16,14 @@ export const MetricsConfigSchema = z
       .optional(),
     /** Storage totals cost what the registry holds: computed in a worker at most this often. */
     storageInterval: duration.default(60_000),
+    /**
+     * `nodejs_gc_duration_seconds`: off by default, because Node reports every
+     * collection to JavaScript and that cost 7 % of manifest GET throughput
+     * (docs/BENCHMARKS.md). Heap sizes and event-loop delay are always shown.
+     */
+    gcDurations: z.boolean().default(false),
   })
   .strict()
-  .default({ enabled: true, storageInterval: 60_000 });
+  .default({ enabled: true, storageInterval: 60_000, gcDurations: false });
 
 export type MetricsConfig = z.output<typeof MetricsConfigSchema>;

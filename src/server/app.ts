@@ -118,7 +118,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.addHook('onRequest', (req, reply, done) => {
     reply.header('X-Request-Id', req.id);
     if (req.method === 'PATCH' || req.method === 'PUT' || req.method === 'POST') watchBody(req.raw, opts.bodyIdleMs ?? 0);
-    metrics?.started(req, reply);
+    metrics?.started(req);
     done();
   });
   if (opts.draining) refuseWhileDraining(app, opts.draining);

@@ -85,7 +85,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
 
   const workers = new WorkerPool(config, { threads: config.workers.threads, maxQueue: config.workers.queue });
   if (config.metrics.enabled) {
-    metrics = new Metrics(ctx, workers, logger, config.metrics.storageInterval);
+    metrics = new Metrics(ctx, workers, logger, config.metrics.storageInterval, config.metrics.gcDurations);
     if (cluster.isWorker) metrics.collectWith(workerMetrics(metrics, logger));
   }
   // The port is known once listening; events before that (there are none: nothing is served yet) say the configured one.

@@ -38,7 +38,7 @@ describe('metrics: a real Prometheus reads them', { skip }, () => {
   let prometheus: ChildProcess | undefined;
 
   before(async () => {
-    server = await startBerth({ config: 'metrics:\n  storageInterval: 0s\n' });
+    server = await startBerth({ config: 'metrics:\n  storageInterval: 0s\n  gcDurations: true\n' });
     api = new Raw(server.url);
     const shared = randomBlob(5000);
     const seen = new Set<string>();
@@ -95,7 +95,7 @@ describe('metrics: a real Prometheus reads them', { skip }, () => {
     assert.equal(sample(text, 'berth_uploads_open'), 0);
     assert.ok(sample(text, 'nodejs_eventloop_lag_seconds')! >= 0);
     assert.ok(sample(text, 'process_resident_memory_bytes')! > 0);
-    // Scrapes make garbage: one of them soon sees a young-generation collection counted.
+    // Asked for with metrics.gcDurations; scrapes make garbage, so one of them soon sees a young collection counted.
     await until(async () => sample(await (await api.fetch('/metrics')).text(), 'nodejs_gc_duration_seconds_count{kind="minor"}')! > 0, 'a garbage collection counted');
   });
 
@@ -137,46 +137,48 @@ describe('metrics: a real Prometheus reads them', { skip }, () => {
   });
 });
 
-describe('metrics: bytes sent', () => {
-  test('each answer is counted once, also on a kept-alive connection: the bodies plus a header block each', async () => {
-    const server = await startBerth();
-    try {
-      const api = new Raw(server.url);
-      const blob = randomBlob(100_000);
-      assert.equal((await api.pushBlob('bytes/one', blob)).status, 201);
-      for (let i = 0; i < 3; i++) assert.equal((await (await api.fetch(`/v2/bytes/one/blobs/${blob.digest}`)).arrayBuffer()).byteLength, 100_000);
-      assert.equal((await api.fetch(`/v2/bytes/one/blobs/${blob.digest}`, { method: 'HEAD' })).status, 200);
-      const sent = sample(await (await api.fetch('/metrics')).text(), 'berth_http_sent_bytes_total{route="/v2/<name>/blobs/<digest>"}')!;
-      assert.ok(sent >= 3 * 100_000 + 4 * 100, `three bodies and four header blocks, got ${sent}`);
-      assert.ok(sent < 3 * 100_000 + 4 * 1000, `nothing counted twice, got ${sent}`);
-    } finally {
-      await server.stop();
-    }
+describe('metrics: a server on its defaults', () => {
+  let server: BerthServer;
+  let api: Raw;
+  const scrape = async () => (await api.fetch('/metrics')).text();
+  before(async () => {
+    server = await startBerth();
+    api = new Raw(server.url);
   });
-});
+  after(async () => server?.stop());
 
-describe('metrics: requests in flight', () => {
+  test('each answer is counted once, also on a kept-alive connection: the bodies plus a header block each', async () => {
+    const blob = randomBlob(100_000);
+    assert.equal((await api.pushBlob('bytes/one', blob)).status, 201);
+    for (let i = 0; i < 3; i++) assert.equal((await (await api.fetch(`/v2/bytes/one/blobs/${blob.digest}`)).arrayBuffer()).byteLength, 100_000);
+    assert.equal((await api.fetch(`/v2/bytes/one/blobs/${blob.digest}`, { method: 'HEAD' })).status, 200);
+    const sent = sample(await scrape(), 'berth_http_sent_bytes_total{route="/v2/<name>/blobs/<digest>"}')!;
+    assert.ok(sent >= 3 * 100_000 + 4 * 100, `three bodies and four header blocks, got ${sent}`);
+    assert.ok(sent < 3 * 100_000 + 4 * 1000, `nothing counted twice, got ${sent}`);
+  });
+
   test('a download still being sent is in flight through many answered requests, and one the client cut off is not', async () => {
-    const server = await startBerth();
-    try {
-      const api = new Raw(server.url);
-      // Bigger than the socket buffers on both sides, so the answer cannot finish while the client does not read.
-      const big = randomBlob(32 * 1024 * 1024);
-      assert.equal((await api.pushBlob('big/one', big)).status, 201);
-      const inFlight = async () => sample(await (await api.fetch('/metrics')).text(), 'berth_http_requests_in_flight');
-      const download = request(`${server.url}/v2/big/one/blobs/${big.digest}`, { agent: false });
-      const started = new Promise<IncomingMessage>((resolve, reject) => download.on('response', resolve).on('error', reject));
-      download.end();
-      (await started).pause();
-      assert.equal(await inFlight(), 2, 'the scrape and the download');
-      // More answered requests than the in-flight list holds before it is swept.
-      for (let i = 0; i < 200; i++) assert.equal((await api.fetch(`/v2/big/one/blobs/${big.digest}`, { method: 'HEAD' })).status, 200);
-      assert.equal(await inFlight(), 2, 'answered requests are gone, the download is not');
-      download.destroy();
-      await until(async () => (await inFlight()) === 1, 'the cut-off download to leave the gauge');
-    } finally {
-      await server.stop();
-    }
+    // Bigger than the socket buffers on both sides, so the answer cannot finish while the client does not read.
+    const big = randomBlob(32 * 1024 * 1024);
+    assert.equal((await api.pushBlob('big/one', big)).status, 201);
+    const inFlight = async () => sample(await scrape(), 'berth_http_requests_in_flight');
+    const download = request(`${server.url}/v2/big/one/blobs/${big.digest}`, { agent: false });
+    const started = new Promise<IncomingMessage>((resolve, reject) => download.on('response', resolve).on('error', reject));
+    download.end();
+    (await started).pause();
+    assert.equal(await inFlight(), 2, 'the scrape and the download');
+    // More answered requests than the in-flight list holds before it is swept.
+    for (let i = 0; i < 200; i++) assert.equal((await api.fetch(`/v2/big/one/blobs/${big.digest}`, { method: 'HEAD' })).status, 200);
+    assert.equal(await inFlight(), 2, 'answered requests are gone, the download is not');
+    download.destroy();
+    await until(async () => (await inFlight()) === 1, 'the cut-off download to leave the gauge');
+  });
+
+  test('GC durations are off unless asked for (they cost throughput); heap and event-loop figures are there', async () => {
+    const text = await scrape();
+    assert.ok(sample(text, 'nodejs_heap_size_used_bytes')! > 0);
+    assert.ok(sample(text, 'nodejs_eventloop_lag_p99_seconds')! >= 0);
+    assert.ok(!text.includes('nodejs_gc_duration_seconds'), 'no GC histogram by default');
   });
 });
 

@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { RegistryContext } from '../../registry/context.js';
 import type { GcReport } from '../../registry/gc.js';
@@ -8,7 +7,6 @@ import type { WorkerPool } from '../../workers/pool.js';
 import type { TaskOutput } from '../../workers/tasks.js';
 import type { AuditEntry } from '../auth/audit.js';
 import { RequestTally } from './request-tally.js';
-import { InFlight } from './in-flight.js';
 import { collectNodeMetrics } from './node-metrics.js';
 import type { Operation } from './route-label.js';
 
@@ -30,7 +28,7 @@ type Figures = TaskOutput<'registryFigures'>;
 export class Metrics implements NotifyObserver {
   readonly registry = new Registry();
   private readonly tally = new RequestTally();
-  private readonly inFlight = new InFlight();
+  private inFlight = 0;
   /** Plain counts on the hot path, like the tally: set into their counters when scraped. */
   private readonly operations = { pushes: { manifest: 0, blob: 0 }, pulls: { manifest: 0, blob: 0 }, deletes: { manifest: 0, blob: 0 }, mounts: 0 };
   private readonly authFailures: Counter<'reason'>;
@@ -52,13 +50,14 @@ export class Metrics implements NotifyObserver {
     private readonly workers: WorkerPool,
     private readonly logger: Logger,
     private readonly storageIntervalMs: number,
+    gcDurations: boolean,
   ) {
     const registers = [this.registry];
-    collectNodeMetrics(this.registry);
+    collectNodeMetrics(this.registry, gcDurations);
     // Gauges named like counters (promtool refuses them); the same counts are in nodejs_active_{handles,requests,resources} by type.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
     for (const m of this.tally.metrics()) this.registry.registerMetric(m);
-    const inFlight = () => this.inFlight.count();
+    const inFlight = () => this.inFlight;
     new Gauge({ name: 'berth_http_requests_in_flight', help: 'Requests being answered now.', registers, collect() { this.set(inFlight()); } });
     this.registerOperations();
     const lookups = ctx.caches.lookups.bind(ctx.caches);
@@ -96,9 +95,9 @@ export class Metrics implements NotifyObserver {
     }
   }
 
-  /** A request began: it is in flight until its response closes, finished or cut off. */
-  started(res: ServerResponse): void {
-    this.inFlight.add(res);
+  /** Requests began (1) or ended, answered or cut off (-n). */
+  inFlightBy(n: number): void {
+    this.inFlight += n;
   }
 
   audit(entry: AuditEntry): void {
