@@ -31,7 +31,7 @@ export class HashPairs {
 
 // Blob transfers run concurrently and each line is printed as its blob finishes, so the order of a run of them is
 // whichever came first: such runs are compared as sorted lists of their statuses, the blob ids left out.
-const TRANSFER = /^(?:Copying blob [0-9a-f]{12} \w+|[0-9a-f]{12}: (?:Pushed|Layer already exists|Mounted from \S+))$/;
+const TRANSFER = /^(?:Copying blob [0-9a-f]{12} \w+|[0-9a-f]{12}: (?:Pushed|Layer already exists|Already exists|Mounted from \S+))$/;
 
 function unorderTransfers(text: string): string {
   const out: string[] = [];
