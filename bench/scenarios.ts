@@ -120,7 +120,7 @@ export async function pushSmallImage(c: BenchClient, repo: string, img: SmallIma
 function timedCommand(cmd: string, args: string[]): Promise<{ seconds: number; cpuSeconds: number }> {
   // Root: a private, empty blob-info cache per run (see docs/CLIENTS), so skopeo never reuses what an earlier copy saw.
   const isRoot = process.getuid?.() === 0;
-  const inner = `${isRoot ? 'mount -t tmpfs tmpfs /var/lib/containers/cache && ' : ''}"$@"; code=$?; times; exit $code`;
+  const inner = `${isRoot ? 'mkdir -p /var/lib/containers/cache && mount -t tmpfs tmpfs /var/lib/containers/cache && ' : ''}"$@"; code=$?; times; exit $code`;
   const [file, argv] = isRoot ? ['unshare', ['-m', 'sh', '-c', inner, 'sh', cmd, ...args]] : ['sh', ['-c', inner, 'sh', cmd, ...args]];
   const t0 = performance.now();
   return new Promise((res, rej) =>

@@ -277,8 +277,12 @@ async function rebuildHash(ctx: RegistryContext, id: UploadId, algorithm: Algori
   return hash;
 }
 
+/** Buffered as deep as a store's write buffer: a shallower stage pauses the socket after every chunk it reads. */
+const HASHING_BUFFER = 1 << 20;
+
 function hashing(body: Readable, hash: Hash): Readable {
   const t = new Transform({
+    highWaterMark: HASHING_BUFFER,
     transform(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
       cb(null, chunk);

@@ -1,7 +1,7 @@
-import { constants } from 'node:fs';
+import { constants, type WriteStream } from 'node:fs';
 import { mkdir, open, opendir, rename, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isDigest, type Digest } from '../oci/digest.js';
 import { FsyncGroup } from '../util/fsync-group.js';
@@ -193,17 +193,13 @@ const CREATE_OR_WRITE = constants.O_WRONLY | constants.O_CREAT;
 const WRITE_BUFFER = 1 << 20;
 
 /** Pipes `body` into `out`; resolves with the bytes written. */
-async function countWritten(body: Readable, out: Writable): Promise<number> {
-  let written = 0;
-  body.on('data', (chunk: Buffer) => {
-    written += chunk.length;
-  });
+async function countWritten(body: Readable, out: WriteStream): Promise<number> {
   await pipeline(body, out);
-  return written;
+  return out.bytesWritten;
 }
 
 /** Ends a file stream, closing the file it owns. */
-function closed(out: Writable): Promise<void> {
+function closed(out: WriteStream): Promise<void> {
   return new Promise((resolve) => {
     if (out.closed) return resolve();
     out.once('close', () => resolve());
