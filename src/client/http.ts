@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, fetch, Headers, request, type Dispatcher, type Response } from 'undici';
+import type { Agent, Dispatcher, Headers, Response } from 'undici';
+import { undici } from '../util/undici.js';
 import { NetworkError } from './errors.js';
 
 export { NetworkError };
@@ -51,33 +52,43 @@ export const isRetryableStatus = (status: number): boolean => RETRY_STATUS.has(s
 
 /** HTTP with retries and backoff that honours Retry-After. Knows nothing about registries. */
 export class Http {
-  private readonly dispatcher: Agent;
+  private dispatcher?: Agent;
   private readonly retries: number;
+  /** Read at construction, so a missing CA file fails there and not at the first request. */
+  private readonly extraCas: string[];
 
   constructor(private readonly opts: HttpOptions = {}) {
     this.retries = opts.retries ?? Number(process.env.BERTH_RETRIES ?? 4);
-    const extra = [opts.caFile, process.env.SSL_CERT_FILE].filter((f): f is string => !!f).map((f) => readFileSync(f, 'utf8'));
-    this.dispatcher = new Agent({
+    this.extraCas = [opts.caFile, process.env.SSL_CERT_FILE].filter((f): f is string => !!f).map((f) => readFileSync(f, 'utf8'));
+  }
+
+  private async agent(): Promise<Agent> {
+    const { Agent } = await undici();
+    return (this.dispatcher ??= new Agent({
       connect: {
-        ...(extra.length > 0 ? { ca: [...rootCertificates, ...extra] } : {}),
-        ...(opts.skipTlsVerify ? { rejectUnauthorized: false } : {}),
-        timeout: opts.timeoutMs ?? 10_000,
+        ...(this.extraCas.length > 0 ? { ca: [...rootCertificates, ...this.extraCas] } : {}),
+        ...(this.opts.skipTlsVerify ? { rejectUnauthorized: false } : {}),
+        timeout: this.opts.timeoutMs ?? 10_000,
       },
       // Big blobs stream slowly through small pipes; do not give up on a quiet body too early.
-      bodyTimeout: opts.timeoutMs ?? 300_000,
-      headersTimeout: opts.timeoutMs ?? 120_000,
-    });
+      bodyTimeout: this.opts.timeoutMs ?? 300_000,
+      headersTimeout: this.opts.timeoutMs ?? 120_000,
+    }));
   }
 
   send(url: string, init: SendInit = {}): Promise<Response> {
-    const sent = () => fetch(url, { method: init.method ?? 'GET', headers: init.headers, body: init.body, dispatcher: this.dispatcher, redirect: 'follow' });
+    const sent = async () => {
+      const [{ fetch }, dispatcher] = await Promise.all([undici(), this.agent()]);
+      return fetch(url, { method: init.method ?? 'GET', headers: init.headers, body: init.body, dispatcher, redirect: 'follow' });
+    };
     return this.retrying(url, init, sent, (res) => res.body?.cancel());
   }
 
   /** As `send`, with the body as a Node stream: for blobs. */
   stream(url: string, init: SendInit = {}): Promise<StreamedResponse> {
     const sent = async (): Promise<StreamedResponse> => {
-      const res = await request(url, { method: (init.method ?? 'GET') as 'GET', headers: init.headers, body: init.body, dispatcher: this.dispatcher, maxRedirections: MAX_REDIRECTS });
+      const [{ request, Headers }, dispatcher] = await Promise.all([undici(), this.agent()]);
+      const res = await request(url, { method: (init.method ?? 'GET') as 'GET', headers: init.headers, body: init.body, dispatcher, maxRedirections: MAX_REDIRECTS });
       const headers = new Headers();
       for (const [name, value] of Object.entries(res.headers)) for (const v of [value ?? []].flat()) headers.append(name, v);
       if (res.statusCode >= 300 && res.statusCode < 400 && headers.has('location')) {
@@ -119,7 +130,7 @@ export class Http {
   }
 
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await this.dispatcher?.close();
   }
 }
 

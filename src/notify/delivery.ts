@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import type { EndpointConfig } from '../config/notifications.js';
+import { undici } from '../util/undici.js';
 import type { OutboxEntry } from './event-record.js';
 import { render, signature, SIGNATURE_HEADER } from './formats.js';
 
@@ -23,11 +24,9 @@ export class DeliveryError extends Error {}
  * that says where it pointed.
  */
 export class Endpoint {
-  private readonly agent: Agent;
+  private agent?: Agent;
 
-  constructor(readonly config: EndpointConfig) {
-    this.agent = new Agent({ connect: { timeout: config.timeout }, headersTimeout: config.timeout, bodyTimeout: config.timeout, keepAliveTimeout: 4000 });
-  }
+  constructor(readonly config: EndpointConfig) {}
 
   async deliver(entry: OutboxEntry, abort: AbortSignal): Promise<void> {
     const { body, contentType } = render(this.config.format, entry);
@@ -58,6 +57,9 @@ export class Endpoint {
 
   private async post(url: URL, headers: Record<string, string | string[]>, body: Buffer, signal: AbortSignal, abort: AbortSignal): Promise<Dispatcher.ResponseData> {
     try {
+      const { Agent, request } = await undici();
+      const timeout = this.config.timeout;
+      this.agent ??= new Agent({ connect: { timeout }, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 4000 });
       return await request(url, { method: 'POST', headers, body, signal, dispatcher: this.agent, maxRedirections: 0 });
     } catch (e) {
       // Shutting down: not the receiver's failure (the job is given back).
@@ -70,7 +72,7 @@ export class Endpoint {
   }
 
   async close(): Promise<void> {
-    await this.agent.destroy();
+    await this.agent?.destroy();
   }
 }
 
