@@ -78,7 +78,8 @@ export class Http {
 
   send(url: string, init: SendInit = {}): Promise<Response> {
     const sent = async () => {
-      const [{ fetch }, dispatcher] = await Promise.all([undici(), this.agent()]);
+      const dispatcher = await this.agent();
+      const { fetch } = await undici();
       return fetch(url, { method: init.method ?? 'GET', headers: init.headers, body: init.body, dispatcher, redirect: 'follow' });
     };
     return this.retrying(url, init, sent, (res) => res.body?.cancel());
@@ -87,7 +88,8 @@ export class Http {
   /** As `send`, with the body as a Node stream: for blobs. */
   stream(url: string, init: SendInit = {}): Promise<StreamedResponse> {
     const sent = async (): Promise<StreamedResponse> => {
-      const [{ request, Headers }, dispatcher] = await Promise.all([undici(), this.agent()]);
+      const dispatcher = await this.agent();
+      const { request, Headers } = await undici();
       const res = await request(url, { method: (init.method ?? 'GET') as 'GET', headers: init.headers, body: init.body, dispatcher, maxRedirections: MAX_REDIRECTS });
       const headers = new Headers();
       for (const [name, value] of Object.entries(res.headers)) for (const v of [value ?? []].flat()) headers.append(name, v);

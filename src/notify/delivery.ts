@@ -56,10 +56,10 @@ export class Endpoint {
   }
 
   private async post(url: URL, headers: Record<string, string | string[]>, body: Buffer, signal: AbortSignal, abort: AbortSignal): Promise<Dispatcher.ResponseData> {
+    const { Agent, request } = await undici();
+    const timeout = this.config.timeout;
+    this.agent ??= new Agent({ connect: { timeout }, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 4000 });
     try {
-      const { Agent, request } = await undici();
-      const timeout = this.config.timeout;
-      this.agent ??= new Agent({ connect: { timeout }, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 4000 });
       return await request(url, { method: 'POST', headers, body, signal, dispatcher: this.agent, maxRedirections: 0 });
     } catch (e) {
       // Shutting down: not the receiver's failure (the job is given back).
