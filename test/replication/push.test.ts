@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
 import { berth } from '../helpers/cli.js';
 import { freePort, startDistribution, type Distribution } from '../helpers/distribution-auth.js';
-import { dockerLogin, ruleStatus, tagDigest, TargetFront } from '../helpers/replication.js';
+import { distributionTagDigest, dockerLogin, ruleStatus, tagDigest, TargetFront } from '../helpers/replication.js';
 import { berthEnv, cosignKeys, gpgKey, output, pushImage, type GpgKey } from '../helpers/signing.js';
 import { missingTools } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
@@ -86,7 +86,7 @@ describe('replication, push mode: Berth A copies team/** v* tags to Berth B and 
     const sign = await berth(['sign', '--key', keys.key, `${a.host}/team/app:v1`], { ...env, BERTH_KEY_PASSWORD: keys.password });
     assert.equal(sign.code, 0, output(sign));
     await until(async () => (await tagDigest(b, 'team/app', 'v1')) === digest, 'team/app:v1 on B', LANDS);
-    await until(async () => (await tagDigest(distribution, 'team/app', 'v1', dAuth)) === digest, 'team/app:v1 on Distribution', LANDS);
+    await until(async () => (await distributionTagDigest(distribution, 'team/app', 'v1', dAuth)) === digest, 'team/app:v1 on Distribution', LANDS);
     for (const target of [b.host, distribution.host]) {
       await until(async () => (await berth(['verify', '--key', keys.pub, `${target}/team/app:v1`], env)).code === 0, `the signature of team/app:v1 on ${target}`, LANDS);
     }
@@ -141,13 +141,13 @@ describe('replication, push mode: Berth A copies team/** v* tags to Berth B and 
   test('deletes propagate only where the rule says so', async () => {
     const digest = await pushImage(a, 'team/gone:v1', 'to be deleted');
     await until(async () => (await tagDigest(b, 'team/gone', 'v1')) === digest, 'team/gone:v1 on B', LANDS);
-    await until(async () => (await tagDigest(distribution, 'team/gone', 'v1', dAuth)) === digest, 'team/gone:v1 on Distribution', LANDS);
+    await until(async () => (await distributionTagDigest(distribution, 'team/gone', 'v1', dAuth)) === digest, 'team/gone:v1 on Distribution', LANDS);
     assert.equal((await fetch(`${a.url}/v2/team/gone/manifests/v1`, { method: 'DELETE' })).status, 202);
     await until(async () => (await tagDigest(b, 'team/gone', 'v1')) === undefined, 'the tag deleted on B', LANDS);
     // The copy of a later push to Distribution finishing shows the queue got past the delete.
     const later = await pushImage(a, 'team/gone:v2', 'after the delete');
-    await until(async () => (await tagDigest(distribution, 'team/gone', 'v2', dAuth)) === later, 'team/gone:v2 on Distribution', LANDS);
-    assert.equal(await tagDigest(distribution, 'team/gone', 'v1', dAuth), digest, 'deletes: false keeps the copy');
+    await until(async () => (await distributionTagDigest(distribution, 'team/gone', 'v2', dAuth)) === later, 'team/gone:v2 on Distribution', LANDS);
+    assert.equal(await distributionTagDigest(distribution, 'team/gone', 'v1', dAuth), digest, 'deletes: false keeps the copy');
   });
 
   test('a manifest left untagged by a move, then deleted by digest here, is deleted there where deletes propagate', async () => {
@@ -155,15 +155,15 @@ describe('replication, push mode: Berth A copies team/** v* tags to Berth B and 
     await until(async () => (await tagDigest(b, 'team/moved', 'v1')) === old, 'team/moved:v1 on B', LANDS);
     const rebuilt = await pushImage(a, 'team/moved:v1', 'second build');
     await until(async () => (await tagDigest(b, 'team/moved', 'v1')) === rebuilt, 'the moved tag on B', LANDS);
-    await until(async () => (await tagDigest(distribution, 'team/moved', 'v1', dAuth)) === rebuilt, 'the moved tag on Distribution', LANDS);
+    await until(async () => (await distributionTagDigest(distribution, 'team/moved', 'v1', dAuth)) === rebuilt, 'the moved tag on Distribution', LANDS);
     assert.equal(await tagDigest(b, 'team/moved', old), old, 'the first build stays on B, untagged');
     assert.equal((await fetch(`${a.url}/v2/team/moved/manifests/${old}`, { method: 'DELETE' })).status, 202);
     await until(async () => (await tagDigest(b, 'team/moved', old)) === undefined, 'the untagged manifest deleted on B', LANDS);
     assert.equal(await tagDigest(b, 'team/moved', 'v1'), rebuilt, 'the tag and its image untouched');
     // The copy of a later push to Distribution finishing shows its queue got past the delete.
     const later = await pushImage(a, 'team/moved:v2', 'after the delete');
-    await until(async () => (await tagDigest(distribution, 'team/moved', 'v2', dAuth)) === later, 'team/moved:v2 on Distribution', LANDS);
-    assert.equal(await tagDigest(distribution, 'team/moved', old, dAuth), old, 'deletes: false keeps it');
+    await until(async () => (await distributionTagDigest(distribution, 'team/moved', 'v2', dAuth)) === later, 'team/moved:v2 on Distribution', LANDS);
+    assert.equal(await distributionTagDigest(distribution, 'team/moved', old, dAuth), old, 'deletes: false keeps it');
   });
 
   test('a target refusing the credentials, and one answering 503 forever: dead jobs, the reason in status, nothing else held up', async () => {
@@ -176,7 +176,7 @@ describe('replication, push mode: Berth A copies team/** v* tags to Berth B and 
     assert.doesNotMatch(JSON.stringify(auth), /wrong-password/, 'the password is never shown');
     const down = await ruleStatus(a, 'down-forever');
     assert.match(down.lastError ?? '', /503|down for maintenance/, JSON.stringify(down));
-    assert.equal(await tagDigest(distribution, 'auth/app', 'v1', dAuth), undefined);
+    assert.equal(await distributionTagDigest(distribution, 'auth/app', 'v1', dAuth), undefined);
     const cli = await berth(['replication', 'status', '--registry', a.host], env);
     assert.equal(cli.code, 0, output(cli));
     assert.match(cli.stdout, /^down-forever\s+push\s+http:\/\/127\.0\.0\.1:\d+\s+0\s+0\s+1\s/m);
