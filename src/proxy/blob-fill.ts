@@ -1,10 +1,12 @@
-import { once } from 'node:events';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
+import { algorithmOf } from '../oci/digest.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { RepoName } from '../oci/name.js';
 import type { RegistryContext } from '../registry/context.js';
 import { NO_ORIGIN } from '../registry/events.js';
+import { HashStates } from '../registry/hash-states.js';
 import { uploadWhole } from '../registry/uploads.js';
+import { drained } from '../util/drained.js';
 
 /** Bytes buffered towards the store and towards the client at most; beyond it the upstream is read no faster than the slower of the two. */
 const BUFFER_BYTES = 1 << 20;
@@ -29,6 +31,7 @@ export interface BlobFill {
  * within BUFFER_BYTES.
  */
 export function fillBlob(ctx: RegistryContext, repo: RepoName, desc: Descriptor, source: AsyncIterable<Buffer>): BlobFill {
+  const hash = HashStates.fresh(algorithmOf(desc.digest));
   const toStore = new PassThrough({ highWaterMark: BUFFER_BYTES });
   const body = new PassThrough({ highWaterMark: BUFFER_BYTES });
   let clientGone = false;
@@ -36,7 +39,8 @@ export function fillBlob(ctx: RegistryContext, repo: RepoName, desc: Descriptor,
   body.on('close', () => (clientGone = true));
   let verified!: () => void;
   const proven = new Promise<void>((r) => (verified = r));
-  const upload = uploadWhole(ctx, repo, desc.digest, toStore, desc.size, NO_ORIGIN, verified);
+  // Each chunk is hashed here, once, on its way to both: the upload does not hash it again.
+  const upload = uploadWhole(ctx, repo, desc.digest, { bytes: toStore, hash }, desc.size, NO_ORIGIN, verified);
   // The upload may fail before the source ends (a full disk): stop reading the upstream then.
   let failed: unknown;
   upload.catch((e: unknown) => {
@@ -48,9 +52,12 @@ export function fillBlob(ctx: RegistryContext, repo: RepoName, desc: Descriptor,
     let held: Buffer | undefined;
     for await (const chunk of source) {
       if (failed) break;
-      if (held && !clientGone && !body.write(held)) await drained(body);
+      hash.update(chunk);
+      const storeFull = !toStore.write(chunk);
+      const clientFull = held !== undefined && !clientGone && !body.write(held);
       held = chunk;
-      if (!toStore.write(chunk)) await drained(toStore);
+      if (storeFull) await drained(toStore);
+      if (clientFull) await drained(body);
     }
     if (!failed) toStore.end();
     await Promise.race([proven, upload]);
@@ -64,11 +71,4 @@ export function fillBlob(ctx: RegistryContext, repo: RepoName, desc: Descriptor,
     if (!delivered) body.destroy(e as Error);
   });
   return { body, stored };
-}
-
-/** Until the stream wants more, or is gone. */
-async function drained(stream: Writable): Promise<void> {
-  const ac = new AbortController();
-  await Promise.race([once(stream, 'drain', { signal: ac.signal }), once(stream, 'close', { signal: ac.signal })]).catch(() => {});
-  ac.abort();
 }

@@ -1,5 +1,5 @@
 import { randomUUID, type Hash } from 'node:crypto';
-import { finished, Transform, type Readable } from 'node:stream';
+import { finished, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { algorithmOf, hexOf, type Algorithm, type Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
@@ -105,7 +105,7 @@ export async function completeUpload(
       // is never claimed or advanced; the commit ends it.
       const length = expectedLength(row.size, range, declaredLength);
       ctx.hashStates.drop(id);
-      return commitWhole(ctx, repo, digest, body, length, origin, verified, id).catch(async (e: unknown) => {
+      return commitWhole(ctx, repo, digest, hashing(body, HashStates.fresh(algorithmOf(digest))), length, origin, verified, id).catch(async (e: unknown) => {
         await cancelUpload(ctx, id);
         throw e;
       });
@@ -143,19 +143,20 @@ export async function uploadWhole(
   ctx: RegistryContext,
   repo: RepoName,
   digest: Digest,
-  body: Readable,
+  body: Readable | HashedBody,
   declaredLength: number | undefined,
   origin: Origin,
   verified?: () => void,
 ): Promise<{ digest: Digest; size: number }> {
+  const hashed = body instanceof Readable ? hashing(body, HashStates.fresh(algorithmOf(digest))) : body;
   if (declaredLength !== undefined) {
     // Refused before a byte is stored; the check before the commit still covers bodies of unknown length.
     await checkQuota(ctx, repo, digest, declaredLength).catch((e: unknown) => {
-      body.resume();
+      hashed.bytes.resume();
       throw e;
     });
   }
-  return commitWhole(ctx, repo, digest, body, declaredLength, origin, verified);
+  return commitWhole(ctx, repo, digest, hashed, declaredLength, origin, verified);
 }
 
 /**
@@ -167,15 +168,14 @@ async function commitWhole(
   ctx: RegistryContext,
   repo: RepoName,
   digest: Digest,
-  body: Readable,
+  { bytes, hash }: HashedBody,
   declaredLength: number | undefined,
   origin: Origin,
   verified: (() => void) | undefined,
   session?: UploadId,
 ): Promise<{ digest: Digest; size: number }> {
   const staged = randomUUID() as UploadId;
-  const hash = HashStates.fresh(algorithmOf(digest));
-  const size = await ctx.store.stageUpload(staged, hashing(body, hash), async (written) => {
+  const size = await ctx.store.stageUpload(staged, bytes, async (written) => {
     if (declaredLength !== undefined && written !== declaredLength) throw shortBody(written, declaredLength);
     const actual = hash.digest('hex');
     if (actual !== hexOf(digest)) throw digestMismatch(digest, actual);
@@ -248,7 +248,7 @@ async function writeAt(
   let advanced = false;
   try {
     const hash = ctx.hashStates.take(row.id, STREAMING_ALGORITHM, row.size) ?? (await rebuildHash(ctx, row.id, STREAMING_ALGORITHM, row.size));
-    const written = await ctx.store.writeUpload(row.id, row.size, hashing(body, hash));
+    const written = await ctx.store.writeUpload(row.id, row.size, hashing(body, hash).bytes);
     if (declaredLength !== undefined && written !== declaredLength) throw shortBody(written, declaredLength);
     const size = row.size + written;
     advanced = await ctx.meta.advanceUpload(row.id, row.size, size, ctx.now(), writer);
@@ -280,7 +280,18 @@ async function rebuildHash(ctx: RegistryContext, id: UploadId, algorithm: Algori
 /** Buffered as deep as a store's write buffer: a shallower stage pauses the socket after every chunk it reads. */
 const HASHING_BUFFER = 1 << 20;
 
-function hashing(body: Readable, hash: Hash): Readable {
+/**
+ * A blob's bytes on their way to the store and the hash they were fed to on
+ * the way: whoever hands them over has hashed each chunk before it comes out
+ * of `bytes` (a pull-through cache hashes in the loop that also feeds its
+ * client), so the hash is complete when the store has read to the end.
+ */
+export interface HashedBody {
+  bytes: Readable;
+  hash: Hash;
+}
+
+function hashing(body: Readable, hash: Hash): HashedBody {
   const t = new Transform({
     highWaterMark: HASHING_BUFFER,
     transform(chunk: Buffer, _enc, cb) {
@@ -301,7 +312,7 @@ function hashing(body: Readable, hash: Hash): Readable {
     body.resume();
   });
   body.pipe(t);
-  return t;
+  return { bytes: t, hash };
 }
 
 /** The length a chunk must have: its Content-Range's, which must start where the upload ends and agree with Content-Length. */

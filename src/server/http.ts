@@ -1,10 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { RegistryError } from '../oci/errors.js';
 import type { ByteRange } from '../store/blob-store.js';
 import { FileBody } from '../store/file-body.js';
 import type { ChunkRange } from '../registry/uploads.js';
+import { drained } from '../util/drained.js';
 
 export type Req = FastifyRequest;
 export type Reply = FastifyReply;
@@ -108,13 +109,12 @@ export function uploadHeaders(name: string, id: string, size: number): Record<st
  * reused buffers (see FileBody); anything else (an S3 stream) is piped.
  */
 export async function sendBody(reply: Reply, body: Readable): Promise<Reply> {
-  if (!(body instanceof FileBody)) return reply.send(body);
   // onResponse hooks (access and audit logs) still run for a hijacked reply.
   reply.hijack();
   const res = reply.raw;
   res.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
   try {
-    await body.copyTo(res);
+    await (body instanceof FileBody ? body.copyTo(res) : copyCoalesced(body, res));
     res.end();
   } catch (e) {
     // Headers are out: all a failure can do now is cut the response short, which the client sees as truncation.
@@ -122,4 +122,46 @@ export async function sendBody(reply: Reply, body: Readable): Promise<Reply> {
     res.destroy();
   }
   return reply;
+}
+
+/** A coalesced copy sends what it gathered once it holds this much, or once it has held it this long. */
+const FLUSH_BYTES = 256 << 10;
+const FLUSH_MS = 2;
+/** Bytes queued on the socket before the copy waits for it to drain. */
+const QUEUED_BYTES = 1 << 20;
+
+/**
+ * Writes a stream's chunks gathered into writes of FLUSH_BYTES (one writev
+ * each, no copy): a stream read from another socket comes in 16-64 KiB
+ * chunks, and in this VM a write(2) per chunk, waking the reader each time,
+ * cost more than the copy (docs/BENCHMARKS.md, pull-through cache).
+ */
+async function copyCoalesced(body: Readable, res: Writable): Promise<void> {
+  let gathered = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    gathered = 0;
+    res.uncork();
+  };
+  // A client that hangs up stops the read at once, not at the next chunk (a slow source may take a while to send it).
+  const hungUp = () => body.destroy();
+  res.once('close', hungUp);
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      if (!timer) {
+        res.cork();
+        timer = setTimeout(flush, FLUSH_MS);
+      }
+      res.write(chunk);
+      gathered += chunk.length;
+      if (gathered < FLUSH_BYTES) continue;
+      flush();
+      if (res.writableLength >= QUEUED_BYTES) await drained(res);
+    }
+  } finally {
+    res.off('close', hungUp);
+    if (timer) flush();
+  }
 }
