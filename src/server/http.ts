@@ -125,10 +125,10 @@ export async function sendBody(reply: Reply, body: Readable): Promise<Reply> {
 }
 
 /** A coalesced copy sends what it gathered once it holds this much, or once it has held it this long. */
-const FLUSH_BYTES = 256 << 10;
-const FLUSH_MS = 2;
+const FLUSH_BYTES = 1 << 20;
+const FLUSH_MS = 20;
 /** Bytes queued on the socket before the copy waits for it to drain. */
-const QUEUED_BYTES = 1 << 20;
+const QUEUED_BYTES = 2 << 20;
 
 /**
  * Writes a stream's chunks gathered into writes of FLUSH_BYTES (one writev
