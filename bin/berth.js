@@ -8,6 +8,7 @@
 // promotions, so a blob streaming through started a full mark every 12 MiB
 // or so (22 per 256 MiB pulled through the pull-through cache, 21 per 512 MiB
 // pushed); a 64 MiB floor under that limit leaves 1-3, for a third less CPU
-// per byte and ~15 MiB more peak RSS. The bench reads these flags from this
-// line, so it runs Berth as the installed `berth` command does.
+// per byte streamed, at ~15 MiB more peak RSS on a push and ~40 MiB more over
+// the whole bench. The bench reads these flags from this line, so it runs
+// Berth as the installed `berth` command does.
 import '../dist/src/cli/main.js';

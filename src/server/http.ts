@@ -106,7 +106,8 @@ export function uploadHeaders(name: string, id: string, size: number): Record<st
 
 /**
  * Sends a blob body. A file body is copied straight into the socket with
- * reused buffers (see FileBody); anything else (an S3 stream) is piped.
+ * reused buffers (see FileBody); anything else (an S3 stream, a
+ * pull-through fill) is copied in coalesced writes (copyCoalesced).
  */
 export async function sendBody(reply: Reply, body: Readable): Promise<Reply> {
   // onResponse hooks (access and audit logs) still run for a hijacked reply.
