@@ -64,6 +64,8 @@ describe('pull-through cache in front of CNCF Distribution with htpasswd: real c
     images.faulty = await publish('faulty', 'org/faulty:v1', [{ 'f': randomBlob(200_000, 0.7).bytes }]);
     images.cut = await publish('cut', 'org/cut:v1', [{ 'c': randomBlob(300_000, 0.8).bytes }]);
     images.tampered = await publish('tampered', 'org/tampered:v1', [{ 't': 'tampered\n' }]);
+    // Larger than every buffer between the upstream and the client (the fill's, the response's, loopback's): a client that stops reading leaves most of it unsent.
+    images.hangup = await publish('hangup', 'org/hangup:v1', [{ 'h': randomBlob(16 << 20, 0.9).bytes }]);
     // A manifest over the cache's 64 KiB limit (Distribution takes up to 4 MiB): the app image with a long annotation.
     const big = { ...(JSON.parse(images.app.manifest.toString()) as object), annotations: { 'org.example.notes': 'x'.repeat(100_000) } };
     const put = await fetch(`${dist.url}/v2/library/app/manifests/big`, {
@@ -143,6 +145,26 @@ describe('pull-through cache in front of CNCF Distribution with htpasswd: real c
     fault.reset();
     await pullBlob(cache.url, 'docker.io/org/cut', layer);
     assert.equal(fault.requests().length, 0, 'and then it is cached');
+  });
+
+  test('a client that hangs up mid-blob: the fill goes on, and the next pull gets the blob from the cache, byte for byte', async () => {
+    const img = images.hangup!;
+    const layer = img.layers[0]!;
+    const m = await fetch(`${cache.url}/v2/docker.io/org/hangup/manifests/v1`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    assert.equal(m.status, 200);
+    await m.arrayBuffer();
+    fault.reset();
+    const ac = new AbortController();
+    const r = await fetch(`${cache.url}/v2/docker.io/org/hangup/blobs/${layer.digest}`, { signal: ac.signal });
+    assert.equal(r.status, 200);
+    const first = await r.body!.getReader().read();
+    assert.ok(first.value && first.value.length < layer.size, 'the client has only the start of the blob when it hangs up');
+    ac.abort();
+    // A second pull waits for the fill the first one started (one fetch per blob), then reads what it stored.
+    const pulled = await pullBlob(cache.url, 'docker.io/org/hangup', layer.digest);
+    assert.equal(pulled.length, layer.size);
+    assert.equal(sha256(pulled), layer.digest);
+    assert.equal(blobGets('org/hangup', layer.digest), 1, 'the upstream served the blob once: the hang-up did not stop or restart the fill');
   });
 
   test('a manifest whose bytes do not match its digest: 502 naming the upstream, nothing cached, the next pull fetches it again', async () => {
