@@ -105,7 +105,7 @@ export async function completeUpload(
       // is never claimed or advanced; the commit ends it.
       const length = expectedLength(row.size, range, declaredLength);
       ctx.hashStates.drop(id);
-      return commitWhole(ctx, repo, digest, hashing(body, HashStates.fresh(algorithmOf(digest))), length, origin, verified, id).catch(async (e: unknown) => {
+      return commitWhole(ctx, repo, digest, hashedAs(body, digest), length, origin, verified, id).catch(async (e: unknown) => {
         await cancelUpload(ctx, id);
         throw e;
       });
@@ -148,7 +148,7 @@ export async function uploadWhole(
   origin: Origin,
   verified?: () => void,
 ): Promise<{ digest: Digest; size: number }> {
-  const hashed = body instanceof Readable ? hashing(body, HashStates.fresh(algorithmOf(digest))) : body;
+  const hashed = body instanceof Readable ? hashedAs(body, digest) : body;
   if (declaredLength !== undefined) {
     // Refused before a byte is stored; the check before the commit still covers bodies of unknown length.
     await checkQuota(ctx, repo, digest, declaredLength).catch((e: unknown) => {
@@ -289,6 +289,11 @@ const HASHING_BUFFER = 1 << 20;
 export interface HashedBody {
   bytes: Readable;
   hash: Hash;
+}
+
+/** The body hashed on its way with a fresh hash of the digest's algorithm. */
+function hashedAs(body: Readable, digest: Digest): HashedBody {
+  return hashing(body, HashStates.fresh(algorithmOf(digest)));
 }
 
 function hashing(body: Readable, hash: Hash): HashedBody {

@@ -21,6 +21,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { isDigest, type Digest } from '../oci/digest.js';
 import { BlobNotFoundError, BlobSizeMismatchError, type BlobStore, type ByteRange, type StoredBlob, type UploadEntry, type UploadId } from './blob-store.js';
+import { drained } from '../util/drained.js';
 
 /** S3's floor for every multipart part but the last. */
 /** S3's ceiling on parts per multipart upload: with the default part size a blob may reach 78 GiB. */
@@ -176,7 +177,11 @@ export class S3Store implements BlobStore {
     (async () => {
       for (const open of sources) {
         const piece = await open();
-        for await (const chunk of piece) if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+        for await (const chunk of piece) {
+          if (!out.write(chunk)) await drained(out);
+          // A reader that went away: stop fetching (leaving the loop closes the S3 stream), do not wait for a drain that never comes.
+          if (out.destroyed) return;
+        }
       }
       out.end();
     })().catch((e: unknown) => out.destroy(e as Error));
