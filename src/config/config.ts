@@ -27,6 +27,8 @@ export const ConfigSchema = z
         shutdownTimeout: duration.default(30_000),
         /** A request body that sends nothing for this long is cut off; the upload stays resumable (0: never). */
         bodyIdleTimeout: duration.default(60_000),
+        /** A blob response the client takes nothing of for this long is cut off, so a stuck reader frees what it holds (0: never). */
+        sendIdleTimeout: duration.default(60_000),
         /** Connections open at once; more are closed as they arrive (each holds a file descriptor). */
         maxConnections: z.number().int().positive().default(1024),
         /** After SIGTERM, how long new requests get 503 + Retry-After (and /readyz 503) before the listener closes. */
@@ -35,7 +37,7 @@ export const ConfigSchema = z
         trustedProxies: z.array(z.string().min(1)).default([]),
       })
       .strict()
-      .default({ addr: 'localhost:5000', shutdownTimeout: 30_000, bodyIdleTimeout: 60_000, maxConnections: 1024, drainPeriod: 5_000, trustedProxies: [] }),
+      .default({ addr: 'localhost:5000', shutdownTimeout: 30_000, bodyIdleTimeout: 60_000, sendIdleTimeout: 60_000, maxConnections: 1024, drainPeriod: 5_000, trustedProxies: [] }),
     storage: z
       .object({
         filesystem: z

@@ -8,6 +8,7 @@ import type { Authorizer } from './access.js';
 import { refuseWhileDraining } from './drain.js';
 import { sendError } from './http.js';
 import { isClientGone, watchBody } from './body-watchdog.js';
+import { declareSendIdle } from './send-watchdog.js';
 import { isNoSpace, type Health } from './health.js';
 import { handleV2 } from './routes/v2.js';
 import { registerBerthApi } from './routes/berth-api.js';
@@ -39,6 +40,8 @@ export interface AppOptions {
   https?: { cert: Buffer; key: Buffer };
   /** A request body that sends nothing for this long is cut off (0: never). */
   bodyIdleMs?: number;
+  /** A blob response the client takes nothing of for this long is cut off (0: never). */
+  sendIdleMs?: number;
   /** Whether writes may go ahead; /readyz reports its problems. */
   health: Health;
   /** The pull-through cache, when `proxy:` is configured. */
@@ -113,6 +116,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 
   declareRequestNotes(app);
+  declareSendIdle(app, opts.sendIdleMs ?? 0);
   const metrics = opts.metrics && httpMetrics(opts.metrics);
   // Callback hooks, not async ones: every request runs them, and a promise each was measurable on a HEAD.
   app.addHook('onRequest', (req, reply, done) => {

@@ -6,6 +6,7 @@ import type { ByteRange } from '../store/blob-store.js';
 import { FileBody } from '../store/file-body.js';
 import type { ChunkRange } from '../registry/uploads.js';
 import { drained } from '../util/drained.js';
+import { watchSend } from './send-watchdog.js';
 
 export type Req = FastifyRequest;
 export type Reply = FastifyReply;
@@ -107,19 +108,22 @@ export function uploadHeaders(name: string, id: string, size: number): Record<st
 /**
  * Sends a blob body. A file body is copied straight into the socket with
  * reused buffers (see FileBody); anything else (an S3 stream, a
- * pull-through fill) is copied in coalesced writes (copyCoalesced).
+ * pull-through fill) is copied in coalesced writes (copyCoalesced). A
+ * client that stops taking it is cut off after `http.sendIdleTimeout`.
  */
 export async function sendBody(reply: Reply, body: Readable): Promise<Reply> {
   // onResponse hooks (access and audit logs) still run for a hijacked reply.
   reply.hijack();
   const res = reply.raw;
   res.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
+  const watch = watchSend(res, reply.berthSendIdleMs);
   try {
     await (body instanceof FileBody ? body.copyTo(res) : copyCoalesced(body, res));
     res.end();
   } catch (e) {
     // Headers are out: all a failure can do now is cut the response short, which the client sees as truncation.
-    reply.log.info({ err: e }, 'blob body cut short (usually the client hung up)');
+    if (watch.cut) reply.log.info({ reason: watch.cut.message }, 'blob body cut short: the client stopped reading');
+    else reply.log.info({ err: e }, 'blob body cut short (usually the client hung up)');
     res.destroy();
   }
   return reply;

@@ -111,6 +111,7 @@ export async function serve(config: Config, logger = makeLogger(config)): Promis
     draining: () => draining,
     https: tls,
     bodyIdleMs: config.http.bodyIdleTimeout,
+    sendIdleMs: config.http.sendIdleTimeout,
     trustedProxies: config.http.trustedProxies,
     metrics,
     metricsRoute: config.metrics.addr === undefined,

@@ -3,9 +3,10 @@ import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startBerth, type BerthServer } from '../helpers/berth.js';
-import { randomBlob } from '../helpers/oci.js';
+import { randomBlob, sha256 } from '../helpers/oci.js';
 import { Raw } from '../helpers/registry-client.js';
 import { until } from '../helpers/wait.js';
+import { readThenStall } from '../helpers/stalled-reader.js';
 
 
 describe('no client can hold the registry\'s resources forever', () => {
@@ -13,7 +14,7 @@ describe('no client can hold the registry\'s resources forever', () => {
   let api: Raw;
 
   before(async () => {
-    server = await startBerth({ config: 'http:\n  bodyIdleTimeout: 1s\n  maxConnections: 12\nuploads:\n  maxSessions: 5\n' });
+    server = await startBerth({ config: 'http:\n  bodyIdleTimeout: 1s\n  sendIdleTimeout: 1s\n  maxConnections: 12\nuploads:\n  maxSessions: 5\n' });
     api = new Raw(server.url);
   });
   after(() => server?.stop());
@@ -53,6 +54,23 @@ describe('no client can hold the registry\'s resources forever', () => {
     const line = server.logs.find((l) => l.msg === 'client went away before the request finished')!;
     assert.equal(line.level, 30, 'info, not error');
     assert.ok(!server.logs.some((l) => l.msg === 'internal error'), 'no stack trace as an internal error');
+  });
+
+  test('a client that stops reading a blob but keeps its connection is cut off; the blob is still served whole', async () => {
+    // Larger than the socket buffers on both sides of loopback, so a client that stops reading leaves most of it unsent.
+    const b = randomBlob(64 << 20, 0.78);
+    assert.equal((await api.pushBlob('stall/big', b)).status, 201);
+    const url = `${server.url}/v2/stall/big/blobs/${b.digest}`;
+    const stuck = await readThenStall(url);
+    const cut = () => server.logs.find((l) => l.msg === 'blob body cut short: the client stopped reading');
+    await until(() => cut() !== undefined, 'the log line saying the client was cut off');
+    assert.equal(cut()!.reason, 'the client took no response byte for 1s');
+    assert.equal(cut()!.level, 30, 'info: a client going quiet is not a server error');
+    const rest = await stuck.resume();
+    assert.equal(rest.complete, false, 'the body ends short, so the client knows it has not got the blob');
+    assert.ok(rest.received < b.bytes.length, `got ${rest.received} of ${b.bytes.length} bytes`);
+    const again = await api.fetch(url);
+    assert.equal(sha256(Buffer.from(await again.arrayBuffer())), b.digest);
   });
 
   test('connections beyond http.maxConnections are closed as they arrive; the registry keeps serving', async () => {

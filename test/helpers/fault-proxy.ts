@@ -14,7 +14,9 @@ export type Fault =
   /** Answers with a redirect to the same URL, forever. */
   | { kind: 'redirect-loop' }
   /** Passes the answer on after this long (so concurrent requests overlap). */
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /** Passes the headers and half the body on, sends nothing for this long, then the rest. */
+  | { kind: 'pause-mid-body'; ms: number };
 
 interface Rule {
   /** Tested against `METHOD /path` (no query). */
@@ -124,6 +126,7 @@ export class FaultProxy {
         res.writeHead(up.statusCode!, up.headers);
         if (fault?.kind === 'drop-mid-body') return dropHalfway(up, res);
         if (fault?.kind === 'corrupt-body') return corrupt(up, res);
+        if (fault?.kind === 'pause-mid-body') return pauseHalfway(up, res, fault.ms);
         up.pipe(res);
       },
     );
@@ -143,6 +146,27 @@ function dropHalfway(up: http.IncomingMessage, res: http.ServerResponse): void {
       res.socket?.destroy();
     }
   });
+}
+
+function pauseHalfway(up: http.IncomingMessage, res: http.ServerResponse, ms: number): void {
+  let left = Math.floor(Number(up.headers['content-length'] ?? 0) / 2);
+  let paused: Promise<void> = Promise.resolve();
+  up.on('data', (chunk: Buffer) => {
+    if (left <= 0) return void res.write(chunk);
+    res.write(chunk.subarray(0, left));
+    const rest = chunk.subarray(left);
+    left -= chunk.length;
+    if (left > 0) return;
+    up.pause();
+    paused = new Promise((resume) =>
+      setTimeout(() => {
+        res.write(rest);
+        up.resume();
+        resume();
+      }, ms),
+    );
+  });
+  up.on('end', () => void paused.then(() => res.end()));
 }
 
 function corrupt(up: http.IncomingMessage, res: http.ServerResponse): void {

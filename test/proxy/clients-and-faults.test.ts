@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { basic } from '../auth/helpers.js';
@@ -14,6 +13,8 @@ import { randomBlob, sha256 } from '../helpers/oci.js';
 import { pullBlob, rawPull } from '../helpers/pull.js';
 import { missingTools, Tools } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
+import { readThenStall } from '../helpers/stalled-reader.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const skip = missingTools('docker-registry', 'htpasswd', 'skopeo', 'podman', 'containerd', 'ctr', 'unshare') ?? (process.getuid?.() === 0 ? undefined : 'containerd needs root here');
 const UP_USER = 'cache';
@@ -39,6 +40,11 @@ describe('pull-through cache in front of CNCF Distribution with htpasswd: real c
     return img;
   }
   const blobGets = (repo: string, digest: string) => fault.count(new RegExp(`^GET /v2/${repo}/blobs/${digest}$`));
+  const manifestVia = async (repo: string) => {
+    const m = await fetch(`${cache.url}/v2/docker.io/${repo}/manifests/v1`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    assert.equal(m.status, 200);
+    await m.arrayBuffer();
+  };
   const errorOf = async (r: Response) => ((await r.json()) as OciError).errors[0]!;
 
   before(async () => {
@@ -51,6 +57,7 @@ describe('pull-through cache in front of CNCF Distribution with htpasswd: real c
       args: ['--addr', `127.0.0.1:${port}`, '--workers', '2'],
       config: [
         'limits: { maxManifestSize: 64KiB }',
+        'http: { sendIdleTimeout: 1s }',
         'proxy:',
         '  upstreams:',
         entry('docker.io', fault.url),
@@ -67,6 +74,8 @@ describe('pull-through cache in front of CNCF Distribution with htpasswd: real c
     images.tampered = await publish('tampered', 'org/tampered:v1', [{ 't': 'tampered\n' }]);
     // Larger than every buffer between the upstream and the client (the fill's, the response's, loopback's): a client that stops reading leaves most of it unsent.
     images.hangup = await publish('hangup', 'org/hangup:v1', [{ 'h': randomBlob(64 << 20, 0.9).bytes }]);
+    images.stuck = await publish('stuck', 'org/stuck:v1', [{ 's': randomBlob(64 << 20, 0.91).bytes }]);
+    images.slow = await publish('slow', 'org/slow:v1', [{ 's': randomBlob(3 << 20, 0.92).bytes }]);
     // A manifest over the cache's 64 KiB limit (Distribution takes up to 4 MiB): the app image with a long annotation.
     const big = { ...(JSON.parse(images.app.manifest.toString()) as object), annotations: { 'org.example.notes': 'x'.repeat(100_000) } };
     const put = await fetch(`${dist.url}/v2/library/app/manifests/big`, {
@@ -152,28 +161,13 @@ describe('pull-through cache in front of CNCF Distribution with htpasswd: real c
   test('a client that hangs up mid-blob: the fill goes on, and the next pull gets the blob from the cache, byte for byte', { timeout: 60_000 }, async () => {
     const img = images.hangup!;
     const layer = img.layers[0]!;
-    const m = await fetch(`${cache.url}/v2/docker.io/org/hangup/manifests/v1`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
-    assert.equal(m.status, 200);
-    await m.arrayBuffer();
+    await manifestVia('org/hangup');
     fault.reset();
-    // node:http, not fetch: it stops reading the socket when its reader does, as a slow or stuck client would.
-    const first = await new Promise<number>((resolve, reject) => {
-      const req = httpGet(`${cache.url}/v2/docker.io/org/hangup/blobs/${layer.digest}`, (res) => {
-        if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}`));
-        // The body ends in an error when we hang up: that is the point.
-        res.on('error', () => {});
-        res.once('data', (chunk: Buffer) => {
-          res.pause();
-          // Long enough for every buffer on the way to fill, so the fill is waiting on this client when it hangs up.
-          setTimeout(() => {
-            req.destroy();
-            resolve(chunk.length);
-          }, 300);
-        });
-      });
-      req.on('error', (e) => (req.destroyed ? undefined : reject(e)));
-    });
-    assert.ok(first < layer.size, 'the client has only the start of the blob when it hangs up');
+    const stalled = await readThenStall(`${cache.url}/v2/docker.io/org/hangup/blobs/${layer.digest}`);
+    // Long enough for every buffer on the way to fill, so the fill is waiting on this client when it hangs up.
+    await sleep(300);
+    stalled.hangUp();
+    assert.ok(stalled.first < layer.size, 'the client has only the start of the blob when it hangs up');
     // A second pull waits for the fill the first one started (one fetch per blob), then reads what it stored.
     const pulled = await pullBlob(cache.url, 'docker.io/org/hangup', layer.digest);
     assert.equal(pulled.length, layer.size);
@@ -181,6 +175,35 @@ describe('pull-through cache in front of CNCF Distribution with htpasswd: real c
     // 200s only: a worker process that has not talked to the upstream yet is challenged (401) first.
     const served = fault.count(new RegExp(`^GET /v2/org/hangup/blobs/${layer.digest}$`), 200);
     assert.equal(served, 1, `the upstream served the blob once: the hang-up did not stop or restart the fill\n${fault.requests().join('\n')}`);
+  });
+
+  // Without the send watchdog the fill waits on the stuck client and the second pull for proxy.waitTimeout (5 min): fail in one instead.
+  test('a client that stops reading mid-blob but keeps its connection: cut off after http.sendIdleTimeout, the fill goes on, the next pull gets the blob', { timeout: 60_000 }, async () => {
+    const layer = images.stuck!.layers[0]!;
+    await manifestVia('org/stuck');
+    fault.reset();
+    const stuck = await readThenStall(`${cache.url}/v2/docker.io/org/stuck/blobs/${layer.digest}`);
+    const pulled = await pullBlob(cache.url, 'docker.io/org/stuck', layer.digest);
+    assert.equal(sha256(pulled), layer.digest);
+    const cut = () => cache.logs.find((l) => l.msg === 'blob body cut short: the client stopped reading');
+    await until(() => cut() !== undefined, 'the log line saying the stuck client was cut off');
+    assert.equal(cut()!.reason, 'the client took no response byte for 1s');
+    const rest = await stuck.resume();
+    assert.equal(rest.complete, false, 'the stuck client sees its body cut short, not a whole blob');
+    assert.ok(rest.received < layer.size, `the stuck client got ${rest.received} of ${layer.size} bytes`);
+    assert.equal(fault.count(new RegExp(`^GET /v2/org/stuck/blobs/${layer.digest}$`), 200), 1, 'the upstream served the blob once');
+  });
+
+  test('an upstream that goes quiet mid-blob for longer than http.sendIdleTimeout: the client waiting on it is not cut off', async (t) => {
+    t.after(() => fault.clearFaults());
+    const layer = images.slow!.layers[0]!;
+    await manifestVia('org/slow');
+    fault.inject(new RegExp(`^GET /v2/org/slow/blobs/${layer.digest}$`), { kind: 'pause-mid-body', ms: 2500 });
+    fault.reset();
+    const pulled = await pullBlob(cache.url, 'docker.io/org/slow', layer.digest);
+    assert.equal(pulled.length, layer.size);
+    assert.equal(sha256(pulled), layer.digest);
+    assert.equal(fault.count(new RegExp(`^GET /v2/org/slow/blobs/${layer.digest}$`), 200), 1, 'one fetch: the quiet upstream was waited for, not retried');
   });
 
   test('a manifest whose bytes do not match its digest: 502 naming the upstream, nothing cached, the next pull fetches it again', async () => {
