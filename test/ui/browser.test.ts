@@ -279,7 +279,13 @@ quotas:
   test('storage: totals, the biggest repositories, and a chart of the layers selected images share', async () => {
     await logIn('admin');
     await visit('#/storage', 'storage');
-    const totals = await page.getByRole('region', { name: 'Disk used and what sharing saves' }).innerText();
+    // The totals come from a worker-thread task; if they do not show, say what the page shows instead (a CI run once timed out here blind).
+    const totals = await page
+      .getByRole('region', { name: 'Disk used and what sharing saves' })
+      .innerText({ timeout: 15_000 })
+      .catch(async (e: Error) => {
+        throw new Error(`${e.message}\nthe page shows: ${(await page.locator('body').innerText()).slice(0, 800)}\nproblems: ${problems.take().join('; ')}`);
+      });
     assert.match(totals, /Saved by sharing/);
     assert.equal(await page.locator('canvas[role="img"]').count(), 2);
 
