@@ -33,7 +33,7 @@ interface Watched {
   idleSince: number;
 }
 
-/** One timer for every body being sent: a small image's pull sends several blobs, and a timer each was not free. */
+/** One timer for every body being sent, not one per response: a pull of a small image sends several blobs. */
 const TICK_MS = 250;
 const watched = new Set<Watched>();
 let ticker: NodeJS.Timeout | undefined;
@@ -61,7 +61,7 @@ export function watchSend(res: ServerResponse, idleMs: number): SendWatch {
 function tick(): void {
   const now = Date.now();
   for (const w of watched) {
-    // bytesWritten counts what Berth has handed the socket, so it moves only once the client has taken the last write.
+    // bytesWritten counts what Berth has handed the socket; both copies stop handing it more while it holds a write (or 2 MiB) the client has not taken.
     const written = w.socket.bytesWritten;
     if (written !== w.written || w.socket.writableLength === 0) {
       w.written = written;
