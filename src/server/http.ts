@@ -115,15 +115,19 @@ export async function sendBody(reply: Reply, body: Readable): Promise<Reply> {
   // onResponse hooks (access and audit logs) still run for a hijacked reply.
   reply.hijack();
   const res = reply.raw;
+  if (res.destroyed) {
+    // The client left while the body was being found (an upstream's headers, a store's first byte): nothing will read it.
+    body.destroy();
+    return reply;
+  }
   res.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
-  const watch = watchSend(res, reply.berthSendIdleMs);
+  const watch = watchSend(res, reply.berthSendIdleMs, (reason) => reply.log.info({ reason }, 'blob body cut short: the client stopped reading'));
   try {
     await (body instanceof FileBody ? body.copyTo(res) : copyCoalesced(body, res));
     res.end();
   } catch (e) {
     // Headers are out: all a failure can do now is cut the response short, which the client sees as truncation.
-    if (watch.cut) reply.log.info({ reason: watch.cut.message }, 'blob body cut short: the client stopped reading');
-    else reply.log.info({ err: e }, 'blob body cut short (usually the client hung up)');
+    if (!watch.cut) reply.log.info({ err: e }, 'blob body cut short (usually the client hung up)');
     res.destroy();
   }
   return reply;

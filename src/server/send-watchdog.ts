@@ -29,7 +29,9 @@ interface Watched {
   res: ServerResponse;
   socket: Socket;
   idleMs: number;
-  written: number;
+  onCut: (reason: string) => void;
+  taken: number;
+  queued: number;
   idleSince: number;
 }
 
@@ -44,31 +46,51 @@ let ticker: NodeJS.Timeout | undefined;
  * connection, an open file or a pull-through fill (which other pulls of the
  * blob wait on) forever. Only a response with bytes waiting for the client
  * counts: while Berth waits on its own source (a slow upstream, a slow store)
- * nothing is queued and the client is rightly idle. Progress is a write
- * completing, so a reader slower than one write (up to 1 MiB) per `idleMs`
- * counts as stalled.
+ * nothing is queued and the client is rightly idle. `onCut` is told why, also
+ * when the cut comes after the last write (the tail still queued).
  */
-export function watchSend(res: ServerResponse, idleMs: number): SendWatch {
+export function watchSend(res: ServerResponse, idleMs: number, onCut: (reason: string) => void): SendWatch {
   const socket = res.socket;
-  if (idleMs <= 0 || !socket) return {};
-  const w: Watched = { res, socket, idleMs, written: socket.bytesWritten, idleSince: Date.now() };
+  // A response that is already gone will never emit 'close' again: watched, it would stay in the set for good.
+  // A pipelined request's response has no socket until the one before it is done; the one before it is watched.
+  if (idleMs <= 0 || !socket || res.destroyed || socket.destroyed) return {};
+  const w: Watched = { res, socket, idleMs, onCut, ...progressOf(socket), idleSince: Date.now() };
   watched.add(w);
   res.once('close', () => watched.delete(w));
   ticker ??= setInterval(tick, TICK_MS).unref();
   return w;
 }
 
+/**
+ * How far the client has got, as Node's own socket timeout judges it: the
+ * bytes whose writes completed, and what libuv still holds of the write in
+ * progress (it shrinks whenever the kernel takes more). The kernel wakes the
+ * writer only once a share of its send buffer is free, so progress shows in
+ * steps of up to about 1 MiB: a reader must take that much per `idleMs`
+ * (17 KiB/s at the default 60 s), like nginx's `send_timeout`.
+ */
+function progressOf(socket: Socket): { taken: number; queued: number } {
+  const handle = (socket as Socket & { _handle?: { writeQueueSize?: number } })._handle;
+  return { taken: socket.bytesWritten - socket.writableLength, queued: handle?.writeQueueSize ?? 0 };
+}
+
 function tick(): void {
   const now = Date.now();
   for (const w of watched) {
-    // bytesWritten counts what Berth has handed the socket; both copies stop handing it more while it holds a write (or 2 MiB) the client has not taken.
-    const written = w.socket.bytesWritten;
-    if (written !== w.written || w.socket.writableLength === 0) {
-      w.written = written;
+    if (w.res.destroyed || w.socket.destroyed) {
+      watched.delete(w);
+      continue;
+    }
+    const { taken, queued } = progressOf(w.socket);
+    if (taken !== w.taken || queued !== w.queued || w.socket.writableLength === 0) {
+      w.taken = taken;
+      w.queued = queued;
       w.idleSince = now;
     } else if (now - w.idleSince >= w.idleMs) {
       watched.delete(w);
-      w.cut = new StalledReader(`the client took no response byte for ${Math.round(w.idleMs / 1000)}s`);
+      const reason = `the client took nothing of the response for ${w.idleMs < 1000 ? `${w.idleMs} ms` : `${Math.round(w.idleMs / 1000)} s`}`;
+      w.cut = new StalledReader(reason);
+      w.onCut(reason);
       w.res.destroy(w.cut);
     }
   }

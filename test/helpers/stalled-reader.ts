@@ -17,7 +17,10 @@ export interface StalledRead {
 export function readThenStall(url: string, headers: Record<string, string> = {}): Promise<StalledRead> {
   return new Promise((resolve, reject) => {
     const req = get(url, { headers }, (res: IncomingMessage) => {
-      if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode} for ${url}`));
+      if (res.statusCode !== 200) {
+        req.destroy();
+        return reject(new Error(`HTTP ${res.statusCode} for ${url}`));
+      }
       // A cut-off body ends in an error: that is what resume() reports.
       res.on('error', () => {});
       res.once('data', (chunk: Buffer) => {
