@@ -8,6 +8,7 @@ interface Tally {
   readonly route: string;
   readonly method: string;
   readonly status: string;
+  readonly code: number;
   requests: number;
   received: number;
   sent: number;
@@ -25,14 +26,12 @@ type Label = 'route' | 'method' | 'status';
  */
 export class RequestTally {
   private readonly tallies = new Map<string, Tally>();
+  /** The tally of the request before: under load most requests are of the kind just answered, and then no key is built. */
+  private last: Tally | undefined;
 
   add(route: string, method: string, status: number, seconds: number, received: number, sent: number): void {
-    const key = `${route} ${method} ${status}`;
-    let t = this.tallies.get(key);
-    if (!t) {
-      t = { route, method, status: String(status), requests: 0, received: 0, sent: 0, seconds: 0, buckets: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0) };
-      this.tallies.set(key, t);
-    }
+    let t = this.last;
+    if (!t || t.code !== status || t.route !== route || t.method !== method) t = this.last = this.tallyOf(route, method, status);
     t.requests++;
     t.received += received;
     t.sent += sent;
@@ -40,6 +39,16 @@ export class RequestTally {
     let b = 0;
     while (b < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[b]!) b++;
     t.buckets[b]!++;
+  }
+
+  private tallyOf(route: string, method: string, status: number): Tally {
+    const key = `${route} ${method} ${status}`;
+    let t = this.tallies.get(key);
+    if (!t) {
+      t = { route, method, status: String(status), code: status, requests: 0, received: 0, sent: 0, seconds: 0, buckets: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0) };
+      this.tallies.set(key, t);
+    }
+    return t;
   }
 
   /** The four HTTP metrics, for a prom-client registry. */
