@@ -157,7 +157,7 @@ describe('pull-through cache in front of CNCF Distribution with htpasswd: real c
     assert.equal(fault.requests().length, 0, 'and then it is cached');
   });
 
-  // A stalled fill would hold the second pull for proxy.waitTimeout (5 min): fail in one instead.
+  // A stalled fill would hold the second pull for proxy.waitTimeout (5 min): the test fails within its own 60 s instead.
   test('a client that hangs up mid-blob: the fill goes on, and the next pull gets the blob from the cache, byte for byte', { timeout: 60_000 }, async () => {
     const img = images.hangup!;
     const layer = img.layers[0]!;
@@ -177,7 +177,7 @@ describe('pull-through cache in front of CNCF Distribution with htpasswd: real c
     assert.equal(served, 1, `the upstream served the blob once: the hang-up did not stop or restart the fill\n${fault.requests().join('\n')}`);
   });
 
-  // Without the send watchdog the fill waits on the stuck client and the second pull for proxy.waitTimeout (5 min): fail in one instead.
+  // Without the send watchdog the fill waits on the stuck client and the second pull for proxy.waitTimeout (5 min): the test fails within its own 60 s instead.
   test('a client that stops reading mid-blob but keeps its connection: cut off after http.sendIdleTimeout, the fill goes on, the next pull gets the blob', { timeout: 60_000 }, async () => {
     const layer = images.stuck!.layers[0]!;
     await manifestVia('org/stuck');
