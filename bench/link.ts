@@ -45,12 +45,12 @@ export class Link {
   private relay(client: net.Socket, host: string, port: number): void {
     const upstream = net.connect(port, host);
     const shaper = new Shaper((bytes) => this.take(bytes));
+    // Either end going away ends the relay: nothing of a half-open pair is worth keeping.
+    const end = () => [client, upstream].forEach((x) => x.destroy());
     for (const s of [client, upstream]) {
       this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-      // Either end going away ends the relay: nothing of a half-open pair is worth keeping.
-      s.on('error', () => [client, upstream].forEach((x) => x.destroy()));
-      s.on('close', () => [client, upstream].forEach((x) => x.destroy()));
+      s.on('error', end);
+      s.on('close', () => (this.sockets.delete(s), end()));
     }
     client.pipe(upstream);
     upstream.pipe(shaper).pipe(client);
