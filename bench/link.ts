@@ -50,7 +50,10 @@ export class Link {
     for (const s of [client, upstream]) {
       this.sockets.add(s);
       s.on('error', end);
-      s.on('close', () => (this.sockets.delete(s), end()));
+      s.on('close', () => {
+        this.sockets.delete(s);
+        end();
+      });
     }
     client.pipe(upstream);
     upstream.pipe(shaper).pipe(client);
