@@ -21,6 +21,7 @@ import { registerNotificationsApi } from './routes/notifications-api.js';
 import type { NotificationsConfig } from '../config/notifications.js';
 import type { Metrics } from './metrics/metrics.js';
 import { httpMetrics } from './metrics/http-hooks.js';
+import { requestLogger } from './request-logger.js';
 import { declareRequestNotes } from './request-notes.js';
 import { registerMetricsRoute } from './metrics/endpoint.js';
 import { requestLogLine } from './request-log.js';
@@ -101,6 +102,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     // Repository names are matched by handleV2; Fastify only routes the prefix.
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1000 },
     genReqId: () => randomUUID(),
+    childLoggerFactory: requestLogger,
     requestIdHeader: false,
     // Blob bodies are streams; Fastify's own limit applies to nothing Berth parses.
     bodyLimit: 1 << 20,

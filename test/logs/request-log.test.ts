@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { basic, bearer, getToken, htpasswdFile, pushImage } from '../auth/helpers.js';
@@ -58,6 +60,39 @@ describe('request logs', { skip: missingTools('htpasswd') }, () => {
     await fetch(`${server.url}/v2/`, { headers: { 'X-Forwarded-For': '203.0.113.7', 'User-Agent': 'xff-untrusted' } });
     await sleep(100);
     assert.equal(requestLines(server).find((l) => l.userAgent === 'xff-untrusted')!.client, '127.0.0.1');
+  });
+});
+
+describe('request logs at warn level', () => {
+  test('no request line, and a failed request logs its error under the id in its X-Request-Id', async () => {
+    // Spawned here: at warn the server never logs the line the helper waits for.
+    const [port, closed] = [await freePort(), await freePort()];
+    const dir = tempDir('berth-logs-warn-');
+    writeFileSync(join(dir, 'berth.yaml'), `proxy:\n  upstreams:\n    - { namespace: down.io, url: "http://127.0.0.1:${closed}" }\n`);
+    const args = [...binNodeFlags(), BERTH_BIN, 'serve', '--log-level', 'warn', '--addr', `127.0.0.1:${port}`, '--data', join(dir, 'data'), '--config', join(dir, 'berth.yaml')];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      for (let i = 0; !(await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)); i++) {
+        if (i > 200) assert.fail(`berth serve did not start:\n${out}`);
+        await sleep(50);
+      }
+      const r = await fetch(`http://127.0.0.1:${port}/v2/down.io/team/app/manifests/v1`);
+      assert.equal(r.status, 503, 'the upstream refuses connections');
+      const id = r.headers.get('x-request-id');
+      assert.ok(id, 'an X-Request-Id');
+      await sleep(200);
+      const logs = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.deepEqual(logs.filter((l) => l.msg === 'request'), []);
+      const failed = logs.filter((l) => l.reqId === id);
+      assert.ok(failed.length > 0, `a line under request ${id}: ${out}`);
+      assert.ok(failed.every((l) => typeof l.level === 'number' && l.level >= 40));
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
   });
 });
 
