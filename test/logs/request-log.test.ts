@@ -65,34 +65,24 @@ describe('request logs', { skip: missingTools('htpasswd') }, () => {
 
 describe('request logs at warn level', () => {
   test('no request line, and a failed request logs its error under the id in its X-Request-Id', async () => {
-    // Spawned here: at warn the server never logs the line the helper waits for.
+    // Not startBerth: at warn the server never logs the line that helper waits for.
     const [port, closed] = [await freePort(), await freePort()];
     const dir = tempDir('berth-logs-warn-');
+    let id: string | null = null;
     writeFileSync(join(dir, 'berth.yaml'), `proxy:\n  upstreams:\n    - { namespace: down.io, url: "http://127.0.0.1:${closed}" }\n`);
-    const args = [...binNodeFlags(), BERTH_BIN, 'serve', '--log-level', 'warn', '--addr', `127.0.0.1:${port}`, '--data', join(dir, 'data'), '--config', join(dir, 'berth.yaml')];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise((r) => child.once('exit', r));
-    try {
-      for (let i = 0; !(await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)); i++) {
-        if (i > 200) assert.fail(`berth serve did not start:\n${out}`);
-        await sleep(50);
-      }
+    const serve = [process.execPath, ...binNodeFlags(), BERTH_BIN, 'serve', '--log-level', 'warn', '--addr', `127.0.0.1:${port}`, '--data', join(dir, 'data'), '--config', join(dir, 'berth.yaml')];
+    const out = await whileServing(serve, port, false, async () => {
       const r = await fetch(`http://127.0.0.1:${port}/v2/down.io/team/app/manifests/v1`);
       assert.equal(r.status, 503, 'the upstream refuses connections');
-      const id = r.headers.get('x-request-id');
-      assert.ok(id, 'an X-Request-Id');
+      id = r.headers.get('x-request-id');
       await sleep(200);
-      const logs = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-      assert.deepEqual(logs.filter((l) => l.msg === 'request'), []);
-      const failed = logs.filter((l) => l.reqId === id);
-      assert.ok(failed.length > 0, `a line under request ${id}: ${out}`);
-      assert.ok(failed.every((l) => typeof l.level === 'number' && l.level >= 40));
-    } finally {
-      child.kill('SIGTERM');
-      await exited;
-    }
+    });
+    assert.ok(id, 'an X-Request-Id');
+    const logs = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(logs.filter((l) => l.msg === 'request'), []);
+    const failed = logs.filter((l) => l.reqId === id);
+    assert.ok(failed.length > 0, `a line under request ${id}: ${out}`);
+    assert.ok(failed.every((l) => typeof l.level === 'number' && l.level >= 40));
   });
 });
 
@@ -113,6 +103,15 @@ describe('request logs behind a trusted proxy', () => {
 async function prettyOutput(onTerminal: boolean): Promise<string> {
   const port = await freePort();
   const serve = [process.execPath, ...binNodeFlags(), BERTH_BIN, 'serve', '--log-format', 'pretty', '--addr', `127.0.0.1:${port}`, '--data', tempDir()];
+  return whileServing(serve, port, onTerminal, async () => {
+    await fetch(`http://127.0.0.1:${port}/v2/`);
+    await fetch(`http://127.0.0.1:${port}/v2/_catalog`);
+    await sleep(300);
+  });
+}
+
+/** Runs the `serve` command line until it answers on `port` and `during` is done; what it wrote to stdout. */
+async function whileServing(serve: string[], port: number, onTerminal: boolean, during: () => Promise<void>): Promise<string> {
   // `script` gives the server a pseudo-terminal, as a person's shell would.
   const child = onTerminal
     ? spawn('script', ['-qfec', serve.map((a) => `'${a}'`).join(' '), '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'], detached: true })
@@ -125,9 +124,7 @@ async function prettyOutput(onTerminal: boolean): Promise<string> {
       if (i > 200) assert.fail(`berth serve did not start:\n${out}`);
       await sleep(50);
     }
-    await fetch(`http://127.0.0.1:${port}/v2/`);
-    await fetch(`http://127.0.0.1:${port}/v2/_catalog`);
-    await sleep(300);
+    await during();
   } finally {
     process.kill(-child.pid!, 'SIGTERM');
     await exited;
