@@ -24,6 +24,12 @@ export const S3ConfigSchema = z
     /** Endpoint clients use for redirects, when it differs from `endpoint` (a CDN, a public hostname). */
     publicEndpoint: z.url().optional(),
     redirectExpiry: z.number().int().positive().default(900),
+    /**
+     * Seconds an S3 request may take to connect, and to be answered once its
+     * body is sent; the SDK makes three attempts. A bucket that hangs then
+     * costs a request a 503, not a connection held for good.
+     */
+    timeout: z.number().positive().default(30),
   })
   .strict()
   .refine((c) => (c.accessKeyId === undefined) === (c.secretAccessKey === undefined), {
@@ -45,5 +51,6 @@ export function s3StoreOptions(c: S3Config): S3StoreOptions {
     redirect: c.redirect,
     publicEndpoint: c.publicEndpoint,
     redirectExpirySeconds: c.redirectExpiry,
+    timeoutMs: c.timeout * 1000,
   };
 }

@@ -36,9 +36,9 @@ export class RegistryError extends Error {
   constructor(
     code: ErrorCode,
     message: string,
-    opts: { status?: number; detail?: unknown; headers?: Record<string, string> } = {},
+    opts: { status?: number; detail?: unknown; headers?: Record<string, string>; cause?: unknown } = {},
   ) {
-    super(message);
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'RegistryError';
     this.code = code;
     this.status = opts.status ?? ERROR_STATUS[code];

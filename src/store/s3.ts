@@ -22,8 +22,8 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { isDigest, type Digest } from '../oci/digest.js';
 import { BlobNotFoundError, BlobSizeMismatchError, type BlobStore, type ByteRange, type StoredBlob, type UploadEntry, type UploadId } from './blob-store.js';
 import { drained } from '../util/drained.js';
+import { reportUnreachable } from './s3-unreachable.js';
 
-/** S3's floor for every multipart part but the last. */
 /** S3's ceiling on parts per multipart upload: with the default part size a blob may reach 78 GiB. */
 const MAX_PARTS = 10_000;
 /** Upload sessions are UUIDs; nothing else under `uploads/` is Berth's. */
@@ -51,6 +51,8 @@ export interface S3StoreOptions {
   /** The endpoint clients reach, when it differs from the one Berth uses (signed into the URL). */
   publicEndpoint?: string;
   redirectExpirySeconds: number;
+  /** How long a request may take to connect, and to be answered once its body is sent. */
+  timeoutMs: number;
 }
 
 /**
@@ -91,7 +93,11 @@ export class S3Store implements BlobStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     };
-    this.client = new S3Client({ ...base, endpoint: opts.endpoint });
+    // The SDK waits forever by default. `requestTimeout` ends once the answer's
+    // headers arrive, so a long blob body streaming to a slow client is never cut.
+    const requestHandler = { connectionTimeout: opts.timeoutMs, requestTimeout: opts.timeoutMs, throwOnRequestTimeout: true };
+    this.client = new S3Client({ ...base, endpoint: opts.endpoint, requestHandler });
+    reportUnreachable(this.client, opts.endpoint ? new URL(opts.endpoint).origin : `bucket ${opts.bucket}`, opts.timeoutMs);
     this.signer = opts.publicEndpoint ? new S3Client({ ...base, endpoint: opts.publicEndpoint }) : this.client;
   }
 

@@ -7,7 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import { BERTH_BIN, startBerth, tempDir, type BerthServer } from '../helpers/berth.js';
 import { berth } from '../helpers/cli.js';
 import { imageConfig, imageManifest, randomBlob } from '../helpers/oci.js';
-import { Raw } from '../helpers/registry-client.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
+import { errorCode, Raw } from '../helpers/registry-client.js';
+import { startS3, type S3Server } from '../helpers/s3.js';
 import { until } from '../helpers/wait.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -176,5 +178,66 @@ describe('a full disk', { skip: !isRoot && 'needs root to mount a small tmpfs' }
     assert.equal((await api.pushBlob('full/app', randomBlob(2 << 20, 0.64))).status, 201);
     const fsck = await berth(['fsck', '--data', server.dataDir], {});
     assert.equal(fsck.code, 0, `nothing stored was damaged:\n${fsck.stdout}`);
+  });
+});
+
+describe('an S3 bucket that stops answering', () => {
+  let s3: S3Server;
+  let bucket: FaultProxy;
+  let server: BerthServer;
+  let api: Raw;
+  /** Without a timeout of Berth's own, these requests would wait for as long as the bucket hangs. */
+  const patience = () => AbortSignal.timeout(60_000);
+
+  before(async () => {
+    s3 = await startS3();
+    bucket = await FaultProxy.start(s3.endpoint);
+    server = await startBerth({
+      env: {
+        BERTH_STORAGE_S3_BUCKET: s3.bucket,
+        BERTH_STORAGE_S3_ENDPOINT: bucket.url,
+        BERTH_STORAGE_S3_FORCE_PATH_STYLE: 'true',
+        BERTH_STORAGE_S3_ACCESS_KEY_ID: s3.accessKeyId,
+        BERTH_STORAGE_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+        BERTH_STORAGE_S3_TIMEOUT: '1',
+      },
+    });
+    api = new Raw(server.url);
+  });
+  after(async () => {
+    await server?.stop();
+    await bucket?.stop();
+    await s3?.stop();
+  });
+
+  test('pulls and pushes get a 503 that names the bucket, nothing is lost, and it recovers', async () => {
+    const kept = randomBlob(20_000, 0.51);
+    const later = randomBlob(20_000, 0.52);
+    assert.equal((await api.pushBlob('s3faults/app', kept)).status, 201);
+
+    bucket.inject(/./, { kind: 'hang' });
+    const pull = await api.fetch(`/v2/s3faults/app/blobs/${kept.digest}`, { signal: patience() });
+    assert.equal(pull.status, 503);
+    const body = (await pull.json()) as { errors: { code: string; message: string }[] };
+    assert.equal(body.errors[0]!.code, 'UNAVAILABLE');
+    assert.match(body.errors[0]!.message, new RegExp(`S3 at ${bucket.url} did not answer within 1 s`));
+    assert.ok(pull.headers.get('retry-after'), 'a client is told when to retry');
+    const push = await api.fetch(`/v2/s3faults/app/blobs/uploads/?digest=${later.digest}`, {
+      method: 'POST',
+      body: later.bytes,
+      headers: { 'Content-Type': 'application/octet-stream' },
+      signal: patience(),
+    });
+    assert.equal(push.status, 503);
+    assert.equal(await errorCode(push), 'UNAVAILABLE');
+
+    bucket.clearFaults();
+    const again = await api.fetch(`/v2/s3faults/app/blobs/${kept.digest}`);
+    assert.equal(again.status, 200);
+    assert.ok(Buffer.from(await again.arrayBuffer()).equals(kept.bytes), 'the blob pushed before the outage is whole');
+    assert.equal((await api.fetch(`/v2/s3faults/app/blobs/${later.digest}`, { method: 'HEAD' })).status, 404, 'the refused push left no blob behind');
+    assert.equal((await api.pushBlob('s3faults/app', later)).status, 201);
+    const pushed = await api.fetch(`/v2/s3faults/app/blobs/${later.digest}`);
+    assert.ok(Buffer.from(await pushed.arrayBuffer()).equals(later.bytes));
   });
 });

@@ -16,7 +16,9 @@ export type Fault =
   /** Passes the answer on after this long (so concurrent requests overlap). */
   | { kind: 'delay'; ms: number }
   /** Passes the headers and half the body on, sends nothing for this long, then the rest. */
-  | { kind: 'pause-mid-body'; ms: number };
+  | { kind: 'pause-mid-body'; ms: number }
+  /** Takes the request and never answers (a server that hangs, an OSD that is full). */
+  | { kind: 'hang' };
 
 interface Rule {
   /** Tested against `METHOD /path` (no query). */
@@ -27,7 +29,7 @@ interface Rule {
 }
 
 /**
- * A loopback HTTP proxy in front of a registry that counts the `/v2/`
+ * A loopback HTTP proxy in front of a registry (or a bucket) that counts the `/v2/`
  * requests reaching it (per method and path) and injects faults on demand:
  * the upstream a pull-through cache sees, so tests can assert exactly what
  * the cache asked of it.
@@ -109,6 +111,10 @@ export class FaultProxy {
     }
     if (fault?.kind === 'redirect-loop') {
       res.writeHead(307, { Location: `${this.url}${req.url}` }).end();
+      return;
+    }
+    if (fault?.kind === 'hang') {
+      req.resume();
       return;
     }
     if (fault?.kind === 'delay') {

@@ -150,6 +150,11 @@ osd class update on start = false
 osd crush update on start = false
 [client.rgw]
 rgw frontends = beast endpoint=127.0.0.1:${rgwPort}
+# A deleted object's data waits for the gateway's GC, by default two hours after
+# the delete and swept once an hour. Every committed upload deletes its parts, so
+# a full bench run would fill the memstore with them (the OSD then blocks writes).
+rgw gc obj min wait = 0
+rgw gc processor period = 5
 `;
 }
 
