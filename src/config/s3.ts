@@ -25,8 +25,8 @@ export const S3ConfigSchema = z
     publicEndpoint: z.url().optional(),
     redirectExpiry: z.number().int().positive().default(900),
     /**
-     * Seconds an S3 request may take to connect, and to be answered once its
-     * body is sent; the SDK makes three attempts. A bucket that hangs then
+     * Seconds an S3 request may take to connect, and then to be answered
+     * (sending its body included: at most one part); the SDK makes three attempts. A bucket that hangs then
      * costs a request a 503, not a connection held for good.
      */
     timeout: z.number().positive().default(30),

@@ -51,7 +51,7 @@ export interface S3StoreOptions {
   /** The endpoint clients reach, when it differs from the one Berth uses (signed into the URL). */
   publicEndpoint?: string;
   redirectExpirySeconds: number;
-  /** How long a request may take to connect, and to be answered once its body is sent. */
+  /** How long a request may take to connect, and then until its answer's headers arrive. */
   timeoutMs: number;
 }
 
