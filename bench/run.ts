@@ -273,6 +273,7 @@ function perCpuSecond(r: Row): Row {
     distribution: per(r.distribution)!,
     berth: per(r.berth)!,
     s3pg: per(r.s3pg),
+    rgwpg: per(r.rgwpg),
     workers: per(r.workers),
   };
 }
